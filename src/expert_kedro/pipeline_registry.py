@@ -1,0 +1,39 @@
+"""Project pipelines, registered explicitly.
+
+``find_pipelines()`` only discovers folders, so the composed ``training`` pipeline
+(and ``__default__``) are assembled here by hand.
+"""
+
+from __future__ import annotations
+
+from kedro.pipeline import Pipeline
+
+from expert_kedro.pipelines import (
+    augmentation,
+    data_processing,
+    evaluation,
+    inference,
+    model_training,
+)
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    """Register the project's pipelines.
+
+    Returns:
+        A mapping from pipeline names to ``Pipeline`` objects.
+    """
+    pipelines = {
+        "data_processing": data_processing.create_pipeline(),
+        "augmentation": augmentation.create_pipeline(),
+        "model_training": model_training.create_pipeline(),
+        "inference": inference.create_pipeline(),
+        "evaluation": evaluation.create_pipeline(),
+    }
+    pipelines["training"] = (
+        pipelines["data_processing"]
+        + pipelines["augmentation"]
+        + pipelines["model_training"]
+    )
+    pipelines["__default__"] = pipelines["training"] + pipelines["evaluation"]
+    return pipelines

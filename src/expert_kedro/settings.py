@@ -1,0 +1,9 @@
+"""Project settings (Kedro defaults apart from the config loader's environments)."""
+
+from kedro.config import OmegaConfigLoader
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+}
