@@ -1,0 +1,13 @@
+"""Modeling toolkit shared by the model_training and inference pipelines.
+
+Modules (import from them directly; this package imports nothing heavy):
+
+* ``prompts`` - the single prompt format: ``render_prompt``, ``encode_prompt``,
+  ``render_completion``, ``encode_pair``.
+* ``hardware`` - ``detect_hardware``, ``select_compute_dtype``,
+  ``build_quantization_config``.
+* ``handles`` - ``ModelSource``, ``BaseModelHandle``, ``LoRAAdapterHandle`` (what the
+  catalog datasets return).
+* ``base_model`` - ``resolve_model_source``, ``dequantize_gguf``, ``load_tokenizer``,
+  ``load_base_model`` (4-bit), ``load_model_for_inference`` (base + adapter).
+"""

@@ -1,0 +1,90 @@
+"""Lightweight handles that catalog datasets hand to nodes instead of loaded models.
+
+Loading an 8B model belongs on the device chosen at training time, in 4 bit, so
+datasets return these small descriptions and the nodes load weights through
+:mod:`expert_kedro.modeling.base_model`. Tokens are kept out of ``repr`` so they never
+reach logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the base model's weights come from (``base_model_source`` dataset).
+
+    Attributes:
+        name_or_path: Hugging Face Hub id or local folder. For a GGUF source, the
+            folder (or Hub repo) that holds ``gguf_file``.
+        gguf_file: GGUF file name inside ``name_or_path``, or None for a plain
+            Hugging Face checkpoint.
+        revision: Hub revision (branch, tag or commit), or None for the default.
+        token: Hugging Face token for gated models; never printed.
+    """
+
+    name_or_path: str
+    gguf_file: str | None = None
+    revision: str | None = None
+    token: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_gguf(self) -> bool:
+        """True when the weights are a GGUF file that must be de-quantized first."""
+        return self.gguf_file is not None
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Identify the source; a prepared folder is reused only for the same one."""
+        return {
+            "name_or_path": self.name_or_path,
+            "gguf_file": self.gguf_file,
+            "revision": self.revision,
+        }
+
+    def describe(self) -> str:
+        """Human-readable description for logs and errors."""
+        where = self.name_or_path + (f"@{self.revision}" if self.revision else "")
+        return f"GGUF {self.gguf_file} in {where}" if self.is_gguf else where
+
+
+@dataclass(frozen=True)
+class BaseModelHandle:
+    """A base model ready for ``from_pretrained`` (``base_model`` dataset).
+
+    Attributes:
+        path: What to pass to ``from_pretrained``: the prepared local folder, or the
+            Hub id / local folder of a plain checkpoint that needed no conversion.
+        source: :meth:`ModelSource.fingerprint` of the source it was prepared from.
+        revision: Hub revision when ``path`` is a Hub id.
+        token: Hugging Face token for gated models; never printed.
+    """
+
+    path: str
+    source: dict[str, Any]
+    revision: str | None = None
+    token: str | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class LoRAAdapterHandle:
+    """A saved LoRA adapter (``lora_adapter`` dataset, one version).
+
+    Attributes:
+        path: Local folder holding ``adapter_config.json`` and
+            ``adapter_model.safetensors`` (load with
+            ``PeftModel.from_pretrained(base, path)``) and the tokenizer used in
+            training (``AutoTokenizer.from_pretrained(path)``).
+        adapter_config: Contents of ``adapter_config.json`` (r, lora_alpha,
+            target_modules, ...).
+        base_model_name_or_path: The base model the adapter was trained on, as
+            recorded by peft.
+        training_info: Contents of ``training_info.json`` (prompt style, max length,
+            mode, ...) when present, else an empty dict.
+    """
+
+    path: str
+    adapter_config: dict[str, Any]
+    base_model_name_or_path: str | None
+    training_info: dict[str, Any] = field(default_factory=dict)

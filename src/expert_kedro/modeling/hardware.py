@@ -1,0 +1,173 @@
+"""Hardware check and the quantization settings that work on it.
+
+Run once at the start of training (and inference): it logs the device, its memory
+and bf16 support, and turns the ``quantization`` parameters into a
+``BitsAndBytesConfig`` whose compute dtype the device can actually run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+_DTYPES = {
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+    "float32": torch.float32,
+}
+
+
+@dataclass(frozen=True)
+class HardwareInfo:
+    """What the training/inference process runs on.
+
+    Attributes:
+        device: ``"cuda"`` or ``"cpu"``.
+        device_name: GPU name, or the CPU capability string.
+        device_count: Number of visible GPUs (0 on CPU).
+        total_memory_gib: Memory of GPU 0, or total RAM on CPU.
+        bf16_supported: Whether bfloat16 compute runs on this device.
+        cpu_count: CPU cores available to this process.
+    """
+
+    device: str
+    device_name: str
+    device_count: int
+    total_memory_gib: float
+    bf16_supported: bool
+    cpu_count: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-serialisable dict."""
+        return asdict(self)
+
+
+def _cpu_bf16_works() -> bool:
+    # PyTorch emulates bf16 on CPUs without native support; a tiny matmul tells
+    # whether the kernels exist at all on this build.
+    try:
+        a = torch.ones(2, 2, dtype=torch.bfloat16)
+        return bool(torch.isfinite((a @ a).float()).all())
+    except RuntimeError:
+        return False
+
+
+def _ram_gib() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return float("nan")
+
+
+def detect_hardware() -> HardwareInfo:
+    """Inspect the device this process will train on and log it.
+
+    Returns:
+        A :class:`HardwareInfo` for GPU 0 when CUDA is available, else for the CPU.
+    """
+    cpu_count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        info = HardwareInfo(
+            device="cuda",
+            device_name=props.name,
+            device_count=torch.cuda.device_count(),
+            total_memory_gib=round(props.total_memory / 2**30, 2),
+            bf16_supported=torch.cuda.is_bf16_supported(),
+            cpu_count=cpu_count,
+        )
+    else:
+        info = HardwareInfo(
+            device="cpu",
+            device_name=f"CPU ({torch.backends.cpu.get_cpu_capability()})",
+            device_count=0,
+            total_memory_gib=round(_ram_gib(), 2),
+            bf16_supported=_cpu_bf16_works(),
+            cpu_count=cpu_count,
+        )
+    logger.info(
+        "Hardware: %s x%d, %.1f GiB, bf16 %s, %d CPU cores",
+        info.device_name,
+        max(info.device_count, 1),
+        info.total_memory_gib,
+        "supported" if info.bf16_supported else "NOT supported",
+        info.cpu_count,
+    )
+    return info
+
+
+def select_compute_dtype(requested: str, hardware: HardwareInfo) -> torch.dtype:
+    """Pick the dtype used for matmuls / LoRA weights.
+
+    Args:
+        requested: ``"auto"``, ``"bfloat16"``, ``"float16"`` or ``"float32"``.
+        hardware: Result of :func:`detect_hardware`.
+
+    Returns:
+        ``auto`` -> bfloat16 where supported, else float16 on GPU, float32 on CPU.
+        An explicit bfloat16 on a device without it falls back the same way, with
+        a warning.
+
+    Raises:
+        ValueError: For an unknown dtype name.
+    """
+    if requested not in {"auto", *_DTYPES}:
+        raise ValueError(
+            f"Unknown compute dtype {requested!r}; expected one of "
+            f"'auto', {', '.join(repr(d) for d in _DTYPES)}."
+        )
+    fallback = torch.float16 if hardware.device == "cuda" else torch.float32
+    if requested == "auto":
+        return torch.bfloat16 if hardware.bf16_supported else fallback
+    dtype = _DTYPES[requested]
+    if dtype == torch.bfloat16 and not hardware.bf16_supported:
+        logger.warning(
+            "bfloat16 requested but %s does not support it; using %s",
+            hardware.device_name,
+            fallback,
+        )
+        return fallback
+    return dtype
+
+
+def build_quantization_config(
+    quantization: dict[str, Any], hardware: HardwareInfo
+) -> Any | None:
+    """Turn the ``quantization`` parameters into a ``BitsAndBytesConfig``.
+
+    Args:
+        quantization: Keys ``load_in_4bit`` (bool), ``quant_type`` (``nf4``/``fp4``),
+            ``double_quant`` (bool), ``compute_dtype`` (see
+            :func:`select_compute_dtype`).
+        hardware: Result of :func:`detect_hardware`.
+
+    Returns:
+        A ``transformers.BitsAndBytesConfig``, or None when ``load_in_4bit`` is false
+        (full-precision weights in the compute dtype).
+    """
+    from transformers import BitsAndBytesConfig  # noqa: PLC0415 - heavy import
+
+    if not quantization.get("load_in_4bit", True):
+        return None
+    compute_dtype = select_compute_dtype(
+        quantization.get("compute_dtype", "auto"), hardware
+    )
+    config = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=quantization.get("quant_type", "nf4"),
+        bnb_4bit_use_double_quant=quantization.get("double_quant", True),
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
+    logger.info(
+        "Quantization: 4-bit %s, double quant %s, compute dtype %s",
+        config.bnb_4bit_quant_type,
+        config.bnb_4bit_use_double_quant,
+        compute_dtype,
+    )
+    return config
