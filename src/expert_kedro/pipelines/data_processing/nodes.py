@@ -1,0 +1,226 @@
+"""Nodes of the data_processing pipeline.
+
+From the raw export to clean matches, the expert roster, a leak-free project split,
+evaluation projects and instruction pairs, with a data-quality report gathering every
+count along the way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from .cleaning import clean_rows
+from .pairs import build_split_pairs, evaluation_projects, pairs_settings
+from .roster import build_roster
+from .splitting import SPLITS, assign_splits, ensure_train_coverage, group_projects
+
+logger = logging.getLogger(__name__)
+
+MATCH_COLUMNS = (
+    "project_id",
+    "project_title",
+    "client_type",
+    "created_at",
+    "agenda",
+    "responses",
+    "expert_id",
+)
+
+
+def as_lists(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """Turn list-like cells (numpy arrays after a parquet round trip) into lists."""
+    frame = frame.copy()
+    for column in columns:
+        frame[column] = [list(v) if v is not None else [] for v in frame[column]]
+    return frame
+
+
+def clean_expert_data(
+    expert_data_raw: pd.DataFrame,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Parse, repair and de-duplicate the raw (project, expert) export.
+
+    Args:
+        expert_data_raw: The export, one row per (project, matched expert), all
+            cells as text.
+
+    Returns:
+        Clean rows (match columns plus profile columns and ``agenda_source``) and
+        the cleaning section of the data-quality report.
+    """
+    return clean_rows(expert_data_raw)
+
+
+def select_clean_matches(clean_expert_rows: pd.DataFrame) -> pd.DataFrame:
+    """Keep the match columns (profiles live in the roster).
+
+    Args:
+        clean_expert_rows: Output of :func:`clean_expert_data`.
+
+    Returns:
+        One row per (project_id, expert_id): project fields, ``agenda`` (list of
+        questions), ``responses`` (list of question/answer dicts), ``expert_id``.
+    """
+    return clean_expert_rows.loc[:, list(MATCH_COLUMNS)].reset_index(drop=True)
+
+
+def build_expert_roster(
+    clean_expert_rows: pd.DataFrame,
+    expert_reference_roster: pd.DataFrame,
+    roster_params: Mapping[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One profile per expert, cross-checked against ``experts.csv``.
+
+    Args:
+        clean_expert_rows: Clean rows with profile columns.
+        expert_reference_roster: The clean reference roster as loaded.
+        roster_params: ``roster`` parameters (``authoritative_source``).
+
+    Returns:
+        The roster and the roster section of the data-quality report.
+    """
+    return build_roster(
+        clean_expert_rows,
+        expert_reference_roster,
+        roster_params.get("authoritative_source", "reference"),
+    )
+
+
+def split_projects(
+    clean_matches: pd.DataFrame, split_params: Mapping[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Assign every project to train, validation or test.
+
+    Projects sharing an agenda (identical, or one contained in another) move
+    together; two-expert projects are split as one unit; with
+    ``ensure_train_coverage`` every expert keeps at least one training project.
+
+    Args:
+        clean_matches: Clean match rows.
+        split_params: ``split`` parameters (``seed``, ``fractions``,
+            ``ensure_train_coverage``).
+
+    Returns:
+        ``project_splits`` (project_id, split) and the split report.
+    """
+    clean_matches = as_lists(clean_matches, ["agenda"])
+    agendas = {
+        int(p): g["agenda"].iloc[0] for p, g in clean_matches.groupby("project_id")
+    }
+    groups, group_report = group_projects(agendas)
+    assignment = assign_splits(
+        groups, split_params["fractions"], int(split_params["seed"])
+    )
+    moved: list[int] = []
+    if split_params.get("ensure_train_coverage", True):
+        experts = clean_matches.groupby("project_id")["expert_id"].agg(list).to_dict()
+        assignment, moved = ensure_train_coverage(assignment, groups, experts)
+    splits = pd.DataFrame(
+        sorted(assignment.items()), columns=["project_id", "split"]
+    ).astype({"project_id": "int64", "split": "str"})
+    counts = splits["split"].value_counts()
+    report = {
+        "seed": int(split_params["seed"]),
+        "requested_fractions": {s: float(split_params["fractions"][s]) for s in SPLITS},
+        "projects_per_split": {s: int(counts.get(s, 0)) for s in SPLITS},
+        "realised_fractions": {
+            s: round(int(counts.get(s, 0)) / max(len(splits), 1), 4) for s in SPLITS
+        },
+        "split_groups": len(set(groups.values())),
+        "experts_moved_to_train_for_coverage": moved,
+        **group_report,
+    }
+    logger.info("Project split: %s", report["projects_per_split"])
+    return splits, report
+
+
+def _with_split(
+    clean_matches: pd.DataFrame, project_splits: pd.DataFrame
+) -> pd.DataFrame:
+    merged = clean_matches.merge(project_splits, on="project_id", how="left")
+    missing = merged["split"].isna()
+    if missing.any():
+        raise ValueError(
+            "project_splits has no split for project_id(s) "
+            f"{sorted(merged.loc[missing, 'project_id'].unique().tolist())[:10]}; "
+            "rerun split_projects_node."
+        )
+    return merged
+
+
+def build_evaluation_projects(
+    clean_matches: pd.DataFrame, project_splits: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validation and test projects with their acceptable experts.
+
+    Args:
+        clean_matches: Clean match rows.
+        project_splits: Project -> split.
+
+    Returns:
+        ``validation_projects`` and ``test_projects``: project_id, project_title,
+        agenda, acceptable_expert_ids (every expert matched to the project).
+    """
+    merged = _with_split(as_lists(clean_matches, ["agenda"]), project_splits)
+    return (
+        evaluation_projects(merged[merged["split"] == "validation"]),
+        evaluation_projects(merged[merged["split"] == "test"]),
+    )
+
+
+def build_instruction_pairs(
+    clean_matches: pd.DataFrame,
+    project_splits: pd.DataFrame,
+    expert_roster: pd.DataFrame,
+    pairs_params: Mapping[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Instruction pairs (formatted agenda -> expert target) for each split.
+
+    Args:
+        clean_matches: Clean match rows.
+        project_splits: Project -> split.
+        expert_roster: Authoritative expert profiles.
+        pairs_params: ``pairs`` parameters (``output_format``, ``include_title``,
+            ``system_prompts``, ``rationale_max_answers``).
+
+    Returns:
+        ``train_pairs``, ``validation_pairs``, ``test_pairs`` and the pairs report.
+    """
+    output_format, _, include_title, _ = pairs_settings(pairs_params)
+    merged = _with_split(
+        as_lists(clean_matches, ["agenda", "responses"]), project_splits
+    )
+    roster = as_lists(expert_roster, ["expert_skills"])
+    pairs = {
+        split: build_split_pairs(merged[merged["split"] == split], roster, pairs_params)
+        for split in SPLITS
+    }
+    report = {
+        "output_format": output_format,
+        "include_title": include_title,
+        "pairs_per_split": {s: len(p) for s, p in pairs.items()},
+        "experts_per_split": {
+            s: int(p["expert_id"].nunique()) for s, p in pairs.items()
+        },
+    }
+    logger.info("Instruction pairs per split: %s", report["pairs_per_split"])
+    return pairs["train"], pairs["validation"], pairs["test"], report
+
+
+def compile_data_quality_report(
+    cleaning_report: dict[str, Any],
+    roster_report: dict[str, Any],
+    split_report: dict[str, Any],
+    pairs_report: dict[str, Any],
+) -> dict[str, Any]:
+    """Gather the sections into the versioned data-quality report."""
+    return {
+        "cleaning": cleaning_report,
+        "roster": roster_report,
+        "split": split_report,
+        "pairs": pairs_report,
+    }
