@@ -1,0 +1,132 @@
+"""Common interface of every recommender scored by the evaluation harness.
+
+Two protocols:
+
+* ``ScoringRetriever``: scores *every* roster expert for each agenda
+  (``score_all(agendas) -> [n_agendas, n_experts]``, columns ordered as
+  ``expert_ids``). BM25, dense, hybrid and popularity implement it.
+* ``Recommender``: returns ranked roster expert ids (``rank(agendas, k)``). Any
+  ``ScoringRetriever`` becomes one through ``ScoringRecommender``; an LLM system can
+  implement ``rank`` directly.
+
+``top_k`` is the single place that turns scores into rankings, so every system breaks
+ties the same way (roster order) and always returns exactly ``k`` distinct roster
+experts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+Agenda = Sequence[str]
+
+
+@runtime_checkable
+class ScoringRetriever(Protocol):
+    """A retriever that scores every roster expert for an agenda."""
+
+    name: str
+    expert_ids: np.ndarray
+
+    def score_all(self, agendas: Sequence[Agenda]) -> np.ndarray:
+        """Scores of shape ``[len(agendas), len(expert_ids)]``; higher is better."""
+        ...
+
+
+@runtime_checkable
+class Recommender(Protocol):
+    """A system that returns ranked roster experts for each agenda."""
+
+    name: str
+
+    def rank(self, agendas: Sequence[Agenda], k: int) -> list[list[int]]:
+        """Up to ``k`` distinct roster expert ids per agenda, best first."""
+        ...
+
+
+def top_k(
+    scores: np.ndarray, expert_ids: Sequence[int] | np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best roster experts of each row of a score matrix.
+
+    Ties are broken by roster order (stable sort), so rankings are deterministic.
+
+    Args:
+        scores: ``[n_agendas, n_experts]`` scores, higher is better.
+        expert_ids: Roster expert ids, aligned with the score columns.
+        k: How many experts to return per agenda (1 <= k <= roster size).
+
+    Returns:
+        ``(ids, top_scores)``, both ``[n_agendas, k]``, best first; every row holds
+        ``k`` distinct roster expert ids.
+
+    Raises:
+        ValueError: If shapes disagree, ``k`` is out of range or the scores hold NaN.
+    """
+    ids = np.asarray(expert_ids)
+    matrix = np.atleast_2d(np.asarray(scores, dtype=float))
+    if matrix.shape[1] != len(ids):
+        raise ValueError(
+            f"Score matrix has {matrix.shape[1]} columns but the roster has "
+            f"{len(ids)} experts; columns must follow expert_ids."
+        )
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("expert_ids contains duplicates; roster ids must be unique.")
+    if not 1 <= k <= len(ids):
+        raise ValueError(
+            f"k must be between 1 and the roster size {len(ids)}, got {k}."
+        )
+    if np.isnan(matrix).any():
+        raise ValueError("Score matrix contains NaN; cannot rank experts.")
+    order = np.argsort(-matrix, axis=1, kind="stable")[:, :k]
+    return ids[order], np.take_along_axis(matrix, order, axis=1)
+
+
+class ScoringRecommender:
+    """Adapts a ``ScoringRetriever`` to the ``Recommender`` protocol.
+
+    Args:
+        retriever: Any object with ``name``, ``expert_ids`` and ``score_all``.
+    """
+
+    def __init__(self, retriever: ScoringRetriever) -> None:
+        self.retriever = retriever
+        self.name = retriever.name
+
+    def rank(self, agendas: Sequence[Agenda], k: int) -> list[list[int]]:
+        """The ``k`` best roster experts per agenda (see ``top_k``)."""
+        ids, _ = top_k(self.retriever.score_all(agendas), self.retriever.expert_ids, k)
+        return [[int(expert_id) for expert_id in row] for row in ids]
+
+
+def agenda_text(agenda: Agenda) -> str:
+    """One query string for an agenda: its questions joined by spaces.
+
+    Args:
+        agenda: The client's questions.
+
+    Returns:
+        The questions, stripped, separated by single spaces.
+    """
+    return " ".join(question.strip() for question in agenda if question.strip())
+
+
+def zscore_rows(scores: np.ndarray) -> np.ndarray:
+    """Standardise each row (one agenda's scores over the roster).
+
+    Rows with zero spread (e.g. a query with no known BM25 term) become all zeros, so
+    they neither help nor hurt in a fusion.
+
+    Args:
+        scores: ``[n_agendas, n_experts]`` scores.
+
+    Returns:
+        Row-wise z-scores of the same shape.
+    """
+    matrix = np.asarray(scores, dtype=float)
+    mean = matrix.mean(axis=1, keepdims=True)
+    std = matrix.std(axis=1, keepdims=True)
+    return np.divide(matrix - mean, std, out=np.zeros_like(matrix), where=std > 0)

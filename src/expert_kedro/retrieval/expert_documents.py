@@ -1,0 +1,265 @@
+"""What the retrievers know about each roster expert, built from the TRAIN split only.
+
+An expert is described by their profile (headline, bio, work history, location,
+industry), their skills, and the agendas of the training projects they were matched
+to (optionally also their answers to those agendas). Agendas are the strongest signal:
+experts who share a topic differ by region and function, and past agendas tell which
+region/function mix a given expert is booked for.
+
+``check_no_leakage`` guards the evaluation: no validation or test project (by id or by
+identical agenda) may be part of the index.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from expert_kedro.retrieval.base import agenda_text
+
+logger = logging.getLogger(__name__)
+
+_ROSTER_COLUMNS = (
+    "expert_id",
+    "expert_headline",
+    "expert_bio",
+    "expert_work_summary",
+    "expert_location",
+    "expert_industry",
+    "expert_skills",
+)
+_PAIR_COLUMNS = ("project_id", "expert_id", "agenda")
+
+
+class IndexLeakageError(ValueError):
+    """A held-out project (validation/test) is part of a retrieval index."""
+
+
+@dataclass(frozen=True)
+class ExpertDocuments:
+    """Per-expert texts a retriever indexes, aligned with ``expert_ids``.
+
+    Attributes:
+        expert_ids: Roster expert ids; the column order of every score matrix.
+        profiles: Profile text (headline, bio, work history, location, industry).
+        skills: Skills of each expert, joined as one text.
+        agendas: Training agendas of each expert (each agenda a list of questions).
+        answers: Training answers of each expert (empty lists unless requested).
+        indexed_project_ids: Every project whose agenda or answers are indexed.
+    """
+
+    expert_ids: np.ndarray
+    profiles: list[str]
+    skills: list[str]
+    agendas: list[list[list[str]]]
+    answers: list[list[str]] = field(default_factory=list)
+    indexed_project_ids: frozenset[int] = frozenset()
+
+    def bm25_texts(self) -> list[str]:
+        """One BM25 document per expert: profile, skills, agendas and answers."""
+        answers = self.answers or [[] for _ in self.expert_ids]
+        return [
+            " ".join(
+                [profile, skills]
+                + [agenda_text(agenda) for agenda in agendas]
+                + list(expert_answers)
+            )
+            for profile, skills, agendas, expert_answers in zip(
+                self.profiles, self.skills, self.agendas, answers, strict=True
+            )
+        ]
+
+    def indexed_agenda_keys(self) -> set[tuple[str, ...]]:
+        """Normalised keys of every indexed agenda (for the leakage check)."""
+        return {
+            _agenda_key(agenda)
+            for expert_agendas in self.agendas
+            for agenda in expert_agendas
+        }
+
+
+def _agenda_key(agenda: Sequence[str]) -> tuple[str, ...]:
+    return tuple(" ".join(question.lower().split()) for question in agenda)
+
+
+def _require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"Dataset '{name}' lacks column(s) {missing}; found {list(frame.columns)}."
+        )
+
+
+def _as_text_list(value: object) -> list[str]:
+    """A list-like cell (list, numpy array from parquet) as a list of strings."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value]
+
+
+def profile_text(row: Mapping[str, object]) -> str:
+    """Profile of one roster row as a single text.
+
+    Args:
+        row: A roster row with the ``expert_*`` profile columns.
+
+    Returns:
+        Headline, bio, work summary, location and industry, sentence-separated.
+    """
+    parts = [
+        row.get("expert_headline"),
+        row.get("expert_bio"),
+        row.get("expert_work_summary"),
+        f"Based in {row.get('expert_location')}."
+        if row.get("expert_location")
+        else None,
+        f"Industry: {row.get('expert_industry')}."
+        if row.get("expert_industry")
+        else None,
+    ]
+    return " ".join(str(part).strip() for part in parts if part and str(part).strip())
+
+
+def build_expert_documents(
+    expert_roster: pd.DataFrame,
+    train_pairs: pd.DataFrame,
+    train_answers: pd.DataFrame | None = None,
+) -> ExpertDocuments:
+    """Assemble the per-expert index texts from the roster and TRAIN pairs.
+
+    Args:
+        expert_roster: One row per expert (``expert_roster`` contract).
+        train_pairs: Training (project, expert) pairs with their agendas
+            (``train_pairs`` contract). Only these projects enter the index.
+        train_answers: Optional rows ``project_id, expert_id, responses`` (the
+            ``clean_matches`` contract); only rows whose (project, expert) is in
+            ``train_pairs`` are used, so answers cannot leak held-out projects.
+
+    Returns:
+        The documents, ordered like the roster.
+
+    Raises:
+        ValueError: If a required column is missing or roster ids repeat.
+    """
+    _require_columns(expert_roster, _ROSTER_COLUMNS, "expert_roster")
+    _require_columns(train_pairs, _PAIR_COLUMNS, "train_pairs")
+    roster = expert_roster.reset_index(drop=True)
+    expert_ids = roster["expert_id"].astype(int).to_numpy()
+    duplicated = pd.Series(expert_ids)[pd.Series(expert_ids).duplicated()].tolist()
+    if duplicated:
+        raise ValueError(f"expert_roster repeats expert_id(s) {duplicated[:10]}.")
+    position = {int(expert_id): i for i, expert_id in enumerate(expert_ids)}
+
+    agendas: list[list[list[str]]] = [[] for _ in expert_ids]
+    off_roster = 0
+    for project_id, expert_id, agenda in train_pairs[list(_PAIR_COLUMNS)].itertuples(
+        index=False
+    ):
+        questions = _as_text_list(agenda)
+        if int(expert_id) not in position:
+            off_roster += 1
+            continue
+        if not questions:
+            raise ValueError(
+                f"train_pairs row project_id={project_id}, expert_id={expert_id} has "
+                "an empty agenda; data_processing must repair or drop it."
+            )
+        agendas[position[int(expert_id)]].append(questions)
+    if off_roster:
+        logger.warning(
+            "Ignored %d train pair(s) whose expert is not in the roster.", off_roster
+        )
+    without_history = sum(1 for expert_agendas in agendas if not expert_agendas)
+    if without_history:
+        logger.info(
+            "%d roster expert(s) have no training project; they are indexed by "
+            "profile and skills only.",
+            without_history,
+        )
+
+    answers = _collect_answers(train_answers, train_pairs, position)
+    return ExpertDocuments(
+        expert_ids=expert_ids,
+        profiles=[profile_text(row) for row in roster.to_dict("records")],
+        skills=[", ".join(_as_text_list(value)) for value in roster["expert_skills"]],
+        agendas=agendas,
+        answers=answers,
+        indexed_project_ids=frozenset(int(pid) for pid in train_pairs["project_id"]),
+    )
+
+
+def _collect_answers(
+    train_answers: pd.DataFrame | None,
+    train_pairs: pd.DataFrame,
+    position: Mapping[int, int],
+) -> list[list[str]]:
+    """Answer texts per expert, restricted to the (project, expert) train pairs."""
+    if train_answers is None:
+        return []
+    _require_columns(train_answers, ("project_id", "expert_id", "responses"), "answers")
+    allowed = set(
+        zip(
+            train_pairs["project_id"].astype(int),
+            train_pairs["expert_id"].astype(int),
+            strict=True,
+        )
+    )
+    answers: list[list[str]] = [[] for _ in position]
+    for project_id, expert_id, responses in train_answers[
+        ["project_id", "expert_id", "responses"]
+    ].itertuples(index=False):
+        key = (int(project_id), int(expert_id))
+        if key not in allowed or key[1] not in position:
+            continue
+        for response in responses if responses is not None else []:
+            answer = response.get("answer") if isinstance(response, Mapping) else None
+            if answer:
+                answers[position[key[1]]].append(str(answer))
+    return answers
+
+
+def check_no_leakage(
+    documents: ExpertDocuments, heldout: Mapping[str, pd.DataFrame]
+) -> dict[str, int]:
+    """Fail if any held-out project is part of the retrieval index.
+
+    A held-out project leaks when its ``project_id`` was indexed or when an indexed
+    training agenda is identical to its agenda (case and whitespace ignored).
+
+    Args:
+        documents: The index source every retriever was fit on.
+        heldout: Split name -> projects table (``project_id``, ``agenda``), e.g.
+            ``{"validation": validation_projects, "test": test_projects}``.
+
+    Returns:
+        Number of held-out projects checked, per split.
+
+    Raises:
+        IndexLeakageError: Naming the split and the first offending project ids.
+    """
+    indexed_agendas = documents.indexed_agenda_keys()
+    checked = {}
+    for split, projects in heldout.items():
+        _require_columns(projects, ("project_id", "agenda"), f"{split}_projects")
+        ids = projects["project_id"].astype(int)
+        by_id = sorted(set(ids) & documents.indexed_project_ids)
+        by_agenda = sorted(
+            int(pid)
+            for pid, agenda in zip(ids, projects["agenda"], strict=True)
+            if _agenda_key(_as_text_list(agenda)) in indexed_agendas
+        )
+        if by_id or by_agenda:
+            raise IndexLeakageError(
+                f"{split} projects leak into the retrieval index: {len(by_id)} by "
+                f"project_id (e.g. {by_id[:5]}), {len(by_agenda)} by identical agenda "
+                f"(e.g. {by_agenda[:5]}). Fit retrievers on train pairs only."
+            )
+        checked[split] = len(projects)
+    logger.info("Leakage check passed: %s held-out projects are not indexed.", checked)
+    return checked

@@ -1,0 +1,38 @@
+"""Popularity baseline: recommend the experts booked most often in training."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from expert_kedro.retrieval.base import Agenda
+from expert_kedro.retrieval.expert_documents import ExpertDocuments
+
+
+class PopularityRetriever:
+    """Ignores the agenda; scores each expert by their number of training projects.
+
+    Args:
+        name: System name used in reports.
+    """
+
+    def __init__(self, *, name: str = "popularity") -> None:
+        self.name = name
+        self.expert_ids = np.empty(0, dtype=int)
+        self.documents: ExpertDocuments | None = None
+        self.fit_seconds = 0.0
+        self._counts = np.empty(0, dtype=float)
+
+    def fit(self, documents: ExpertDocuments) -> PopularityRetriever:
+        """Count the training projects of every roster expert."""
+        self.documents = documents
+        self.expert_ids = documents.expert_ids
+        self._counts = np.array(
+            [len(agendas) for agendas in documents.agendas], dtype=float
+        )
+        return self
+
+    def score_all(self, agendas: Sequence[Agenda]) -> np.ndarray:
+        """The same training-frequency scores for every agenda."""
+        return np.tile(self._counts, (len(agendas), 1))
