@@ -1,0 +1,186 @@
+"""Nodes of the augmentation pipeline: partial-agenda training examples."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from expert_kedro.pipelines.data_processing.nodes import as_lists
+from expert_kedro.pipelines.data_processing.pairs import (
+    PAIR_COLUMNS,
+    make_pair,
+    profile_for,
+    roster_lookup,
+)
+from expert_kedro.pipelines.data_processing.splitting import (
+    containing_projects,
+    question_index,
+)
+
+from .partial_agendas import make_partial_agendas
+
+logger = logging.getLogger(__name__)
+
+AUGMENTABLE_SPLITS = ("train", "validation")
+
+
+def _settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    splits = list(params.get("splits", ["train"]))
+    unknown = [s for s in splits if s not in AUGMENTABLE_SPLITS]
+    if unknown:
+        raise ValueError(
+            f"Parameter augmentation.splits has {unknown}: only {AUGMENTABLE_SPLITS} "
+            "can be augmented here (evaluation builds test partial agendas itself "
+            "with make_partial_agendas)."
+        )
+    return {
+        "splits": splits,
+        "seed": int(params.get("seed", 0)),
+        "sizes": [int(s) for s in params.get("partial_sizes", [3, 4])],
+        "n_variants": int(params.get("variants_per_agenda", 2)),
+        "min_questions": int(params.get("min_questions", 4)),
+        "include_original": bool(params.get("include_original", True)),
+    }
+
+
+def _augment_split(
+    *,
+    split: str,
+    pairs: pd.DataFrame,
+    matches: pd.DataFrame,
+    split_of: Mapping[int, str],
+    profiles: Mapping[int, dict[str, Any]],
+    pairs_params: Mapping[str, Any],
+    settings: Mapping[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Partial-agenda pairs for one split, and what happened to them."""
+    agendas = {
+        int(p): g["agenda"].iloc[0] for p, g in matches.groupby("project_id", sort=True)
+    }
+    index = question_index(agendas)
+    rows = matches.set_index(["project_id", "expert_id"])
+    experts = pairs.groupby("project_id")["expert_id"].agg(sorted).to_dict()
+    full_agendas = {frozenset(a) for a in agendas.values()}
+    drawn: set[frozenset] = set()
+    sizes: Counter = Counter()
+    records, eligible, leaks, repeats = [], 0, 0, 0
+    for project_id in sorted(experts):
+        agenda = agendas[int(project_id)]
+        variants = make_partial_agendas(
+            agenda,
+            sizes=settings["sizes"],
+            n_variants=settings["n_variants"],
+            seed=[settings["seed"], int(project_id)],
+            min_questions=settings["min_questions"],
+        )
+        eligible += bool(variants)
+        for variant in variants:
+            owners = containing_projects(variant, index)
+            if any(split_of[p] != split for p in owners):
+                # The subset is also part of an agenda in another split: skip it.
+                leaks += 1
+                continue
+            key = frozenset(variant)
+            if key in full_agendas or key in drawn:
+                # Same questions as another project's agenda or an earlier variant.
+                repeats += 1
+                continue
+            drawn.add(key)
+            sizes[len(variant)] += 1
+            for expert_id in experts[project_id]:
+                match = rows.loc[(project_id, expert_id)]
+                records.append(
+                    make_pair(
+                        project_id=project_id,
+                        profile=profile_for(profiles, expert_id),
+                        agenda=variant,
+                        responses=match["responses"],
+                        title=match["project_title"],
+                        params=pairs_params,
+                        source="partial",
+                    )
+                )
+    partial = pd.DataFrame(records, columns=list(PAIR_COLUMNS))
+    parts = [pairs.loc[:, list(PAIR_COLUMNS)]] if settings["include_original"] else []
+    combined = pd.concat([*parts, partial], ignore_index=True)
+    report = {
+        "projects": len(experts),
+        "projects_with_variants": eligible,
+        "partial_agendas_by_size": {str(k): v for k, v in sorted(sizes.items())},
+        "partial_agendas_removed_as_shared_with_other_split": leaks,
+        "partial_agendas_removed_as_duplicates": repeats,
+        "examples_by_source": {
+            s: int(c) for s, c in combined["source"].value_counts().sort_index().items()
+        },
+        "examples_total": len(combined),
+    }
+    return combined, report
+
+
+# Kedro passes node inputs positionally, one per dataset.
+def augment_pairs(  # noqa: PLR0917
+    train_pairs: pd.DataFrame,
+    validation_pairs: pd.DataFrame,
+    clean_matches: pd.DataFrame,
+    project_splits: pd.DataFrame,
+    expert_roster: pd.DataFrame,
+    pairs_params: Mapping[str, Any],
+    augmentation_params: Mapping[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Add partial-agenda examples to the splits listed in ``augmentation.splits``.
+
+    For each project of an augmented split with at least ``min_questions``
+    questions, ``variants_per_agenda`` partial agendas of ``partial_sizes``
+    questions are drawn (seeded per project) and paired with every expert of the
+    project, with targets built like the originals (``pairs`` parameters). A
+    partial agenda whose questions all appear in a project of another split is
+    dropped, so no input is shared across splits.
+
+    Args:
+        train_pairs: Original training pairs.
+        validation_pairs: Original validation pairs.
+        clean_matches: Clean match rows (agendas, titles, answers).
+        project_splits: Project -> split.
+        expert_roster: Expert profiles.
+        pairs_params: ``pairs`` parameters (output format, prompts...).
+        augmentation_params: ``augmentation`` parameters.
+
+    Returns:
+        ``augmented_train_pairs`` and ``augmented_validation_pairs`` (originals
+        with ``source="original"`` when ``include_original``, plus partial pairs
+        with ``source="partial"``; a split not listed stays as is) and the
+        augmentation report.
+    """
+    settings = _settings(augmentation_params)
+    matches = as_lists(clean_matches, ["agenda", "responses"])
+    profiles = roster_lookup(as_lists(expert_roster, ["expert_skills"]))
+    split_of = {int(p): s for p, s in project_splits[["project_id", "split"]].values}
+    outputs, reports = {}, {}
+    for split, raw_pairs in (("train", train_pairs), ("validation", validation_pairs)):
+        split_pairs = as_lists(raw_pairs, ["agenda"])
+        if split in settings["splits"]:
+            outputs[split], reports[split] = _augment_split(
+                split=split,
+                pairs=split_pairs,
+                matches=matches,
+                split_of=split_of,
+                profiles=profiles,
+                pairs_params=pairs_params,
+                settings=settings,
+            )
+        else:
+            outputs[split] = split_pairs.loc[:, list(PAIR_COLUMNS)]
+            reports[split] = {
+                "augmented": False,
+                "examples_by_source": {"original": len(split_pairs)},
+                "examples_total": len(split_pairs),
+            }
+        logger.info(
+            "Augmented %s pairs: %s", split, reports[split]["examples_by_source"]
+        )
+    report = {"parameters": settings, "splits": reports}
+    return outputs["train"], outputs["validation"], report
