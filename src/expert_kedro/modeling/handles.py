@@ -88,3 +88,34 @@ class LoRAAdapterHandle:
     adapter_config: dict[str, Any]
     base_model_name_or_path: str | None
     training_info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PreparedBaseModel:
+    """A converted base model in memory, to be written by the ``base_model`` dataset.
+
+    Attributes:
+        model: ``PreTrainedModel`` with plain (non-quantized) weights.
+        tokenizer: Its tokenizer, special tokens fixed.
+        source: :meth:`ModelSource.fingerprint` of where it came from.
+    """
+
+    model: Any
+    tokenizer: Any
+    source: dict[str, Any]
+
+
+@dataclass
+class TrainedAdapter:
+    """A trained LoRA adapter in memory, to be written by ``LoRAAdapterDataset``.
+
+    Attributes:
+        model: The ``PeftModel`` (only its adapter weights are saved).
+        tokenizer: The tokenizer used for training, saved beside the adapter.
+        training_info: JSON-serialisable facts inference needs (prompt style,
+            max length, mode, base model source, ...).
+    """
+
+    model: Any
+    tokenizer: Any
+    training_info: dict[str, Any] = field(default_factory=dict)
