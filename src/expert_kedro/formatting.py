@@ -209,7 +209,8 @@ def build_rationale(
     location and industry; the skills that share words with the agenda (or the
     first skills when none does); the first sentence of the bio; and up to
     ``max_answers`` of the expert's answers, chosen for their overlap with the
-    expert's profile (answers outside the expert's field overlap little).
+    expert's core profile (skills, headline, first bio sentence), so that answers
+    outside the expert's field are left out.
 
     Args:
         profile: Roster row (see :func:`format_expert_profile`).
@@ -239,9 +240,9 @@ def build_rationale(
     bio = _first_sentence(profile["expert_bio"])
     if bio:
         sentences.append(bio if bio.endswith((".", "!", "?")) else bio + ".")
-    profile_words = _words(
-        " ".join([*skills, str(profile["expert_headline"]), str(profile["expert_bio"])])
-    )
+    # Core expertise only: later bio sentences list side topics ("he also covered
+    # X"), whose answers are often the expert's weakest.
+    profile_words = _words(" ".join([*skills, str(profile["expert_headline"]), bio]))
     for response in _pick_answers(agenda, responses, profile_words, max_answers):
         sentences.append(
             f'Asked "{response["question"]}", they answered: '
