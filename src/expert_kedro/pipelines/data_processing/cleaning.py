@@ -268,6 +268,10 @@ def clean_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "experts_with_name_variants_in_raw_text": raw_name_variants,
         "projects_with_conflicting_agendas": conflicts,
     }
+    for column, section in report["json_cells"].items():
+        logger.info(
+            "%s cells: %s; defects: %s", column, section["actions"], section["defects"]
+        )
     logger.info(
         "Cleaned expert data: %d rows in, %d exact duplicates, %d without agenda, "
         "%d rows out",
