@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -56,6 +57,9 @@ class SentenceEncoder:
         self.model = SentenceTransformer(str(self.model_path), device=device)
         self.dimension = int(self.model.get_embedding_dimension())
         self._cache: dict[str, np.ndarray] = {}
+        # Cumulative work actually done by the model (cache hits excluded).
+        self.texts_encoded = 0
+        self.encode_seconds = 0.0
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings of ``texts``; only unseen texts are computed.
@@ -68,6 +72,7 @@ class SentenceEncoder:
         """
         missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
         if missing:
+            start = time.perf_counter()
             vectors = self.model.encode(
                 missing,
                 batch_size=self.batch_size,
@@ -76,6 +81,8 @@ class SentenceEncoder:
                 show_progress_bar=False,
             )
             self._cache.update(zip(missing, vectors, strict=True))
+            self.texts_encoded += len(missing)
+            self.encode_seconds += time.perf_counter() - start
             logger.debug(
                 "Embedded %d new texts (%d cached).", len(missing), len(self._cache)
             )

@@ -112,18 +112,31 @@ def profile_text(row: Mapping[str, object]) -> str:
     Returns:
         Headline, bio, work summary, location and industry, sentence-separated.
     """
+    headline, bio, work, location, industry = (
+        _text(row.get(column))
+        for column in (
+            "expert_headline",
+            "expert_bio",
+            "expert_work_summary",
+            "expert_location",
+            "expert_industry",
+        )
+    )
     parts = [
-        row.get("expert_headline"),
-        row.get("expert_bio"),
-        row.get("expert_work_summary"),
-        f"Based in {row.get('expert_location')}."
-        if row.get("expert_location")
-        else None,
-        f"Industry: {row.get('expert_industry')}."
-        if row.get("expert_industry")
-        else None,
+        headline,
+        bio,
+        work,
+        f"Based in {location}." if location else "",
+        f"Industry: {industry}." if industry else "",
     ]
-    return " ".join(str(part).strip() for part in parts if part and str(part).strip())
+    return " ".join(part for part in parts if part)
+
+
+def _text(value: object) -> str:
+    """A profile cell as stripped text; missing values (None, NaN, pd.NA) become ""."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value).strip()
 
 
 def build_expert_documents(

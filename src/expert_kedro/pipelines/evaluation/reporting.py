@@ -73,14 +73,17 @@ def render_results_table(metrics: Mapping[str, Any], section: str = "systems") -
 
 
 def compact_table(metrics: Mapping[str, Any]) -> str:
-    """Fixed-width summary of the test results for the run log (values only)."""
-    names = list(METRIC_NAMES)
-    lines = [f"{'system':<22}{'agenda':<9}" + "".join(f"{m:>9}" for m in names)]
-    for system, variant, values in _rows(metrics["systems"]):
-        lines.append(
-            f"{system:<22}{variant:<9}"
-            + "".join(f"{values[m]['value']:>9.3f}" for m in names)
-        )
+    """Narrow fixed-width summary of the test results for the run log (values only)."""
+    rows = _rows(metrics["systems"])
+    width = max([len("system"), *(len(system) for system, _, _ in rows)]) + 2
+    lines = [
+        f"{'system':<{width}}{'agenda':<9}" + "".join(f"{m:>7}" for m in METRIC_NAMES)
+    ]
+    lines.extend(
+        f"{system:<{width}}{variant:<9}"
+        + "".join(f"{values[m]['value']:>7.3f}" for m in METRIC_NAMES)
+        for system, variant, values in rows
+    )
     return "\n".join(lines)
 
 

@@ -1,0 +1,151 @@
+"""Evaluation nodes on small hand-made inputs."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from expert_kedro.pipelines.evaluation.nodes import (
+    build_hybrid_candidates,
+    build_partial_test_projects,
+    compute_evaluation_metrics,
+    render_evaluation_table,
+)
+from expert_kedro.pipelines.evaluation.rankings import RANKING_COLUMNS
+from expert_kedro.pipelines.evaluation.reporting import (
+    compact_table,
+    plot_comparison,
+    render_results_table,
+)
+
+ROSTER = pd.DataFrame({"expert_id": [1, 2, 3, 4]})
+TEST = pd.DataFrame(
+    {
+        "project_id": [10, 11, 12],
+        "project_title": ["a", "b", "c"],
+        "agenda": [["q1?", "q2?", "q3?", "q4?", "q5?"], ["r1?", "r2?"], list("abcdef")],
+        "acceptable_expert_ids": [[1], [2], [3, 4]],
+    }
+)
+VALIDATION = pd.DataFrame(
+    {"project_id": [20], "agenda": [["v?"]], "acceptable_expert_ids": [[2]]}
+)
+PARAMS = {"seed": 1, "bootstrap": {"n_boot": 200, "confidence": 0.95}}
+PARTIAL = {"seed": 5, "sizes": [3, 4], "min_questions": 4}
+
+
+def _ranking(system, split, variant, lists):
+    rows = [
+        (system, split, variant, pid, rank, eid, -rank)
+        for pid, ranked in lists.items()
+        for rank, eid in enumerate(ranked, start=1)
+    ]
+    return pd.DataFrame(rows, columns=list(RANKING_COLUMNS))
+
+
+def test_partial_test_projects_are_ordered_subsets_and_reproducible():
+    partial = build_partial_test_projects(TEST, PARTIAL)
+    # Project 11 has 2 questions: too short for a 3-4 question variant.
+    assert partial["project_id"].tolist() == [10, 12]
+    for full, part in zip(TEST.loc[[0, 2], "agenda"], partial["agenda"], strict=True):
+        assert 3 <= len(part) <= 4
+        assert [q for q in full if q in part] == list(part)
+    assert partial["acceptable_expert_ids"].tolist() == [[1], [3, 4]]
+    pd.testing.assert_frame_equal(partial, build_partial_test_projects(TEST, PARTIAL))
+    # Seeded per project: dropping another project does not change a variant.
+    alone = build_partial_test_projects(TEST.iloc[[2]], PARTIAL)
+    assert alone["agenda"].iloc[0] == partial["agenda"].iloc[1]
+
+
+def _metrics(*rankings, partial=None):
+    partial = build_partial_test_projects(TEST, PARTIAL) if partial is None else partial
+    return compute_evaluation_metrics(
+        ROSTER,
+        pd.DataFrame({"project_id": [1, 2, 3, 4, 5, 6]}),
+        VALIDATION,
+        TEST,
+        partial,
+        {"fusion": "zscore", "bm25_weight": 0.5},
+        {"bm25": {"fit_seconds": 0.1}},
+        PARAMS,
+        *rankings,
+    )
+
+
+def test_metrics_of_perfect_wrong_and_extra_systems(caplog):
+    perfect = _ranking("oracle", "test", "full", {10: [1, 2], 11: [2, 1], 12: [4, 3]})
+    wrong = _ranking("wrong", "test", "full", {10: [4, 3, 2, 1], 11: [4, 3, 1, 2]})
+    llm = _ranking("llm", "test", "partial", {10: [2, 1], 12: [1, 2, 3]})
+    metrics = _metrics(perfect, wrong, llm)
+    assert list(metrics["systems"]) == ["random", "oracle", "wrong", "llm"]
+    oracle = metrics["systems"]["oracle"]["full"]
+    assert {m: v["value"] for m, v in oracle.items()} == {
+        "hit@1": 1.0,
+        "hit@5": 1.0,
+        "mrr": 1.0,
+        "ndcg@5": 1.0,
+    }
+    # wrong: project 10 -> rank 4 (1/4), 11 -> rank 4 (1/4), 12 unranked (0).
+    wrong_full = metrics["systems"]["wrong"]["full"]
+    assert wrong_full["mrr"]["value"] == pytest.approx(1 / 6)
+    assert wrong_full["ndcg@5"]["value"] == pytest.approx(2 / math.log2(5) / 3)
+    assert wrong_full["hit@5"]["value"] == pytest.approx(2 / 3)
+    assert metrics["unranked_projects"] == {"wrong/test/full": 1}
+    assert "did not rank 1 of 3" in caplog.text
+    llm_partial = metrics["systems"]["llm"]["partial"]
+    assert llm_partial["mrr"]["value"] == pytest.approx((1 / 2 + 1 / 3) / 2)
+    assert "full" not in metrics["systems"]["llm"]
+    random_hit = metrics["systems"]["random"]["full"]["hit@1"]["value"]
+    assert random_hit == pytest.approx((1 / 4 + 1 / 4 + 2 / 4) / 3)
+    assert metrics["validation"]["random"]["full"]["hit@1"]["value"] == pytest.approx(
+        0.25
+    )
+    assert metrics["n_projects"] == {
+        "train": 6,
+        "validation": 1,
+        "test": 3,
+        "test_partial": 2,
+    }
+    assert metrics["split_fractions"]["train"] == pytest.approx(0.6)
+    for entry in oracle.values():
+        assert entry["ci_low"] <= entry["value"] <= entry["ci_high"]
+
+
+def test_metrics_reject_off_roster_recommendations():
+    bad = _ranking("llm", "test", "full", {10: [99]})
+    with pytest.raises(ValueError, match="99.*not in the roster"):
+        _metrics(bad)
+
+
+def test_hybrid_candidates_are_the_top_k_hybrid_rows():
+    rankings = pd.concat(
+        [
+            _ranking("hybrid", "test", "full", {10: [3, 1, 2, 4], 11: [2, 1, 4, 3]}),
+            _ranking("bm25", "test", "full", {10: [1, 2, 3, 4]}),
+        ]
+    )
+    candidates = build_hybrid_candidates(rankings, {"k": 2})
+    assert candidates["expert_id"].tolist() == [3, 1, 2, 1]
+    assert set(candidates["system"]) == {"hybrid"}
+    with pytest.raises(ValueError, match="ranking_depth"):
+        build_hybrid_candidates(rankings, {"k": 5})
+
+
+def test_table_plot_and_log():
+    metrics = _metrics(_ranking("oracle", "test", "full", {10: [1], 11: [2], 12: [3]}))
+    table = render_results_table(metrics)
+    lines = table.splitlines()
+    assert lines[0] == "| System | Agenda | Hit@1 | Hit@5 | MRR | nDCG@5 |"
+    assert lines[4].startswith("| oracle | full | 1.000 [1.000, 1.000] |")
+    assert "3 projects (partial-agenda variants: 2)" in table
+    assert "| random | full | 0.250 [0.250, 0.250] |" in render_results_table(
+        metrics, "validation"
+    )
+    compact = compact_table(metrics)
+    assert max(len(line) for line in compact.splitlines()) < 60
+    figure = plot_comparison(metrics)
+    assert isinstance(figure, Figure) and len(figure.axes) == 4
+    assert render_evaluation_table(metrics) == table
