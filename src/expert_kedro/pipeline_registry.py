@@ -14,6 +14,7 @@ from expert_kedro.pipelines import (
     evaluation,
     inference,
     model_training,
+    rerank_pairs,
 )
 
 
@@ -26,6 +27,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines = {
         "data_processing": data_processing.create_pipeline(),
         "augmentation": augmentation.create_pipeline(),
+        "rerank_pairs": rerank_pairs.create_pipeline(),
         "model_training": model_training.create_pipeline(),
         "inference": inference.create_pipeline(),
         "evaluation": evaluation.create_pipeline(),
@@ -33,6 +35,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["training"] = (
         pipelines["data_processing"]
         + pipelines["augmentation"]
+        + pipelines["rerank_pairs"]
         + pipelines["model_training"]
     )
     pipelines["__default__"] = pipelines["training"] + pipelines["evaluation"]

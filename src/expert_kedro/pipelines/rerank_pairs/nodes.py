@@ -1,0 +1,183 @@
+"""Nodes of the rerank_pairs pipeline.
+
+``build_rerank_pairs`` turns the generative (project, expert) pairs into pointwise
+``yes``/``no`` examples with hard negatives mined by the hybrid retriever fit on the
+training split; ``select_training_pairs`` hands model_training the pairs of the
+configured ``recommender.mode``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from expert_kedro.recommender.grounding import as_int_list, roster_lookup
+from expert_kedro.recommender.rerank_pairs import (
+    PAIR_COLUMNS,
+    ExpertHistory,
+    build_rerank_examples,
+)
+from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.retrieval import build_retrievers, top_k
+
+logger = logging.getLogger(__name__)
+
+
+def training_pairs(
+    train_pairs: pd.DataFrame, augmented_train_pairs: pd.DataFrame
+) -> pd.DataFrame:
+    """Original + partial-agenda training pairs, each (project, expert, input) once.
+
+    ``augmented_train_pairs`` may or may not already hold the originals
+    (``augmentation.include_original``); the union is de-duplicated either way.
+    """
+    frames = [f for f in (train_pairs, augmented_train_pairs) if f is not None]
+    merged = pd.concat([f[list(PAIR_COLUMNS)] for f in frames], ignore_index=True)
+    before = len(merged)
+    merged = merged.drop_duplicates(
+        subset=["project_id", "expert_id", "input"], keep="first"
+    ).reset_index(drop=True)
+    logger.info(
+        "Training pairs: %d rows after removing %d duplicate(s) between train_pairs "
+        "and augmented_train_pairs.",
+        len(merged),
+        before - len(merged),
+    )
+    return merged
+
+
+def _acceptable(frame: pd.DataFrame) -> dict[int, set[int]]:
+    return {
+        int(pid): set(group["expert_id"].astype(int))
+        for pid, group in frame.groupby("project_id")
+    }
+
+
+def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
+    train_pairs: pd.DataFrame,
+    augmented_train_pairs: pd.DataFrame,
+    validation_pairs: pd.DataFrame,
+    validation_projects: pd.DataFrame,
+    expert_roster: pd.DataFrame,
+    clean_matches: pd.DataFrame,
+    evaluation_params: Mapping[str, Any],
+    recommender_params: Mapping[str, Any],
+    rerank_pairs_params: Mapping[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Pointwise rerank examples for the training and validation splits.
+
+    Hard negatives come from the hybrid retriever of the evaluation (same
+    parameters) fit on ``train_pairs`` only, so validation negatives are what the
+    reranker will face at inference. A project's acceptable experts are never
+    negatives.
+
+    Args:
+        train_pairs: Original training pairs (also the retriever's index).
+        augmented_train_pairs: Partial-agenda training pairs.
+        validation_pairs: Validation pairs.
+        validation_projects: Validation projects (acceptable experts; tunes the
+            hybrid fusion weight when it is not fixed).
+        expert_roster: The roster.
+        clean_matches: Answers of every match (the retriever indexes the TRAIN
+            answers when ``evaluation.index.include_answers``).
+        evaluation_params: ``evaluation`` parameters (retriever settings).
+        recommender_params: ``recommender`` parameters (prompt layout).
+        rerank_pairs_params: ``rerank_pairs`` parameters (negatives, seed).
+
+    Returns:
+        ``rerank_train_pairs``, ``rerank_validation_pairs`` (``train_pairs``
+        columns, ``output`` in {yes, no}) and a report.
+    """
+    settings = RecommenderSettings.from_params(recommender_params)
+    n_hard = int(rerank_pairs_params.get("hard_negatives", 5))
+    n_random = int(rerank_pairs_params.get("random_negatives", 1))
+    seed = int(rerank_pairs_params.get("seed", 0))
+    hybrid = build_retrievers(
+        expert_roster,
+        train_pairs,
+        evaluation_params,
+        validation_projects=validation_projects,
+        train_answers=clean_matches,
+    )["hybrid"]
+    depth = min(len(hybrid.expert_ids), n_hard + 10)
+
+    def rank_candidates(agendas: list[list[str]]) -> list[list[int]]:
+        ids, _ = top_k(hybrid.score_all(agendas), hybrid.expert_ids, depth)
+        return [[int(e) for e in row] for row in ids]
+
+    roster = roster_lookup(expert_roster)
+    history = ExpertHistory(train_pairs) if settings.history_questions else None
+    train_source = training_pairs(train_pairs, augmented_train_pairs)
+    common = {
+        "system": settings.rerank_system_prompt,
+        "n_hard": n_hard,
+        "n_random": n_random,
+        "seed": seed,
+        "history": history,
+        "history_questions": settings.history_questions,
+    }
+    rerank_train, train_stats = build_rerank_examples(
+        train_source, roster, _acceptable(train_pairs), rank_candidates, **common
+    )
+    validation_acceptable = {
+        int(pid): set(as_int_list(ids))
+        for pid, ids in validation_projects[
+            ["project_id", "acceptable_expert_ids"]
+        ].itertuples(index=False)
+    }
+    rerank_validation, validation_stats = build_rerank_examples(
+        validation_pairs, roster, validation_acceptable, rank_candidates, **common
+    )
+    report = {
+        "hard_negatives": n_hard,
+        "random_negatives": n_random,
+        "seed": seed,
+        "history_questions": settings.history_questions,
+        "train": {**train_stats, "rows": len(rerank_train)},
+        "validation": {**validation_stats, "rows": len(rerank_validation)},
+    }
+    return rerank_train, rerank_validation, report
+
+
+def select_training_pairs(  # noqa: PLR0917 - one input per catalog dataset
+    train_pairs: pd.DataFrame,
+    augmented_train_pairs: pd.DataFrame,
+    validation_pairs: pd.DataFrame,
+    rerank_train_pairs: pd.DataFrame,
+    rerank_validation_pairs: pd.DataFrame,
+    recommender_params: Mapping[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The examples model_training fits for the configured ``recommender.mode``.
+
+    * ``generative``: original + partial-agenda pairs / validation pairs;
+    * ``rerank``: the rerank examples, plus the generative pairs when
+      ``recommender.rerank_with_generative_pairs`` (one adapter that can also write
+      the rationale of the chosen expert; the system prompts tell the tasks apart).
+
+    Returns:
+        ``training_examples`` and ``validation_examples`` (``train_pairs`` columns).
+    """
+    settings = RecommenderSettings.from_params(recommender_params)
+    generative_train = training_pairs(train_pairs, augmented_train_pairs)
+    if settings.mode == "generative":
+        chosen = (generative_train, validation_pairs[list(PAIR_COLUMNS)])
+    else:
+        train_parts = [rerank_train_pairs[list(PAIR_COLUMNS)]]
+        validation_parts = [rerank_validation_pairs[list(PAIR_COLUMNS)]]
+        if settings.rerank_with_generative_pairs:
+            train_parts.append(generative_train)
+            validation_parts.append(validation_pairs[list(PAIR_COLUMNS)])
+        chosen = (
+            pd.concat(train_parts, ignore_index=True),
+            pd.concat(validation_parts, ignore_index=True),
+        )
+    logger.info(
+        "recommender.mode=%s: %d training and %d validation examples.",
+        settings.mode,
+        len(chosen[0]),
+        len(chosen[1]),
+    )
+    return chosen

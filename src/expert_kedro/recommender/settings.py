@@ -1,0 +1,104 @@
+"""The ``recommender`` parameter group (conf/base/parameters.yml), validated once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MODES = ("rerank", "generative")
+
+
+@dataclass(frozen=True)
+class RecommenderSettings:
+    """Validated ``recommender`` parameters.
+
+    Attributes:
+        mode: ``rerank`` (retrieve K, LLM judges each, fuse) or ``generative``
+            (score every roster expert's first line).
+        top_k: Experts returned per agenda.
+        candidates: ``K``, retrieved candidates the LLM scores (rerank).
+        retrieval_weight: Fusion weight of the retriever's z-score (rerank).
+        weight_grid: Weights tried when tuning on validation.
+        rerank_system_prompt: System prompt of the rerank examples.
+        history_questions: Past training questions shown per candidate.
+        rerank_with_generative_pairs: Also train the generative pairs in rerank mode.
+        max_prompt_tokens: Longest prompt accepted (longer agendas are refused).
+        batch_size: Candidates per forward pass.
+        generate_text: Add ``generated_text`` (the model's text for the top expert).
+        max_new_tokens: Budget of ``generated_text``.
+        load_in_4bit: ``auto`` (4-bit on CUDA, full weights on CPU), true or false.
+        compute_dtype: Compute dtype of the inference model (``auto`` ...).
+        max_eval_projects: Cap on evaluation projects for LLM systems (null: all).
+    """
+
+    mode: str = "rerank"
+    top_k: int = 5
+    candidates: int = 8
+    retrieval_weight: float = 0.5
+    weight_grid: tuple[float, ...] = field(
+        default=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+    )
+    rerank_system_prompt: str = (
+        "You are an expert-network research assistant. Read the client's agenda and "
+        "the candidate expert's profile. Answer yes if this expert is the right match "
+        "for the agenda (topic, region and function), otherwise answer no."
+    )
+    history_questions: int = 0
+    rerank_with_generative_pairs: bool = False
+    max_prompt_tokens: int = 1024
+    batch_size: int = 16
+    generate_text: bool = False
+    max_new_tokens: int = 160
+    load_in_4bit: bool | str = "auto"
+    compute_dtype: str = "auto"
+    max_eval_projects: int | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | None) -> RecommenderSettings:
+        """Build from the ``recommender`` parameter group.
+
+        Raises:
+            ValueError: Naming the offending ``recommender.*`` parameter.
+        """
+        params = dict(params or {})
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown recommender parameter(s) {unknown}; known: {sorted(known)}."
+            )
+        if "weight_grid" in params:
+            params["weight_grid"] = tuple(float(w) for w in params["weight_grid"])
+        settings = cls(**params)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Check ranges and choices.
+
+        Raises:
+            ValueError: Naming the offending parameter.
+        """
+        if self.mode not in MODES:
+            raise ValueError(f"recommender.mode={self.mode!r}: use one of {MODES}.")
+        checks = {
+            "top_k": self.top_k >= 1,
+            "candidates": self.candidates >= 1,
+            "retrieval_weight": 0.0 <= self.retrieval_weight <= 1.0,
+            "history_questions": self.history_questions >= 0,
+            "max_prompt_tokens": self.max_prompt_tokens >= 16,
+            "batch_size": self.batch_size >= 1,
+            "max_new_tokens": self.max_new_tokens >= 1,
+            "load_in_4bit": self.load_in_4bit in ("auto", True, False),
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(
+                f"Invalid recommender parameter(s) {bad}: top_k, candidates, "
+                "batch_size, "
+                "max_new_tokens >= 1; retrieval_weight in [0, 1]; history_questions "
+                ">= 0; max_prompt_tokens >= 16; load_in_4bit auto/true/false."
+            )
+        if not self.rerank_system_prompt.strip():
+            raise ValueError("recommender.rerank_system_prompt is empty.")
