@@ -60,7 +60,7 @@ def test_partial_test_projects_are_ordered_subsets_and_reproducible():
     assert alone["agenda"].iloc[0] == partial["agenda"].iloc[1]
 
 
-def _metrics(*rankings, partial=None):
+def _metrics(*rankings, partial=None, params=PARAMS):
     partial = build_partial_test_projects(TEST, PARTIAL) if partial is None else partial
     return compute_evaluation_metrics(
         ROSTER,
@@ -70,7 +70,7 @@ def _metrics(*rankings, partial=None):
         partial,
         {"fusion": "zscore", "bm25_weight": 0.5},
         {"bm25": {"fit_seconds": 0.1}},
-        PARAMS,
+        params,
         *rankings,
     )
 
@@ -114,10 +114,24 @@ def test_metrics_of_perfect_wrong_and_extra_systems(caplog):
         assert entry["ci_low"] <= entry["value"] <= entry["ci_high"]
 
 
-def test_metrics_reject_off_roster_recommendations():
+def test_metrics_reject_off_roster_recommendations_and_unknown_projects():
     bad = _ranking("llm", "test", "full", {10: [99]})
     with pytest.raises(ValueError, match="99.*not in the roster"):
         _metrics(bad)
+    stray = _ranking("llm", "test", "full", {10: [1], 55: [2]})
+    with pytest.raises(ValueError, match=r"1 project\(s\) that are not test/full"):
+        _metrics(stray)
+
+
+def test_unranked_projects_can_be_skipped_for_capped_systems():
+    capped = _ranking("llm", "test", "full", {10: [1, 2]})
+    as_miss = _metrics(capped)["systems"]["llm"]["full"]["hit@1"]["value"]
+    skipped = _metrics(capped, params={**PARAMS, "unranked_projects": "skip"})
+    assert as_miss == pytest.approx(1 / 3)
+    assert skipped["systems"]["llm"]["full"]["hit@1"]["value"] == 1.0
+    assert skipped["unranked_projects"] == {"llm/test/full": 2}
+    with pytest.raises(ValueError, match="'miss' or 'skip'"):
+        _metrics(capped, params={**PARAMS, "unranked_projects": "drop"})
 
 
 def test_hybrid_candidates_are_the_top_k_hybrid_rows():

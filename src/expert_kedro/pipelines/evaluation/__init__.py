@@ -1,4 +1,38 @@
-"""evaluation pipeline."""
+"""evaluation pipeline: retrieval baselines and any plugged-in system, on the TEST split.
+
+What it does
+    1. ``partial_test_projects``: one 3-4 question agenda per test project
+       (augmentation's ``make_partial_agendas``, seeded per project).
+    2. ``expert_documents`` from the roster and TRAIN pairs (+ train answers), with
+       ``check_no_leakage`` against validation, test and partial-test agendas.
+    3. Popularity, BM25 (``bm25s``), dense (all-MiniLM-L6-v2) and hybrid retrievers;
+       the hybrid's BM25 weight is tuned on VALIDATION only (``hybrid_tuning``).
+    4. ``baseline_rankings`` (whole roster per agenda) and ``hybrid_candidates``
+       (hybrid top-K, the input of an LLM reranker).
+    5. ``evaluation_metrics`` (hit@1, hit@5, MRR, nDCG@5 with project-bootstrap 95%
+       CIs; random is analytic), ``evaluation_comparison_plot`` and
+       ``evaluation_results_table`` (markdown, also logged compactly).
+
+Plugging in another system (e.g. an LLM recommender)
+    Produce a *rankings table* (``rankings.RANKING_COLUMNS``)::
+
+        system, split ("test" [, "validation"]), variant ("full" | "partial"),
+        project_id, rank (1 = best), expert_id (roster ids only), score
+
+    for ``test_projects`` (variant ``full``) and ``partial_test_projects`` (variant
+    ``partial``). An object with ``name`` and ``rank(agendas, k) -> list[list[int]]``
+    (``retrieval.Recommender``) gets one via ``rankings.rank_with_recommender``; one
+    with ``expert_ids`` and ``score_all(agendas)`` via ``rank_with_retriever``. A
+    reranker reads its candidates from ``hybrid_candidates`` (or builds the same
+    retriever with ``retrieval.build_retrievers``). Then register::
+
+        evaluation.create_pipeline(extra_rankings=["llm_rerank_rankings"])
+        + <pipeline with the node that writes llm_rerank_rankings>
+
+    The metrics node validates every table (roster ids, no repeats, ranks 1..n) and
+    reports the system beside the baselines; projects it did not rank count as misses
+    (or are skipped with ``evaluation.unranked_projects: skip``), with counts.
+"""
 
 from .pipeline import create_pipeline
 

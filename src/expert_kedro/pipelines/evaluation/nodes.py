@@ -290,11 +290,27 @@ def _random_section(
 
 
 def _system_section(
-    rankings: pd.DataFrame, projects: pd.DataFrame, boot: Mapping[str, Any]
+    rankings: pd.DataFrame,
+    projects: pd.DataFrame,
+    boot: Mapping[str, Any],
+    unranked: str,
 ) -> tuple[dict[str, dict[str, float]], int]:
+    """Metrics of one system on one split/variant, and how many projects it skipped."""
     project_ids = projects["project_id"].astype(int).tolist()
+    unknown = sorted(set(rankings["project_id"].astype(int)) - set(project_ids))
+    if unknown:
+        first = rankings.iloc[0]
+        raise ValueError(
+            f"System '{first['system']}' ranks {len(unknown)} project(s) that are not "
+            f"{first['split']}/{first['variant']} projects (e.g. {unknown[:5]})."
+        )
     lists, n_missing = ranked_lists(rankings, project_ids)
-    values = per_project_metrics(lists, _acceptable(projects))
+    acceptable = _acceptable(projects)
+    if unranked == "skip":
+        kept = [i for i, ranked in enumerate(lists) if ranked]
+        lists = [lists[i] for i in kept]
+        acceptable = [acceptable[i] for i in kept]
+    values = per_project_metrics(lists, acceptable)
     return bootstrap_summary(values, **boot), n_missing
 
 
@@ -375,6 +391,11 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
             "full": _random_section(validation_projects, len(roster_ids), boot)
         }
     }
+    unranked = str(params.get("unranked_projects", "miss"))
+    if unranked not in {"miss", "skip"}:
+        raise ValueError(
+            f"evaluation.unranked_projects must be 'miss' or 'skip', got '{unranked}'."
+        )
     missing: dict[str, int] = {}
     systems = list(dict.fromkeys(rankings["system"]))
     for system in systems:
@@ -383,19 +404,21 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
             part = own[(own["split"] == split) & (own["variant"] == variant)]
             if part.empty:
                 continue
-            summary, n_missing = _system_section(part, projects, boot)
+            summary, n_missing = _system_section(part, projects, boot, unranked)
             section = test if split == "test" else validation
             section.setdefault(system, {})[variant] = summary
             if n_missing:
                 missing[f"{system}/{split}/{variant}"] = n_missing
                 logger.warning(
-                    "System '%s' did not rank %d of %d %s/%s projects; they count as "
-                    "misses.",
+                    "System '%s' did not rank %d of %d %s/%s projects; %s.",
                     system,
                     n_missing,
                     len(projects),
                     split,
                     variant,
+                    "they count as misses"
+                    if unranked == "miss"
+                    else "its metrics cover the ranked ones only",
                 )
     n_train = int(train_pairs["project_id"].nunique())
     counts = {
@@ -415,6 +438,7 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
         },
         "roster_size": len(roster_ids),
         "unranked_projects": missing,
+        "unranked_policy": unranked,
         "hybrid": dict(hybrid_tuning),
         "timing_seconds": dict(retrieval_timings),
         "bootstrap": {**boot, "unit": "project", "method": "percentile"},
