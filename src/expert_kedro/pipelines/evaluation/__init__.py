@@ -1,4 +1,4 @@
-"""evaluation pipeline: retrieval baselines and any plugged-in system, on the TEST split.
+"""evaluation pipeline: retrieval baselines and plugged-in systems on the TEST split.
 
 What it does
     1. ``partial_test_projects``: one 3-4 question agenda per test project

@@ -61,10 +61,11 @@ def render_results_table(metrics: Mapping[str, Any], section: str = "systems") -
     counts = metrics.get("n_projects", {})
     boot = metrics.get("bootstrap", {})
     machine = metrics.get("machine", {})
+    partial = counts.get(f"{split}_partial")
+    variants = f" (partial-agenda variants: {partial})" if partial is not None else ""
     caption = (
-        f"\n{split.capitalize()} split: {counts.get(split, '?')} projects "
-        f"(partial-agenda variants: {counts.get(f'{split}_partial', '?')}), roster of "
-        f"{metrics.get('roster_size', '?')} experts. Value [95% CI] from "
+        f"\n{split.capitalize()} split: {counts.get(split, '?')} projects{variants}, "
+        f"roster of {metrics.get('roster_size', '?')} experts. Value [95% CI] from "
         f"{boot.get('n_boot', '?')} bootstrap resamples of projects "
         f"(seed {boot.get('seed', '?')}). Generated {metrics.get('date', '?')} on "
         f"{machine.get('description', '?')}."
