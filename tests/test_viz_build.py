@@ -71,6 +71,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process_group(process: subprocess.Popen) -> None:
+    """Stop a server started with ``start_new_session=True`` and its children."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=30)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 @pytest.fixture(scope="module")
 def ran_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project copy where data_processing + augmentation have run (for previews)."""
@@ -287,9 +301,4 @@ def test_viz_run_serves_the_project_offline(ran_project: Path):
         index = requests.get(f"http://127.0.0.1:{port}/", timeout=10).text
         assert '<div id="root">' in index
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        stop_process_group(process)
