@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# Session fixtures of the LLM recommender tests (tiny trained adapter).
+pytest_plugins = ["tests.llm_fixtures"]
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_LAYERS = (
     "02_intermediate",

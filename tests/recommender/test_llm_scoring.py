@@ -1,0 +1,68 @@
+"""Shared-prefix scoring equals scoring every full sequence on its own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from expert_kedro.recommender.llm_scoring import (
+    common_prefix_length,
+    continuation_logprobs,
+    next_token_logits,
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> LlamaForCausalLM:
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=97,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+    )
+    return LlamaForCausalLM(config).eval()
+
+
+def _full_logits(model, seq):
+    with torch.inference_mode():
+        return model(input_ids=torch.tensor([seq])).logits[0].float()
+
+
+def test_common_prefix_keeps_one_token_each():
+    assert common_prefix_length([[1, 2, 3], [1, 2, 4]]) == 2
+    assert common_prefix_length([[1, 2], [1, 2, 3]]) == 1
+    assert common_prefix_length([[5, 2], [1, 2]]) == 0
+    with pytest.raises(ValueError):
+        common_prefix_length([[1], []])
+
+
+def test_next_token_logits_match_full_forward(model):
+    prefix = list(range(10, 30))
+    seqs = [prefix + s for s in ([40, 41], [50], [60, 61, 62, 63, 64], [70, 71, 72])]
+    got = next_token_logits(model, seqs, [3, 7], pad_id=0, batch_size=3)
+    want = np.array([_full_logits(model, s)[-1, [3, 7]].numpy() for s in seqs])
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_continuation_logprobs_match_full_forward(model):
+    prompt = list(range(5, 25))
+    conts = [[80, 81, 40, 41], [80, 81, 50], [80, 81, 60, 61, 62]]
+    got = continuation_logprobs(model, prompt, conts, pad_id=0, batch_size=2)
+    want = []
+    for cont in conts:
+        logp = torch.log_softmax(_full_logits(model, prompt + cont), -1)
+        # Tokens shared by every candidate (80, 81) are left out of the score.
+        want.append(
+            sum(
+                logp[len(prompt) + i - 1, t].item()
+                for i, t in enumerate(cont)
+                if i >= 2
+            )
+        )
+    np.testing.assert_allclose(got, want, atol=1e-4)

@@ -1,0 +1,113 @@
+"""Rerank examples: positives, hard negatives from the retriever, determinism."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from expert_kedro.recommender.rerank_pairs import (
+    PAIR_COLUMNS,
+    ExpertHistory,
+    build_rerank_examples,
+    format_rerank_input,
+)
+
+
+def _profile(expert_id: int) -> dict:
+    return {
+        "expert_id": expert_id,
+        "expert_name": f"Expert {expert_id}",
+        "expert_headline": f"Headline {expert_id}",
+        "expert_location": "Berlin, Germany",
+        "expert_industry": "Healthcare",
+        "expert_skills": ["Sourcing"],
+        "expert_bio": "Bio.",
+        "expert_work_summary": "Work.",
+    }
+
+
+ROSTER = {e: _profile(e) for e in range(100, 120)}
+
+
+@pytest.fixture
+def pairs() -> pd.DataFrame:
+    rows = [
+        (1, 100, ["Q1 pumps?", "Q2 Germany?"], "original"),
+        (1, 101, ["Q1 pumps?", "Q2 Germany?"], "original"),  # two-expert project
+        (1, 100, ["Q1 pumps?"], "partial"),
+        (2, 105, ["Q3 lithium?", "Q4 LATAM?"], "original"),
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "project_id": p,
+                "expert_id": e,
+                "agenda": a,
+                "system": "gen",
+                "input": "x",
+                "output": "y",
+                "source": s,
+            }
+            for p, e, a, s in rows
+        ]
+    )
+
+
+def _rank(agendas):
+    # A retriever that ranks the acceptable experts first, like one fit on train.
+    return [[100, 101, 105, 102, 103, 104, 106, 107] for _ in agendas]
+
+
+def _build(pairs, seed=3, n_random=1):
+    return build_rerank_examples(
+        pairs,
+        ROSTER,
+        {1: {100, 101}, 2: {105}},
+        _rank,
+        system="rerank?",
+        n_hard=3,
+        n_random=n_random,
+        seed=seed,
+    )
+
+
+def test_columns_and_labels(pairs):
+    examples, stats = _build(pairs)
+    assert tuple(examples.columns) == PAIR_COLUMNS
+    assert set(examples["output"]) == {"yes", "no"}
+    assert stats == {"queries": 3, "positives": 4, "hard": 9, "random": 3}
+    assert set(examples["project_id"]) == {1, 2}  # only projects of the input pairs
+    assert set(examples["source"]) == {"original", "partial"}
+
+
+def test_negatives_are_roster_experts_never_acceptable(pairs):
+    examples, _ = _build(pairs)
+    acceptable = {1: {100, 101}, 2: {105}}
+    negatives = examples[examples["output"] == "no"]
+    assert negatives["expert_id"].isin(list(ROSTER)).all()
+    for pid, eid in negatives[["project_id", "expert_id"]].itertuples(index=False):
+        assert eid not in acceptable[pid]
+    # Hard negatives are the retriever's best non-acceptable experts.
+    first = negatives[negatives["project_id"] == 1]["expert_id"].tolist()[:3]
+    assert first == [105, 102, 103]
+
+
+def test_deterministic_under_seed(pairs):
+    a, _ = _build(pairs, seed=3)
+    b, _ = _build(pairs, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    c, _ = _build(pairs, seed=4)
+    assert not a["expert_id"].equals(c["expert_id"])  # random negatives move
+
+
+def test_input_layout_agenda_first():
+    text = format_rerank_input(["Q1?", "Q2?"], _profile(100), ["Past Q?"])
+    assert text.startswith("Agenda:\n1. Q1?\n2. Q2?\n\nCandidate expert:\n")
+    assert "Expert: Expert 100 (ID 100)" in text
+    assert text.endswith("- Past Q?")
+
+
+def test_history_excludes_current_project(pairs):
+    history = ExpertHistory(pairs)
+    assert history.questions(100, ["Q9?"], 5, exclude_project=1) == []
+    assert history.questions(105, ["LATAM lithium"], 1) == ["Q3 lithium?"]
