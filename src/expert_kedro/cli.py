@@ -215,7 +215,9 @@ def format_table(recommendations: pd.DataFrame) -> str:
     return text
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    name="recommend", context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option(
     "-q", "--question", "questions", multiple=True, help="Agenda question (repeatable)."
 )
@@ -266,7 +268,7 @@ def format_table(recommendations: pd.DataFrame) -> str:
 @click.option(
     "-v", "--verbose", is_flag=True, default=False, help="Show pipeline logs."
 )
-def cli(  # noqa: PLR0913, PLR0917 - one argument per option
+def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
     questions: tuple[str, ...],
     file: str | None,
     top_k: int | None,
@@ -309,8 +311,17 @@ def cli(  # noqa: PLR0913, PLR0917 - one argument per option
         click.echo(format_table(recommendations))
 
 
+@click.group(name="expert_kedro")
+def cli() -> None:
+    """Project commands, added to ``kedro`` (``kedro recommend -q ...``)."""
+
+
+# Kedro imports ``<package>.cli`` and adds its ``cli`` group to the ``kedro`` command.
+cli.add_command(recommend)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point of ``expert-recommend``."""
-    cli.main(
+    recommend.main(
         args=argv if argv is not None else sys.argv[1:], prog_name="expert-recommend"
     )
