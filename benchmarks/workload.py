@@ -33,21 +33,48 @@ LLAMA3_8B = {
 """Meta-Llama-3-8B's architecture (config.json of the Hub repo)."""
 
 
-def load_examples(folder: str | Path) -> list[dict[str, list[int]]]:
-    """Read a tokenized dataset saved by the ``tokenized_train`` catalog entry.
+def load_examples(path: str | Path) -> list[dict[str, list[int]]]:
+    """Read tokenized training examples.
 
     Args:
-        folder: A ``datasets.Dataset.save_to_disk`` folder.
+        path: A ``tokenized_train`` version folder (``datasets`` ``save_to_disk``
+            layout), or an ``.npz`` written by :func:`pack_examples` (compact enough
+            to carry to a GPU machine).
 
     Returns:
         ``[{"input_ids": [...], "labels": [...]}, ...]`` in dataset order.
     """
+    import numpy as np
+
+    path = Path(path)
+    if path.suffix == ".npz":
+        packed = np.load(path)
+        ids, labels = packed["input_ids"].tolist(), packed["labels"].tolist()
+        out, start = [], 0
+        for n in packed["lengths"].tolist():
+            end = start + n
+            out.append({"input_ids": ids[start:end], "labels": labels[start:end]})
+            start = end
+        return out
     from datasets import load_from_disk
 
-    ds = load_from_disk(str(folder))
+    ds = load_from_disk(str(path))
     return [
         {"input_ids": list(r["input_ids"]), "labels": list(r["labels"])} for r in ds
     ]
+
+
+def pack_examples(folder: str | Path, out: str | Path) -> None:
+    """Save a tokenized dataset as one compressed ``.npz`` (ids, labels, lengths)."""
+    import numpy as np
+
+    examples = load_examples(folder)
+    np.savez_compressed(
+        out,
+        input_ids=np.concatenate([e["input_ids"] for e in examples]).astype(np.int32),
+        labels=np.concatenate([e["labels"] for e in examples]).astype(np.int32),
+        lengths=np.array([len(e["input_ids"]) for e in examples], dtype=np.int32),
+    )
 
 
 def randomize_ids(
