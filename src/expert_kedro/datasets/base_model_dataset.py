@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from copy import deepcopy
 from pathlib import PurePosixPath
 from typing import Any
@@ -69,7 +70,9 @@ class BaseModelDataset(AbstractDataset[PreparedBaseModel | BaseModelHandle, Any]
         self._path = path if protocol == "file" else f"{protocol}://{path}"
         self._fs = fsspec.filesystem(protocol, **fs_args)
         self._missing_ok = missing_ok
-        self._token = (credentials or {}).get("token") or None
+        # Kedro credentials first, then the HF_TOKEN environment variable (also
+        # huggingface_hub's own fallback, made explicit so the handle carries it).
+        self._token = (credentials or {}).get("token") or os.environ.get("HF_TOKEN")
         self.metadata = metadata
 
     def _read_prepared_from(self) -> dict[str, Any]:

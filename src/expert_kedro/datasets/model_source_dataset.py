@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from kedro.io.core import AbstractDataset, DatasetError
@@ -37,7 +38,7 @@ class ModelSourceDataset(AbstractDataset[None, ModelSource]):
         base_model_source:  # conf/llama3
           type: expert_kedro.datasets.ModelSourceDataset
           model: meta-llama/Meta-Llama-3-8B
-          credentials: huggingface  # {token: ...}; HF_TOKEN is used otherwise
+          # token: Kedro credentials {token: ...} if given, else HF_TOKEN
     """
 
     def __init__(
@@ -58,8 +59,9 @@ class ModelSourceDataset(AbstractDataset[None, ModelSource]):
                 with ``importlib.util.find_spec``, never imported).
             gguf_file: GGUF file name inside the folder / repo, if the weights are GGUF.
             revision: Hub revision (branch, tag, commit).
-            credentials: ``{"token": ...}`` for gated Hub models. Without it
-                huggingface_hub falls back to ``HF_TOKEN`` / the cached login.
+            credentials: Kedro credentials ``{"token": ...}`` for gated Hub models;
+                without them ``HF_TOKEN`` (then huggingface_hub's cached login) is
+                used.
             metadata: Free-form metadata; ignored by Kedro.
         """
         if (model is None) == (package is None):
@@ -71,7 +73,9 @@ class ModelSourceDataset(AbstractDataset[None, ModelSource]):
         self._package = package
         self._gguf_file = gguf_file
         self._revision = revision
-        self._token = (credentials or {}).get("token") or None
+        # Kedro credentials first, then the HF_TOKEN environment variable (also
+        # huggingface_hub's own fallback, made explicit so the handle carries it).
+        self._token = (credentials or {}).get("token") or os.environ.get("HF_TOKEN")
         self.metadata = metadata
 
     def load(self) -> ModelSource:

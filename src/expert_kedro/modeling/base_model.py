@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,8 @@ _FIX_HINT = (
     "conf/<env>/catalog_model_training.yml) at an existing local Hugging Face folder, "
     "or at a Hub id you can reach: unset HF_HUB_OFFLINE and check the network, and "
     "for gated models (e.g. meta-llama/Meta-Llama-3-8B) accept the licence on "
-    "huggingface.co and provide a token via HF_TOKEN or `huggingface: {token: ...}` "
-    "in conf/local/credentials.yml."
+    "huggingface.co and provide a token via HF_TOKEN or Kedro credentials "
+    "(conf/llama3/README.md)."
 )
 
 
@@ -131,11 +132,12 @@ def resolve_model_source(
 
         hf_hub_download(name_or_path, wanted, revision=revision, token=token)
     except Exception as exc:  # noqa: BLE001 - every Hub failure gets the same advice
+        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else ""
         raise ModelNotReachableError(
             f"Base model '{name_or_path}' could not be reached: no local folder "
             f"'{local.resolve()}', and fetching '{wanted}' from the Hugging Face Hub "
-            f"(or its local cache) failed with {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}. {_FIX_HINT}"
+            f"or its local cache{offline} failed with {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''} {_FIX_HINT}"
         ) from None
     return ModelSource(name_or_path, gguf_file, revision, token)
 

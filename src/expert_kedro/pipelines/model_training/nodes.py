@@ -199,7 +199,12 @@ def train_lora_adapter(
     """
     info = HardwareInfo(**{k: hardware[k] for k in HardwareInfo.__dataclass_fields__})
     tokenizer = load_tokenizer(base_model)
-    model = load_base_model(base_model, params["quantization"], hardware=info)
+    model = load_base_model(
+        base_model,
+        params["quantization"],
+        hardware=info,
+        attn_implementation=params.get("attn_implementation", "sdpa"),
+    )
     result = train_lora(
         model,
         tokenizer,
