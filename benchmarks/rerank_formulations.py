@@ -107,8 +107,16 @@ def train(model, tokenizer, pairs, *, epochs, lr, batch_size, max_length, seed, 
             optim.step()
             sched.step()
             optim.zero_grad(set_to_none=True)
-            losses.append(float(out.loss))
+            losses.append(out.loss.detach())
+            if len(losses) % 100 == 1:
+                print(
+                    f"step {len(losses)}/{steps} loss {float(out.loss):.3f} "
+                    f"{time.perf_counter() - started:.0f} s",
+                    flush=True,
+                )
+    losses = [float(x) for x in losses]
     peft_model.eval()
+    print(f"trained {steps} steps in {time.perf_counter() - started:.0f} s", flush=True)
     return peft_model, {
         "steps": steps,
         "train_seconds": round(time.perf_counter() - started, 1),
@@ -143,6 +151,8 @@ def candidate_tables(  # noqa: PLR0917 - experiment helper
             )
         )
         tails.append(ranked[k_max:])
+    p50 = np.median(latencies)
+    print(f"scored {len(tables)} projects, p50 {p50:.3f} s", flush=True)
     return tables, tails, latencies
 
 
@@ -178,6 +188,7 @@ def main() -> None:
     parser.add_argument("--k-max", type=int, default=12)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--max-train", type=int, default=None)
     args = parser.parse_args()
     settings = RecommenderSettings()
     stage = args.stage
@@ -211,6 +222,10 @@ def main() -> None:
         )
         model = model.to(args.device, dtype=torch.bfloat16)
         pairs = pd.read_parquet(stage / f"rerank_train_h{n_hist}.parquet")[: args.limit]
+        if args.max_train:
+            pairs = pairs.sample(n=min(args.max_train, len(pairs)), random_state=0)
+        device = next(model.parameters()).device
+        print(f"model on {device}, {len(pairs)} pairs", flush=True)
         peft_model, info = train(
             model,
             tokenizer,

@@ -30,6 +30,7 @@ TEST_RECOMMENDER = {
     "retrieval_weight": 0.5,
     "max_prompt_tokens": 1024,
     "batch_size": 4,
+    "history_questions": 2,
 }
 
 _FALLBACK_CATALOG = {

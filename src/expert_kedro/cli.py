@@ -113,9 +113,12 @@ def _load_adapter(context: Any, version: str | None) -> Any:
             "The catalog has no 'lora_adapter' entry; configure it in "
             "conf/base/catalog_model_training.yml."
         )
-    dataset = AbstractDataset.from_config(
-        "lora_adapter", dict(config), load_version=version
-    )
+    config = dict(config)
+    filepath = str(config.get("filepath", ""))
+    if filepath and "://" not in filepath and not Path(filepath).is_absolute():
+        # The catalog resolves relative paths against the project, not the cwd.
+        config["filepath"] = str(Path(context.project_path) / filepath)
+    dataset = AbstractDataset.from_config("lora_adapter", config, load_version=version)
     which = f"version {version}" if version else "any version"
     if not dataset.exists():
         raise CLIError(

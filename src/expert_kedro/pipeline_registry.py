@@ -16,6 +16,7 @@ from expert_kedro.pipelines import (
     model_training,
     rerank_pairs,
 )
+from expert_kedro.pipelines.evaluation import llm_systems
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -37,6 +38,11 @@ def register_pipelines() -> dict[str, Pipeline]:
         + pipelines["augmentation"]
         + pipelines["rerank_pairs"]
         + pipelines["model_training"]
+    )
+    # Baselines + the fine-tuned LLM recommender (needs a trained lora_adapter).
+    pipelines["evaluation_llm"] = (
+        evaluation.create_pipeline(extra_rankings=["llm_rankings"])
+        + llm_systems.create_pipeline()
     )
     pipelines["__default__"] = pipelines["training"] + pipelines["evaluation"]
     return pipelines

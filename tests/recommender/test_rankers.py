@@ -42,6 +42,12 @@ def loaded(trained_project):
     return scorer, Roster(roster_df), roster_df, train_pairs, system
 
 
+@pytest.fixture(scope="module")
+def small_roster(loaded) -> Roster:
+    """20 roster experts: the generative design scores every one (slow on CPU)."""
+    return Roster(loaded[2].head(20))
+
+
 def _assert_grounded(ids, scores, roster, k):
     assert len(ids) == k
     assert len(set(ids)) == k
@@ -50,10 +56,11 @@ def _assert_grounded(ids, scores, roster, k):
 
 
 @pytest.mark.parametrize("agenda", [AGENDA, INJECTION], ids=["plain", "injection"])
-def test_generative_returns_k_distinct_roster_experts(loaded, agenda):
-    scorer, roster, _, _, system = loaded
-    ids, scores = GenerativeRanker(scorer, roster, system).rank_with_scores(agenda, 5)
-    _assert_grounded(ids, scores, roster, 5)
+def test_generative_returns_k_distinct_roster_experts(loaded, small_roster, agenda):
+    scorer, _, _, _, system = loaded
+    ranker = GenerativeRanker(scorer, small_roster, system)
+    ids, scores = ranker.rank_with_scores(agenda, 5)
+    _assert_grounded(ids, scores, small_roster, 5)
     assert 999999 not in ids
 
 
@@ -74,11 +81,11 @@ def test_rerank_with_injection_returns_only_roster_experts(loaded):
 def test_free_generation_is_matched_back_and_counted(loaded):
     scorer, roster, _, _, system = loaded
     matches, summary = free_generation_diagnostic(
-        scorer, roster, system, [AGENDA, INJECTION], max_new_tokens=16
+        scorer, roster, system, [INJECTION], max_new_tokens=12
     )
-    assert summary["n"] == 2
+    assert summary["n"] == 1
     assert (
         summary["matched_by_id"] + summary["matched_by_name"] + summary["hallucinated"]
-        == 2
+        == 1
     )
     assert all(m.expert_id is None or m.expert_id in roster for m in matches)

@@ -136,7 +136,8 @@ def load_scorer(
     """Load the base model and the LoRA adapter once, ready to score.
 
     4-bit NF4 on CUDA; on CPU (``load_in_4bit: auto``) full weights in the compute
-    dtype, since bitsandbytes' CPU 4-bit kernels are several times slower.
+    dtype, since bitsandbytes' CPU 4-bit kernels are several times slower, with the
+    LoRA deltas merged into the weights.
 
     Raises:
         AdapterMismatchError: If the adapter belongs to another base model.
@@ -156,6 +157,10 @@ def load_scorer(
         "compute_dtype": settings.compute_dtype,
     }
     model, tokenizer = load_model_for_inference(base_model, adapter, quantization)
+    if not four_bit and hasattr(model, "merge_and_unload"):
+        # Full-precision weights: fold the LoRA deltas in once, so each forward pass
+        # costs the same as the bare base model.
+        model = model.merge_and_unload().eval()
     info = adapter.training_info or {}
     return LLMScorer(
         model=model,

@@ -34,8 +34,8 @@ class RecommenderSettings:
 
     mode: str = "rerank"
     top_k: int = 5
-    candidates: int = 8
-    retrieval_weight: float = 0.5
+    candidates: int = 5
+    retrieval_weight: float = 0.9
     weight_grid: tuple[float, ...] = field(
         default=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
     )
@@ -44,7 +44,7 @@ class RecommenderSettings:
         "the candidate expert's profile. Answer yes if this expert is the right match "
         "for the agenda (topic, region and function), otherwise answer no."
     )
-    history_questions: int = 0
+    history_questions: int = 4
     rerank_with_generative_pairs: bool = False
     max_prompt_tokens: int = 1024
     batch_size: int = 16

@@ -1,0 +1,72 @@
+"""Latency of the recommender on this machine (CPU by default), per agenda.
+
+Uses the inference code path (``service.recommend``) on ``data/01_raw/new_agendas.csv``
+with the base model plus a freshly initialised LoRA adapter of the training shape
+(r=16, all linear layers): adapter values do not change the cost.
+
+    python benchmarks/cpu_latency.py <processed_project_dir> <base_model_dir> [mode]
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from peft import LoraConfig, get_peft_model
+
+from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
+from expert_kedro.pipelines.data_processing.pairs import pairs_settings
+from expert_kedro.recommender.grounding import Roster
+from expert_kedro.recommender.scorer import LLMScorer
+from expert_kedro.recommender.service import build_ranker, parse_agenda_table, recommend
+from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.retrieval import build_retrievers
+
+
+def _latest(project: Path, name: str) -> pd.DataFrame:
+    files = glob.glob(str(project / "data" / "*" / name / "*" / "*"))
+    return pd.read_parquet(sorted(files)[-1])
+
+
+def main(project: Path, base: str, mode: str = "rerank") -> None:
+    conf = Path("conf/base")
+    params = yaml.safe_load((conf / "parameters.yml").read_text())["recommender"]
+    settings = RecommenderSettings.from_params({**params, "mode": mode})
+    evaluation = yaml.safe_load((conf / "parameters_evaluation.yml").read_text())
+    pairs = yaml.safe_load((conf / "parameters_data_processing.yml").read_text())
+    roster = _latest(project, "expert_roster.parquet")
+    train = _latest(project, "train_pairs.parquet")
+    model = load_base_model(base, {"load_in_4bit": False, "compute_dtype": "auto"})
+    lora = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear")
+    model = get_peft_model(model, lora).eval()
+    scorer = LLMScorer(model, load_tokenizer(base), batch_size=settings.batch_size)
+    retriever = None
+    if mode == "rerank":
+        retriever = build_retrievers(
+            roster,
+            train,
+            evaluation["evaluation"],
+            validation_projects=_latest(project, "validation_projects.parquet"),
+            train_answers=_latest(project, "clean_matches.parquet"),
+        )["hybrid"]
+    system = pairs_settings(pairs["pairs"])[1]
+    ranker = build_ranker(
+        settings,
+        scorer,
+        Roster(roster),
+        retriever=retriever,
+        train_pairs=train,
+        generative_system=system,
+    )
+    agendas = parse_agenda_table(pd.read_csv("data/01_raw/new_agendas.csv"))
+    recommend(ranker, agendas.head(1), settings)  # warm-up
+    _, metrics = recommend(ranker, agendas, settings, generative_system=system)
+    sys.stdout.write(json.dumps(metrics, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2], *(sys.argv[3:4]))

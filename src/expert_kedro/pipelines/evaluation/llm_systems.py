@@ -1,0 +1,204 @@
+"""LLM recommender systems in the evaluation (extra nodes beside the baselines).
+
+``rank_llm_projects`` loads the fine-tuned adapter once and ranks the validation and
+test projects (full and partial agendas) with the recommender of
+``recommender.mode``:
+
+* ``rerank`` (system ``llm_rerank``): hybrid top-K candidates scored by the LLM; the
+  fusion weight is tuned on the VALIDATION projects (``llm_rerank_tuning`` reports
+  the grid and the LLM-only scores) and then applied to the test projects;
+* ``generative`` (system ``llm_generative``): every roster expert's first line scored
+  by log-probability; a free-generation diagnostic counts hallucinated experts on
+  the validation agendas.
+
+Rankings cover the whole roster (reranked candidates first), so MRR is exact.
+``recommender.max_eval_projects`` caps the projects per split on slow machines
+(set ``evaluation.unranked_projects: skip`` with it).
+
+Wire with ``evaluation.create_pipeline(extra_rankings=["llm_rankings"]) +
+llm_systems.create_pipeline()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from kedro.pipeline import Pipeline, node
+
+from expert_kedro.modeling.handles import BaseModelHandle, LoRAAdapterHandle
+from expert_kedro.pipelines.data_processing.pairs import pairs_settings
+from expert_kedro.recommender.generative import free_generation_diagnostic
+from expert_kedro.recommender.grounding import Roster, as_int_list
+from expert_kedro.recommender.rerank import (
+    RerankRanker,
+    fuse,
+    order_with_tail,
+    tune_retrieval_weight,
+)
+from expert_kedro.recommender.service import build_ranker, load_scorer
+from expert_kedro.recommender.settings import RecommenderSettings
+
+from .rankings import RANKING_COLUMNS
+
+logger = logging.getLogger(__name__)
+
+
+def _cap(projects: pd.DataFrame, limit: int | None) -> pd.DataFrame:
+    frame = projects.sort_values("project_id", kind="stable")
+    return frame if limit is None else frame.head(int(limit))
+
+
+def _rows(  # noqa: PLR0917 - one rankings block
+    system: str, split: str, variant: str, project_id: int, ids: Any, scores: Any
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "system": system,
+            "split": split,
+            "variant": variant,
+            "project_id": int(project_id),
+            "rank": np.arange(1, len(ids) + 1),
+            "expert_id": np.asarray(ids, dtype=int),
+            "score": np.asarray(scores, dtype=float),
+        },
+        columns=list(RANKING_COLUMNS),
+    )
+
+
+def _rerank_tables(ranker: RerankRanker, projects: pd.DataFrame):
+    return [
+        ranker.candidate_table(list(agenda), case=int(pid))
+        for pid, agenda in projects[["project_id", "agenda"]].itertuples(index=False)
+    ]
+
+
+def _rerank_rankings(
+    ranker: RerankRanker,
+    settings: RecommenderSettings,
+    sets: Mapping[tuple[str, str], pd.DataFrame],
+) -> tuple[list[pd.DataFrame], dict[str, Any]]:
+    validation = sets[("validation", "full")]
+    tables = _rerank_tables(ranker, validation)
+    acceptable = [as_int_list(a) for a in validation["acceptable_expert_ids"]]
+    weight, grid = tune_retrieval_weight(
+        [t for t, _ in tables],
+        [tail for _, tail in tables],
+        acceptable,
+        list(settings.weight_grid),
+    )
+    ranker.retrieval_weight = weight
+    report = {
+        "system": ranker.name,
+        "candidates": settings.candidates,
+        "tuned_retrieval_weight": weight,
+        "configured_retrieval_weight": settings.retrieval_weight,
+        "n_validation_projects": len(validation),
+        "grid": grid.round(6).to_dict("records"),
+    }
+    frames = []
+    for (split, variant), projects in sets.items():
+        cached = tables if (split, variant) == ("validation", "full") else None
+        pairs = cached or _rerank_tables(ranker, projects)
+        for pid, (table, tail) in zip(projects["project_id"], pairs, strict=True):
+            fused = fuse(
+                table["retrieval_score"].to_numpy(),
+                table["llm_score"].to_numpy(),
+                weight,
+            )
+            ids, scores = order_with_tail(table["expert_id"].tolist(), fused, tail)
+            frames.append(_rows(ranker.name, split, variant, pid, ids, scores))
+    return frames, report
+
+
+def rank_llm_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
+    hybrid_retriever: Any,
+    validation_projects: pd.DataFrame,
+    test_projects: pd.DataFrame,
+    partial_test_projects: pd.DataFrame,
+    expert_roster: pd.DataFrame,
+    train_pairs: pd.DataFrame,
+    base_model: BaseModelHandle,
+    lora_adapter: LoRAAdapterHandle,
+    recommender_params: Mapping[str, Any],
+    pairs_params: Mapping[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Rankings of the LLM recommender on held-out projects, and its tuning report.
+
+    Returns:
+        ``llm_rankings`` (rankings contract, whole roster per project) and
+        ``llm_rerank_tuning`` (fusion weight tuned on validation, or the
+        free-generation hallucination counts in generative mode).
+    """
+    settings = RecommenderSettings.from_params(recommender_params)
+    limit = settings.max_eval_projects
+    sets = {
+        ("validation", "full"): _cap(validation_projects, limit),
+        ("test", "full"): _cap(test_projects, limit),
+        ("test", "partial"): _cap(partial_test_projects, limit),
+    }
+    roster = Roster(expert_roster)
+    scorer = load_scorer(base_model, lora_adapter, settings)
+    system = pairs_settings(pairs_params)[1]
+    ranker = build_ranker(
+        settings,
+        scorer,
+        roster,
+        retriever=hybrid_retriever,
+        train_pairs=train_pairs,
+        generative_system=system,
+    )
+    if isinstance(ranker, RerankRanker):
+        frames, report = _rerank_rankings(ranker, settings, sets)
+    else:
+        frames = []
+        for (split, variant), projects in sets.items():
+            for pid, agenda in projects[["project_id", "agenda"]].itertuples(
+                index=False
+            ):
+                ids, scores = ranker.rank_with_scores(list(agenda), len(roster), pid)
+                frames.append(_rows(ranker.name, split, variant, pid, ids, scores))
+        _, summary = free_generation_diagnostic(
+            scorer,
+            roster,
+            system,
+            [list(a) for a in sets[("validation", "full")]["agenda"]],
+        )
+        report = {"system": ranker.name, "free_generation_validation": summary}
+    report["max_eval_projects"] = limit
+    rankings = pd.concat(frames, ignore_index=True)
+    logger.info(
+        "%s ranked %d projects (cap %s).",
+        report["system"],
+        rankings.groupby(["split", "variant"])["project_id"].nunique().sum(),
+        limit,
+    )
+    return rankings, report
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """The LLM system node; pair it with ``extra_rankings=["llm_rankings"]``."""
+    return Pipeline(
+        [
+            node(
+                rank_llm_projects,
+                inputs=[
+                    "hybrid_retriever",
+                    "validation_projects",
+                    "test_projects",
+                    "partial_test_projects",
+                    "expert_roster",
+                    "train_pairs",
+                    "base_model",
+                    "lora_adapter",
+                    "params:recommender",
+                    "params:pairs",
+                ],
+                outputs=["llm_rankings", "llm_rerank_tuning"],
+                name="rank_llm_projects_node",
+            )
+        ]
+    )
