@@ -144,7 +144,7 @@ def _train_tiny_adapter(project: Path) -> None:
                 result.model,
                 tokenizer,
                 {
-                    "base_model_source": source.fingerprint(),
+                    "base_model": source.fingerprint(),
                     "prompt_style": "auto",
                     "max_length": 640,
                     "mode": "rerank",

@@ -110,7 +110,7 @@ def test_adapter_of_another_base_is_refused(trained_project):
     shutil.copytree(trained_project.adapter_dir, target)
     try:
         info = json.loads((target / "training_info.json").read_text())
-        info["base_model_source"] = {"name_or_path": "meta-llama/Meta-Llama-3-8B"}
+        info["base_model"] = {"name_or_path": "meta-llama/Meta-Llama-3-8B"}
         (target / "training_info.json").write_text(json.dumps(info))
         result = _run(trained_project.path, "-q", "Q?", "--adapter-version", version)
         assert result.exit_code != 0

@@ -92,14 +92,15 @@ def _source_names(base: BaseModelHandle | str) -> set[str]:
 def check_adapter_base(base: BaseModelHandle | str, adapter: LoRAAdapterHandle) -> None:
     """Refuse an adapter whose recorded base model is not the configured base.
 
-    The adapter's ``training_info.base_model_source`` fingerprint (when recorded) is
+    The adapter's ``training_info.base_model`` fingerprint (when recorded) is
     compared with the base model's source; otherwise peft's
     ``base_model_name_or_path`` is compared with the base model's path and source.
 
     Raises:
         AdapterMismatchError: Naming both models.
     """
-    recorded = adapter.training_info.get("base_model_source")
+    info = adapter.training_info or {}
+    recorded = info.get("base_model", info.get("base_model_source"))
     if isinstance(recorded, Mapping) and isinstance(base, BaseModelHandle):
         keys = ("name_or_path", "gguf_file")
         if all(recorded.get(k) == base.source.get(k) for k in keys):
