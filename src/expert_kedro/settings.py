@@ -2,6 +2,12 @@
 
 from kedro.config import OmegaConfigLoader
 
+from expert_kedro.hooks import DistributedRunHooks
+
+# No-op in a plain run; under accelerate/torchrun rank 0 alone writes
+# (docs/multi_gpu.md).
+HOOKS = (DistributedRunHooks(),)
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from expert_kedro.modeling.distributed import model_device_map
 from expert_kedro.modeling.handles import (
     BaseModelHandle,
     LoRAAdapterHandle,
@@ -255,7 +256,8 @@ def load_base_model(
             ``"flash_attention_2"``, ...).
 
     Returns:
-        A ``PreTrainedModel`` on GPU 0 (CUDA) or the CPU.
+        A ``PreTrainedModel`` on this process's GPU (``LOCAL_RANK``, 0 without a
+        distributed launch; see ``distributed.model_device_map``) or the CPU.
 
     Raises:
         ModelNotReachableError: If the weights cannot be found.
@@ -267,7 +269,8 @@ def load_base_model(
     bnb_config = build_quantization_config(quantization, hardware)
     dtype = select_compute_dtype(quantization.get("compute_dtype", "auto"), hardware)
     path, auth = _path_and_auth(model)
-    device_map = {"": 0} if hardware.device == "cuda" else {"": "cpu"}
+    # Under DDP each process loads onto its own GPU; under FSDP no device map.
+    device_map = model_device_map(hardware.device)
     try:
         loaded = AutoModelForCausalLM.from_pretrained(
             path,

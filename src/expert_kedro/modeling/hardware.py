@@ -136,6 +136,17 @@ def select_compute_dtype(requested: str, hardware: HardwareInfo) -> torch.dtype:
     return dtype
 
 
+def _quant_storage(name: str | None) -> torch.dtype | None:
+    if name is None or name == "uint8":
+        return None  # bitsandbytes' default packing
+    if name not in _DTYPES:
+        raise ValueError(
+            f"Unknown quantization.quant_storage {name!r}; expected uint8 or one "
+            f"of {', '.join(repr(d) for d in _DTYPES)} (bfloat16 for FSDP-QLoRA)."
+        )
+    return _DTYPES[name]
+
+
 def build_quantization_config(
     quantization: dict[str, Any], hardware: HardwareInfo
 ) -> Any | None:
@@ -144,7 +155,8 @@ def build_quantization_config(
     Args:
         quantization: Keys ``load_in_4bit`` (bool), ``quant_type`` (``nf4``/``fp4``),
             ``double_quant`` (bool), ``compute_dtype`` (see
-            :func:`select_compute_dtype`).
+            :func:`select_compute_dtype`), optional ``quant_storage``
+            (``bfloat16`` for FSDP-QLoRA, conf/multi_gpu).
         hardware: Result of :func:`detect_hardware`.
 
     Returns:
@@ -163,6 +175,10 @@ def build_quantization_config(
         bnb_4bit_quant_type=quantization.get("quant_type", "nf4"),
         bnb_4bit_use_double_quant=quantization.get("double_quant", True),
         bnb_4bit_compute_dtype=compute_dtype,
+        # FSDP shards the 4-bit weights as tensors of this dtype: it must match
+        # the compute dtype (bfloat16) so packed and float parameters flatten
+        # together. Default uint8 for single-GPU and DDP runs.
+        bnb_4bit_quant_storage=_quant_storage(quantization.get("quant_storage")),
     )
     logger.info(
         "Quantization: 4-bit %s, double quant %s, compute dtype %s",

@@ -20,6 +20,7 @@ from datasets import Dataset
 from transformers import TrainerCallback, set_seed
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
+from expert_kedro.modeling.distributed import distributed_env, wait_for_everyone
 from expert_kedro.modeling.hardware import HardwareInfo, detect_hardware
 
 logger = logging.getLogger(__name__)
@@ -328,10 +329,14 @@ def train_lora(
     set_seed(seed)
     checkpoint_dir = training.get("checkpoint_dir", "data/06_models/checkpoints")
     resume = resolve_resume(training.get("resume_from_checkpoint"), checkpoint_dir)
-    if resume is None:
+    launch = distributed_env()
+    if resume is None and launch.is_main:
+        # Rank 0 alone clears old checkpoints; the others wait so none of them
+        # races the deletion (the Trainer also saves checkpoints on rank 0 only).
         _clear_stale_checkpoints(checkpoint_dir)
-    else:
+    elif resume is not None:
         logger.info("Resuming from %s", resume)
+    wait_for_everyone()
     peft_model = _prepare_peft_model(model, lora, training)
     if hardware.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -367,6 +372,10 @@ def train_lora(
             "trainable_parameters": int(trainable),
             "total_parameters": int(total),
             "seed": seed,
+            # Under DDP/FSDP each of world_size processes trains on its own
+            # per_device_train_batch_size examples per micro-step.
+            "world_size": launch.world_size,
+            "fsdp": launch.fsdp,
         }
     )
     logger.info(
