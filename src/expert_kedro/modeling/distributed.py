@@ -89,3 +89,51 @@ def wait_for_everyone() -> None:
     from accelerate import PartialState  # noqa: PLC0415 - heavy import
 
     PartialState().wait_for_everyone()
+
+
+@dataclass(frozen=True)
+class GatheredPeftModel:
+    """An FSDP-trained ``PeftModel`` plus its full (unsharded) state dict.
+
+    Under FSDP each rank holds only a shard of every weight, so
+    ``PeftModel.save_pretrained`` alone would write shards (or hang in FSDP's
+    collective state-dict hooks on rank 0). The full state dict is gathered on all
+    ranks at the end of training; this wrapper hands it to ``save_pretrained``,
+    which keeps only the adapter weights, when ``LoRAAdapterDataset`` saves on
+    rank 0.
+
+    Attributes:
+        model: The trained ``PeftModel``.
+        state_dict: Full state dict from ``accelerator.get_state_dict`` (complete
+            on rank 0, empty elsewhere).
+    """
+
+    model: Any
+    state_dict: dict[str, Any]
+
+    @property
+    def peft_config(self) -> Any:
+        """The wrapped model's adapter configuration."""
+        return self.model.peft_config
+
+    def save_pretrained(self, folder: str, **kwargs: Any) -> None:
+        """Write the adapter from the gathered weights."""
+        self.model.save_pretrained(folder, state_dict=self.state_dict, **kwargs)
+
+
+def gather_fsdp_adapter(trainer: Any, peft_model: Any) -> GatheredPeftModel:
+    """Gather an FSDP-sharded model's full state dict (call on every rank).
+
+    Args:
+        trainer: The finished ``Trainer`` (its accelerator wraps the model).
+        peft_model: The unwrapped ``PeftModel`` given to the Trainer.
+
+    Returns:
+        A :class:`GatheredPeftModel` that saves like a ``PeftModel``.
+    """
+    accelerator = trainer.accelerator
+    plugin = getattr(accelerator.state, "fsdp_plugin", None)
+    if plugin is not None:
+        plugin.set_state_dict_type("FULL_STATE_DICT")
+    # A collective: every rank must call it, rank 0 receives the full weights.
+    return GatheredPeftModel(peft_model, accelerator.get_state_dict(trainer.model))

@@ -20,7 +20,11 @@ from datasets import Dataset
 from transformers import TrainerCallback, set_seed
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
-from expert_kedro.modeling.distributed import distributed_env, wait_for_everyone
+from expert_kedro.modeling.distributed import (
+    distributed_env,
+    gather_fsdp_adapter,
+    wait_for_everyone,
+)
 from expert_kedro.modeling.hardware import HardwareInfo, detect_hardware
 
 logger = logging.getLogger(__name__)
@@ -388,4 +392,8 @@ def train_lora(
         history["peak_memory_gib"],
         history["wall_time_s"],
     )
+    if launch.fsdp:
+        return TrainingResult(
+            model=gather_fsdp_adapter(trainer, peft_model), history=history
+        )
     return TrainingResult(model=peft_model, history=history)
