@@ -201,8 +201,12 @@ def dequantize_gguf(source: ModelSource) -> tuple[Any, Any]:
 
 def _path_and_auth(model: BaseModelHandle | str) -> tuple[str, dict[str, Any]]:
     if isinstance(model, BaseModelHandle):
-        return model.path, {"revision": model.revision, "token": model.token}
-    return str(model), {}
+        path, auth = model.path, {"revision": model.revision, "token": model.token}
+    else:
+        path, auth = str(model), {}
+    # Fail early with the actionable message rather than a deep loader traceback.
+    resolve_model_source(path, **auth)
+    return path, auth
 
 
 def load_tokenizer(model: BaseModelHandle | LoRAAdapterHandle | str) -> Any:

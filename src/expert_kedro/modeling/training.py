@@ -288,6 +288,7 @@ def train_lora(
     training: dict[str, Any],
     seed: int = 42,
     hardware: HardwareInfo | None = None,
+    callbacks: list[Any] | None = None,
 ) -> TrainingResult:
     """Fit a LoRA adapter on a (4-bit) causal LM with trl's ``SFTTrainer``.
 
@@ -316,6 +317,8 @@ def train_lora(
             ``bf16`` (``auto``/bool), ``extra_args`` (more ``SFTConfig`` fields).
         seed: Seed for LoRA init, data order and dropout.
         hardware: ``detect_hardware()`` result; detected when omitted.
+        callbacks: Extra ``transformers.TrainerCallback`` objects (benchmarks,
+            tests).
 
     Returns:
         :class:`TrainingResult` whose ``history`` holds ``steps`` (step, epoch,
@@ -353,7 +356,7 @@ def train_lora(
             eval_dataset.select_columns(MODEL_COLUMNS) if eval_dataset else None
         ),
         processing_class=tokenizer,
-        callbacks=[callback],
+        callbacks=[callback, *(callbacks or [])],
     )
     trainer.train(resume_from_checkpoint=resume)
     state = trainer.state

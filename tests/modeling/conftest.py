@@ -1,0 +1,21 @@
+"""Fixtures: the prepared SmolLM2 base model and a tiny random Llama."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.modeling.model_fixtures import prepared_smollm2, tiny_llama
+
+
+@pytest.fixture(scope="session")
+def smollm2_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2-135M-Instruct prepared from the GGUF (once per test process)."""
+    return prepared_smollm2(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory, smollm2_base: Path) -> Path:
+    """A 2-layer random Llama with SmolLM2's tokenizer, for fast dataset tests."""
+    return tiny_llama(tmp_path_factory.mktemp("tiny_llama"), smollm2_base)

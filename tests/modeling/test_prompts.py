@@ -1,0 +1,141 @@
+"""The single prompt builder: rendering and exact completion-only masks."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from expert_kedro.modeling.base_model import load_tokenizer
+from expert_kedro.modeling.prompts import (
+    FALLBACK_TEMPLATE,
+    IGNORE_INDEX,
+    encode_pair,
+    encode_prompt,
+    render_completion,
+    render_prompt,
+    uses_chat_template,
+)
+
+SYSTEM = "Recommend the single best-matching expert."
+USER = "Agenda:\n1. How is lithium pricing changing?\n2. Who are the leaders?"
+ANSWER = "Expert: Ana Ruiz (ID 1234)\nHeadline: Former COO"
+
+
+@pytest.fixture(scope="module")
+def chat_tokenizer(smollm2_base: Path):
+    return load_tokenizer(str(smollm2_base))
+
+
+@pytest.fixture(scope="module")
+def plain_tokenizer(smollm2_base: Path):
+    # Same vocabulary without a chat template, like Llama-3 base.
+    tokenizer = load_tokenizer(str(smollm2_base))
+    tokenizer.chat_template = None
+    return tokenizer
+
+
+@pytest.fixture(params=["chat", "plain"])
+def tokenizer(request, chat_tokenizer, plain_tokenizer):
+    return chat_tokenizer if request.param == "chat" else plain_tokenizer
+
+
+def test_chat_template_prompt_ends_with_assistant_header(chat_tokenizer):
+    prompt = render_prompt(chat_tokenizer, SYSTEM, USER)
+    assert prompt.startswith("<|im_start|>system\n" + SYSTEM)
+    assert USER in prompt
+    assert prompt.endswith("<|im_start|>assistant\n")
+    assert render_completion(chat_tokenizer, SYSTEM, USER, ANSWER) == (
+        ANSWER + "<|im_end|>\n"
+    )
+
+
+def test_fallback_template_is_the_documented_one(plain_tokenizer):
+    assert not uses_chat_template(plain_tokenizer)
+    prompt = render_prompt(plain_tokenizer, SYSTEM, USER)
+    assert prompt == FALLBACK_TEMPLATE.format(
+        bos=plain_tokenizer.bos_token, system=SYSTEM, user=USER
+    )
+    assert render_completion(plain_tokenizer, SYSTEM, USER, ANSWER) == (
+        ANSWER + plain_tokenizer.eos_token
+    )
+
+
+def test_mask_covers_exactly_the_assistant_tokens(tokenizer):
+    encoded = encode_pair(tokenizer, SYSTEM, USER, ANSWER)
+    prompt_ids = encode_prompt(tokenizer, SYSTEM, USER)
+    n_prompt = len(prompt_ids)
+    assert encoded["input_ids"][:n_prompt] == prompt_ids
+    assert encoded["prompt_length"] == n_prompt
+    assert encoded["labels"][:n_prompt] == [IGNORE_INDEX] * n_prompt
+    assert encoded["labels"][n_prompt:] == encoded["input_ids"][n_prompt:]
+    assert encoded["completion_mask"] == [0] * n_prompt + [1] * (
+        len(encoded["input_ids"]) - n_prompt
+    )
+    trained = tokenizer.decode(encoded["input_ids"][n_prompt:])
+    assert trained == render_completion(tokenizer, SYSTEM, USER, ANSWER)
+    assert tokenizer.eos_token_id in encoded["input_ids"][n_prompt:]
+    assert len(encoded["attention_mask"]) == len(encoded["input_ids"])
+    assert not encoded["truncated"]
+
+
+def test_special_tokens_appear_once(tokenizer):
+    ids = encode_pair(tokenizer, SYSTEM, USER, "yes")["input_ids"]
+    assert ids[0] == tokenizer.bos_token_id
+    assert ids.count(tokenizer.bos_token_id) == (
+        3 if uses_chat_template(tokenizer) else 1  # <|im_start|> opens each turn
+    )
+
+
+def test_full_sequence_loss_switch(tokenizer):
+    encoded = encode_pair(tokenizer, SYSTEM, USER, "no", completion_only=False)
+    assert encoded["labels"] == encoded["input_ids"]
+
+
+def test_truncation_is_flagged_and_cuts_on_the_right(tokenizer):
+    full = encode_pair(tokenizer, SYSTEM, USER, ANSWER)
+    cut = encode_pair(
+        tokenizer, SYSTEM, USER, ANSWER, max_length=full["prompt_length"] + 2
+    )
+    assert cut["truncated"]
+    assert cut["input_ids"] == full["input_ids"][: full["prompt_length"] + 2]
+    assert cut["completion_length"] == 2
+    gone = encode_pair(tokenizer, SYSTEM, USER, ANSWER, max_length=5)
+    assert gone["truncated"] and gone["completion_length"] == 0
+
+
+def test_prompt_style_errors(plain_tokenizer):
+    with pytest.raises(ValueError, match="has no chat template"):
+        render_prompt(plain_tokenizer, SYSTEM, USER, style="chat_template")
+    with pytest.raises(ValueError, match="Unknown prompt_style"):
+        render_prompt(plain_tokenizer, SYSTEM, USER, style="alpaca")
+
+
+_text = st.text(
+    alphabet=string.ascii_letters + string.digits + " .,?'\n-éü",
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(system=_text, user=_text, answer=_text)
+def test_mask_boundary_property(chat_tokenizer, plain_tokenizer, system, user, answer):
+    for tok in (chat_tokenizer, plain_tokenizer):
+        encoded = encode_pair(tok, system, user, answer)
+        prompt_ids = encode_prompt(tok, system, user)
+        completion_ids = encoded["input_ids"][len(prompt_ids) :]
+        assert encoded["input_ids"][: len(prompt_ids)] == prompt_ids
+        assert sum(label != IGNORE_INDEX for label in encoded["labels"]) == len(
+            completion_ids
+        )
+        assert tok.decode(completion_ids) == render_completion(
+            tok, system, user, answer
+        )

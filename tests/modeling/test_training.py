@@ -1,0 +1,89 @@
+"""train_lora: an interrupted run (SIGKILL after a checkpoint) resumes to the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SCRIPT = """
+import json, sys, time
+from transformers import TrainerCallback
+from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
+from expert_kedro.modeling.tokenization import tokenize_pairs
+from expert_kedro.modeling.training import train_lora
+from tests.modeling.model_fixtures import pairs_frame
+
+model_dir, checkpoint_dir, resume, slow = sys.argv[1:5]
+
+class Slow(TrainerCallback):
+    # Keeps the first run alive long enough to be killed after a checkpoint.
+    def on_step_end(self, args, state, control, **kwargs):
+        time.sleep(float(slow))
+
+tokenizer = load_tokenizer(model_dir)
+data = tokenize_pairs(pairs_frame(12), tokenizer, max_length=64)
+result = train_lora(
+    load_base_model(model_dir),
+    tokenizer,
+    data,
+    data.select(range(2)),
+    lora={"r": 4, "alpha": 8, "dropout": 0.0},
+    training={
+        "max_steps": 8, "per_device_train_batch_size": 2, "learning_rate": 1e-3,
+        "save_steps": 2, "eval_steps": 4, "checkpoint_dir": checkpoint_dir,
+        "resume_from_checkpoint": resume == "true", "save_total_limit": 10,
+    },
+    seed=3,
+    callbacks=[Slow()],
+)
+print("HISTORY " + json.dumps(result.history))
+"""
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(cwd), "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_latest_checkpoint(tiny_model: Path, tmp_path: Path):
+    repo = Path(__file__).resolve().parents[2]
+    checkpoints = tmp_path / "checkpoints"
+    first = _run([str(tiny_model), str(checkpoints), "false", "2.0"], repo)
+    deadline = time.monotonic() + 240
+    while not any(checkpoints.glob("checkpoint-*/trainer_state.json")):
+        assert first.poll() is None, first.stdout.read()
+        assert time.monotonic() < deadline, "no checkpoint written in time"
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the checkpoint folder finish writing
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert first.returncode == -signal.SIGKILL
+    done = sorted(int(p.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*"))
+    assert done and max(done) < 8, done
+
+    second = _run([str(tiny_model), str(checkpoints), "true", "0"], repo)
+    output, _ = second.communicate(timeout=300)
+    assert second.returncode == 0, output[-3000:]
+    history = json.loads(output.split("HISTORY ", 1)[1].splitlines()[0])
+    assert history["resumed_from"].endswith(f"checkpoint-{max(done)}")
+    assert history["global_step"] == 8
+    # The checkpoint carries the first run's log: the history covers every step,
+    # from the step-0 validation loss of the killed run to the end.
+    assert [s["step"] for s in history["steps"]] == list(range(1, 9))
+    assert history["eval"][0]["step"] == 0
+    assert history["eval"][-1]["step"] == 8
