@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
 import pytest
 
 from expert_kedro.pipelines.data_processing.pairs import pairs_settings
@@ -11,7 +14,11 @@ from expert_kedro.recommender.generative import (
 )
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.rerank import RerankRanker
-from expert_kedro.recommender.service import load_scorer
+from expert_kedro.recommender.service import (
+    load_scorer,
+    parse_agenda_table,
+    recommend,
+)
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import BM25Retriever, build_expert_documents
 from tests.llm_fixtures import TEST_RECOMMENDER, _session
@@ -89,3 +96,24 @@ def test_free_generation_is_matched_back_and_counted(loaded):
         == 1
     )
     assert all(m.expert_id is None or m.expert_id in roster for m in matches)
+
+
+def test_generated_text_starts_with_the_top_roster_expert(loaded, small_roster):
+    scorer, _, _, _, system = loaded
+    settings = RecommenderSettings.from_params(
+        {**TEST_RECOMMENDER, "mode": "generative", "max_new_tokens": 6}
+    )
+    ranker = GenerativeRanker(scorer, small_roster, system)
+    agendas = parse_agenda_table(
+        pd.DataFrame({"case_id": ["c1"], "agenda": [json.dumps(INJECTION)]})
+    )
+    table, metrics = recommend(
+        ranker, agendas, settings, generative_system=system, with_text=True
+    )
+    top = table.iloc[0]
+    assert table.columns[-1] == "generated_text"
+    assert top["generated_text"].startswith(
+        f"Expert: {top['expert_name']} (ID {top['expert_id']})\n"
+    )
+    assert (table["generated_text"].iloc[1:] == "").all()
+    assert metrics["n_agendas"] == 1

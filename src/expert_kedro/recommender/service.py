@@ -145,8 +145,11 @@ def load_scorer(
     """
     import torch  # noqa: PLC0415 - heavy import
 
+    from peft import PeftModel  # noqa: PLC0415
+
     from expert_kedro.modeling.base_model import (  # noqa: PLC0415
-        load_model_for_inference,
+        load_base_model,
+        load_tokenizer,
     )
 
     check_adapter_base(base_model, adapter)
@@ -157,7 +160,13 @@ def load_scorer(
         "load_in_4bit": bool(four_bit),
         "compute_dtype": settings.compute_dtype,
     }
-    model, tokenizer = load_model_for_inference(base_model, adapter, quantization)
+    # As model_training's load_model_for_inference, but the tokenizer is read
+    # through the adapter handle (a plain adapter path is checked as a base model).
+    model = PeftModel.from_pretrained(
+        load_base_model(base_model, quantization), adapter.path
+    ).eval()
+    has_tokenizer = (Path(adapter.path) / "tokenizer_config.json").is_file()
+    tokenizer = load_tokenizer(adapter if has_tokenizer else base_model)
     if not four_bit and hasattr(model, "merge_and_unload"):
         # Full-precision weights: fold the LoRA deltas in once, so each forward pass
         # costs the same as the bare base model.
@@ -258,14 +267,18 @@ def recommend(
     settings: RecommenderSettings,
     *,
     generative_system: str = "",
+    with_text: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rank roster experts for every agenda.
 
     Args:
         ranker: From :func:`build_ranker`.
         agendas: From :func:`parse_agenda_table`.
-        settings: ``top_k``, ``generate_text`` and ``max_new_tokens`` are used.
+        settings: ``top_k`` and ``max_new_tokens`` are used.
         generative_system: System prompt of the generative pairs (generated text).
+        with_text: Add ``generated_text``: the model's text after the top expert's
+            ``Expert: <name> (ID <id>)`` line (a rationale paragraph for an adapter
+            trained on rationale pairs), on rank 1; empty on other ranks.
 
     Returns:
         ``(recommendations, metrics)``: one row per (case_id, rank) with
@@ -281,7 +294,7 @@ def recommend(
         tick = time.perf_counter()
         ids, scores = ranker.rank_with_scores(list(agenda), k, case=case_id)
         case_rows = ranker.roster.recommendation_rows(case_id, ids, scores)
-        if settings.generate_text:
+        if with_text:
             top = ranker.roster.profile(ids[0])
             text = ranker.scorer.generate(
                 generative_system,
@@ -295,9 +308,7 @@ def recommend(
         latencies.append(time.perf_counter() - tick)
         rows.extend(case_rows)
     wall = time.perf_counter() - started
-    columns = list(RECOMMENDATION_COLUMNS) + (
-        ["generated_text"] if settings.generate_text else []
-    )
+    columns = list(RECOMMENDATION_COLUMNS) + (["generated_text"] if with_text else [])
     metrics = {
         "mode": settings.mode,
         "top_k": k,

@@ -25,7 +25,9 @@ class RecommenderSettings:
         rerank_with_generative_pairs: Also train the generative pairs in rerank mode.
         max_prompt_tokens: Longest prompt accepted (longer agendas are refused).
         batch_size: Candidates per forward pass.
-        generate_text: Add ``generated_text`` (the model's text for the top expert).
+        generate_text: Add ``generated_text`` (the model's text for the top expert):
+            true, false, or ``auto`` (only when ``pairs.output_format`` is
+            ``rationale``).
         max_new_tokens: Budget of ``generated_text``.
         load_in_4bit: ``auto`` (4-bit on CUDA, full weights on CPU), true or false.
         compute_dtype: Compute dtype of the inference model (``auto`` ...).
@@ -48,11 +50,17 @@ class RecommenderSettings:
     rerank_with_generative_pairs: bool = False
     max_prompt_tokens: int = 1024
     batch_size: int = 16
-    generate_text: bool = False
+    generate_text: bool | str = "auto"
     max_new_tokens: int = 160
     load_in_4bit: bool | str = "auto"
     compute_dtype: str = "auto"
     max_eval_projects: int | None = None
+
+    def wants_text(self, output_format: str) -> bool:
+        """Whether ``generated_text`` is produced for this pairs output format."""
+        if self.generate_text == "auto":
+            return output_format == "rationale"
+        return bool(self.generate_text)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any] | None) -> RecommenderSettings:
@@ -91,6 +99,7 @@ class RecommenderSettings:
             "batch_size": self.batch_size >= 1,
             "max_new_tokens": self.max_new_tokens >= 1,
             "load_in_4bit": self.load_in_4bit in ("auto", True, False),
+            "generate_text": self.generate_text in ("auto", True, False),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -98,7 +107,8 @@ class RecommenderSettings:
                 f"Invalid recommender parameter(s) {bad}: top_k, candidates, "
                 "batch_size, "
                 "max_new_tokens >= 1; retrieval_weight in [0, 1]; history_questions "
-                ">= 0; max_prompt_tokens >= 16; load_in_4bit auto/true/false."
+                ">= 0; max_prompt_tokens >= 16; load_in_4bit and generate_text "
+                "auto/true/false."
             )
-        if not self.rerank_system_prompt.strip():
+        if not str(self.rerank_system_prompt).strip():
             raise ValueError("recommender.rerank_system_prompt is empty.")

@@ -95,10 +95,11 @@ def recommend_experts(  # noqa: PLR0917 - one input per catalog dataset
     Returns:
         ``recommendations`` (one row per case and rank: ``case_id, rank, expert_id,
         expert_name, score``, the profile fields, and ``generated_text`` when
-        ``recommender.generate_text``) and ``inference_metrics``.
+        ``recommender.generate_text`` is true, or ``auto`` with
+        ``pairs.output_format: rationale``) and ``inference_metrics``.
     """
     settings = RecommenderSettings.from_params(recommender_params)
-    _, generative_system, _, _ = pairs_settings(pairs_params)
+    output_format, generative_system, _, _ = pairs_settings(pairs_params)
     ranker = build_ranker(
         settings,
         recommender_model,
@@ -108,5 +109,9 @@ def recommend_experts(  # noqa: PLR0917 - one input per catalog dataset
         generative_system=generative_system,
     )
     return recommend(
-        ranker, parsed_agendas, settings, generative_system=generative_system
+        ranker,
+        parsed_agendas,
+        settings,
+        generative_system=generative_system,
+        with_text=settings.wants_text(output_format),
     )

@@ -1,0 +1,43 @@
+"""The evaluation's LLM system node on the tiny trained adapter (capped projects)."""
+
+from __future__ import annotations
+
+from expert_kedro.pipelines.evaluation.llm_systems import rank_llm_projects
+from expert_kedro.pipelines.evaluation.rankings import (
+    RANKING_COLUMNS,
+    validate_rankings,
+)
+from expert_kedro.retrieval import BM25Retriever, build_expert_documents
+from tests.llm_fixtures import TEST_RECOMMENDER, _session
+
+
+def test_rerank_rankings_cover_the_roster_and_report_the_tuned_weight(
+    trained_project,
+):
+    with _session(trained_project.path) as session:
+        context = session.load_context()
+        catalog = context.catalog
+        roster = catalog.load("expert_roster")
+        train_pairs = catalog.load("train_pairs")
+        test_projects = catalog.load("test_projects")
+        retriever = BM25Retriever().fit(build_expert_documents(roster, train_pairs))
+        rankings, report = rank_llm_projects(
+            retriever,
+            catalog.load("validation_projects"),
+            test_projects,
+            test_projects,  # stands in for the partial agendas
+            roster,
+            train_pairs,
+            catalog.load("base_model"),
+            catalog.load("lora_adapter"),
+            {**TEST_RECOMMENDER, "max_eval_projects": 2, "weight_grid": [0.0, 0.5]},
+            context.params["pairs"],
+        )
+    assert tuple(rankings.columns) == RANKING_COLUMNS
+    validate_rankings(rankings, roster["expert_id"])
+    per_project = rankings.groupby(["split", "variant", "project_id"]).size()
+    assert len(per_project) == 6  # 2 projects x (validation, test full, test partial)
+    assert (per_project == len(roster)).all()  # whole roster: exact MRR
+    assert set(rankings["system"]) == {"llm_rerank"}
+    assert report["tuned_retrieval_weight"] in {0.0, 0.5}
+    assert [row["retrieval_weight"] for row in report["grid"]] == [0.0, 0.5]
