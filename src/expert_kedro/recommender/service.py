@@ -144,7 +144,6 @@ def load_scorer(
         AdapterMismatchError: If the adapter belongs to another base model.
     """
     import torch  # noqa: PLC0415 - heavy import
-
     from peft import PeftModel  # noqa: PLC0415
 
     from expert_kedro.modeling.base_model import (  # noqa: PLC0415
