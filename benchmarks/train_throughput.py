@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ours_recipe import run_our_recipe  # noqa: E402
+from ours_recipe import _merge, run_our_recipe  # noqa: E402
 from seed_recipe import run_seed_recipe  # noqa: E402
 from workload import (  # noqa: E402
     LLAMA3_8B,
@@ -64,8 +64,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", required=True, help="tokenized_train folder")
     parser.add_argument("--smollm2", help="prepared SmolLM2 HF folder (base_model)")
+    parser.add_argument(
+        "--tokenizer", help="tokenizer folder (default: the --smollm2 folder)"
+    )
     parser.add_argument("--llama8b", help="folder for the random Llama-3-8B weights")
     parser.add_argument("--steps-8b", type=int, default=30)
+    parser.add_argument("--batch-8b", type=int, default=8)
+    parser.add_argument(
+        "--steps-small", type=int, default=-1, help="SmolLM2 steps (-1: one epoch)"
+    )
     parser.add_argument("--levers", nargs="*", default=list(LEVERS))
     parser.add_argument("--seed-max-length", type=int, default=512)
     parser.add_argument("--out", default="benchmarks/results")
@@ -74,7 +81,7 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     examples = load_examples(args.examples)
-    tokenizer_path = args.smollm2
+    tokenizer_path = args.tokenizer or args.smollm2
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -82,12 +89,15 @@ def main() -> None:
     rows: list[dict] = []
     runs = []
     if args.smollm2:
-        runs.append(("SmolLM2-135M", args.smollm2, examples, -1))
+        runs.append(("SmolLM2-135M", args.smollm2, examples, args.steps_small, {}))
     if args.llama8b:
         path = str(build_random_llama8b(args.llama8b))
         ids = randomize_ids(examples, LLAMA3_8B["vocab_size"])
-        runs.append(("Llama-3-8B-arch", path, ids, args.steps_8b))
-    for model_name, path, data, steps in runs:
+        # Without gradient checkpointing the 8B activations of a 64-example batch
+        # (~24k tokens) do not fit in 80 GB: 8 examples (~3k tokens) per micro-batch.
+        big = {"training": {"per_device_train_batch_size": args.batch_8b}}
+        runs.append(("Llama-3-8B-arch", path, ids, args.steps_8b, big))
+    for model_name, path, data, steps, base_overrides in runs:
         seed = run_seed_recipe(
             path,
             data,
@@ -103,7 +113,7 @@ def main() -> None:
                 path,
                 data,
                 tokenizer=tokenizer,
-                overrides=LEVERS[lever],
+                overrides=_merge(base_overrides, LEVERS[lever]),
                 max_steps=steps,
                 label=lever,
             )
