@@ -93,6 +93,7 @@ def resolve_model_source(
     gguf_file: str | None = None,
     revision: str | None = None,
     token: str | None = None,
+    required_file: str = "config.json",
 ) -> ModelSource:
     """Check that a base model is reachable and describe where it is.
 
@@ -105,6 +106,9 @@ def resolve_model_source(
         gguf_file: GGUF file inside that folder/repo, or None for HF checkpoints.
         revision: Hub revision.
         token: Hugging Face token for gated repos.
+        required_file: File that proves the folder/repo holds what is needed
+            (``config.json`` for weights, ``tokenizer_config.json`` for a
+            tokenizer); ignored when ``gguf_file`` is given.
 
     Returns:
         A :class:`ModelSource`; local paths are made absolute.
@@ -112,7 +116,7 @@ def resolve_model_source(
     Raises:
         ModelNotReachableError: With the model, the places searched and the fix.
     """
-    wanted = gguf_file or "config.json"
+    wanted = gguf_file or required_file
     local = Path(name_or_path).expanduser()
     if local.is_dir():
         if not (local / wanted).is_file():
@@ -199,13 +203,15 @@ def dequantize_gguf(source: ModelSource) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _path_and_auth(model: BaseModelHandle | str) -> tuple[str, dict[str, Any]]:
+def _path_and_auth(
+    model: BaseModelHandle | str, required_file: str = "config.json"
+) -> tuple[str, dict[str, Any]]:
     if isinstance(model, BaseModelHandle):
         path, auth = model.path, {"revision": model.revision, "token": model.token}
     else:
         path, auth = str(model), {}
     # Fail early with the actionable message rather than a deep loader traceback.
-    resolve_model_source(path, **auth)
+    resolve_model_source(path, required_file=required_file, **auth)
     return path, auth
 
 
@@ -225,9 +231,8 @@ def load_tokenizer(model: BaseModelHandle | LoRAAdapterHandle | str) -> Any:
     from transformers import AutoTokenizer  # noqa: PLC0415
 
     if isinstance(model, LoRAAdapterHandle):
-        path, auth = model.path, {}
-    else:
-        path, auth = _path_and_auth(model)
+        model = model.path
+    path, auth = _path_and_auth(model, required_file="tokenizer_config.json")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, **auth)
     except OSError as exc:

@@ -360,11 +360,11 @@ def train_lora(
     )
     trainer.train(resume_from_checkpoint=resume)
     state = trainer.state
-    if eval_dataset is not None and not (
-        state.log_history
-        and "eval_loss" in state.log_history[-1]
-        and state.log_history[-1].get("step") == state.global_step
-    ):
+    evaluated_last_step = any(
+        "eval_loss" in entry and entry.get("step") == state.global_step
+        for entry in state.log_history
+    )
+    if eval_dataset is not None and not evaluated_last_step:
         trainer.evaluate()  # final validation loss at the last step
     history = _summarise(
         trainer.state.log_history, callback, time.perf_counter() - started, hardware
