@@ -23,6 +23,8 @@ import nbformat
 import pandas as pd
 import pytest
 import requests
+import yaml
+from kedro.config import OmegaConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from nbclient import NotebookClient
@@ -31,6 +33,30 @@ from tests.conftest import PROJECT_ROOT, copy_project
 from tests.test_viz_build import free_port, offline_env, stop_process_group
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "exploration.ipynb"
+# Overrides for a run shrunk to seconds: enough to produce every training output the
+# notebook reads (tokenized data, history, adapter) and a live recommendation, not a
+# useful model. Written to the copy's conf/local, so they apply to the training
+# session and to the notebook's Kedro session alike.
+TINY_OVERRIDES = {
+    "model_training": {
+        "max_train_examples": 1,
+        "max_validation_examples": 1,
+        # Full-precision LoRA: several times faster than 4-bit on CPU; QLoRA itself
+        # is tested with model_training.
+        "quantization": {"load_in_4bit": False},
+        "training": {
+            "max_steps": 1,
+            "eval_steps": 100,
+            "logging_steps": 1,
+            "save_steps": 100,
+            "per_device_train_batch_size": 1,
+            "gradient_accumulation_steps": 1,
+        },
+    },
+    # A fixed fusion weight: no tuning pass over the validation agendas.
+    "evaluation": {"hybrid": {"bm25_weight": 0.5}},
+    "recommender": {"candidates": 4, "top_k": 3},
+}
 TRAIN_COMMAND = "kedro run --pipeline=training"
 KERNEL_NAME = "kedro_expert_kedro"
 
@@ -63,16 +89,57 @@ def project_env(jupyter_dirs: dict[str, str]) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def data_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project copy after data_processing + augmentation, with the notebook."""
+def _project_with_notebook(root: Path) -> Path:
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
-    project = copy_project(tmp_path_factory.mktemp("notebook") / "project")
+    project = copy_project(root / "project")
     (project / "notebooks").mkdir()
     shutil.copy2(NOTEBOOK, project / "notebooks" / NOTEBOOK.name)
     bootstrap_project(project)
+    return project
+
+
+@pytest.fixture(scope="module")
+def data_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copy after data_processing + augmentation, with the notebook."""
+    project = _project_with_notebook(tmp_path_factory.mktemp("notebook"))
     with KedroSession.create(project_path=project) as session:
         session.run(pipeline_names=["data_processing", "augmentation"])
+    return project
+
+
+def _deep_update(base: dict, overrides: dict) -> dict:
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_update(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def write_local_overrides(project: Path, overrides: dict) -> None:
+    """Put ``overrides`` in conf/local as whole top-level parameter groups.
+
+    Each group is written in full (the base group with the overrides merged in), so
+    the result is the same whether the config loader merges environments softly or
+    replaces whole groups.
+    """
+    loader = OmegaConfigLoader(
+        conf_source=str(project / "conf"), base_env="base", default_run_env="base"
+    )
+    params = loader["parameters"]
+    groups = {key: _deep_update(params[key], value) for key, value in overrides.items()}
+    (project / "conf" / "local" / "parameters_tiny.yml").write_text(
+        yaml.safe_dump(groups, sort_keys=False)
+    )
+
+
+@pytest.fixture(scope="module")
+def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copy after a tiny ``training`` run (adapter included)."""
+    project = _project_with_notebook(tmp_path_factory.mktemp("trained"))
+    write_local_overrides(project, TINY_OVERRIDES)
+    with KedroSession.create(project_path=project) as session:
+        session.run(pipeline_names=["training"])
     return project
 
 
@@ -177,6 +244,47 @@ def test_notebook_explores_the_data_and_explains_missing_training(
     for tag in ("tokenized", "training-curves", "recommendation"):
         text = _texts(_cell(notebook, tag))
         assert TRAIN_COMMAND in text, (tag, text)
+
+
+@pytest.mark.slow
+def test_notebook_with_a_trained_adapter(
+    trained_project: Path, jupyter_dirs, monkeypatch: pytest.MonkeyPatch
+):
+    from datasets import load_from_disk
+
+    notebook = execute_notebook(trained_project, jupyter_dirs, monkeypatch)
+
+    tokenized = load_from_disk(
+        str(_latest(trained_project, "data/05_model_input/tokenized_train"))
+    )
+    text = _texts(_cell(notebook, "tokenized"))
+    assert f"tokenized_train: examples={len(tokenized)} " in text
+    trained_text = text.split("--- tokens with a loss ---", 1)[1].strip()
+    assert trained_text, text
+
+    history = json.loads(
+        _latest(trained_project, "data/08_reporting/training_history.json").read_text()
+    )
+    cell = _cell(notebook, "training-curves")
+    assert (
+        f"training_history: logged_steps={len(history['steps'])} "
+        f"evals={len(history['eval'])} "
+    ) in _texts(cell)
+    assert history["steps"] and _images(cell) == 1
+
+    cell = _cell(notebook, "recommendation")
+    text = _texts(cell)
+    assert TRAIN_COMMAND not in text
+    rows = int(re.search(r"recommendations: rows=(\d+)", text).group(1))
+    assert rows == TINY_OVERRIDES["recommender"]["top_k"]
+    roster = pd.read_parquet(
+        _latest(trained_project, "data/03_primary/expert_roster.parquet")
+    )
+    shown = "".join(
+        o["data"].get("text/plain", "") for o in cell.outputs if "data" in o
+    )
+    named = [name for name in roster["expert_name"] if name in shown]
+    assert len(named) >= min(rows, 3), shown
 
 
 def test_kedro_ipython_starts_in_the_project(data_project: Path, jupyter_dirs):

@@ -16,6 +16,7 @@ import http.server
 import importlib.util
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -39,7 +40,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT = PROJECT_ROOT / "docs" / "assets" / "kedro-viz-training.png"
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"
 # Window size of the README screenshot; kedro-viz fits the graph into it.
-WINDOW = (1400, 1100)
+WINDOW = (1500, 2000)
 # Stored kedro-viz UI state: light theme, no sidebar/minimap, no feature tour.
 VIZ_UI_STATE = {
     "showFeatureHints": False,
@@ -66,9 +67,15 @@ def offline_env() -> dict[str, str]:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free local port below 49152 (kedro viz run refuses higher ones)."""
+    for port in random.sample(range(20000, 45000), 100):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free local port in 20000-45000")
 
 
 def stop_process_group(process: subprocess.Popen) -> None:
