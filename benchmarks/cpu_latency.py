@@ -5,6 +5,9 @@ with the base model plus a freshly initialised LoRA adapter of the training shap
 (r=16, all linear layers): adapter values do not change the cost.
 
     python benchmarks/cpu_latency.py <processed_project_dir> <base_model_dir> [mode]
+
+Also times one 300-token forward pass of the merged model (a reference for how
+loaded the machine is) and the same run with a light CPU profile (K=3, no history).
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import glob
 import json
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
+import torch
 import yaml
 from peft import LoraConfig, get_peft_model
 
@@ -42,7 +47,7 @@ def main(project: Path, base: str, mode: str = "rerank") -> None:
     train = _latest(project, "train_pairs.parquet")
     model = load_base_model(base, {"load_in_4bit": False, "compute_dtype": "auto"})
     lora = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear")
-    model = get_peft_model(model, lora).eval()
+    model = get_peft_model(model, lora).merge_and_unload().eval()
     scorer = LLMScorer(model, load_tokenizer(base), batch_size=settings.batch_size)
     retriever = None
     if mode == "rerank":
@@ -64,8 +69,25 @@ def main(project: Path, base: str, mode: str = "rerank") -> None:
     )
     agendas = parse_agenda_table(pd.read_csv("data/01_raw/new_agendas.csv"))
     recommend(ranker, agendas.head(1), settings)  # warm-up
+    reference = _reference_forward(model)
     _, metrics = recommend(ranker, agendas, settings, generative_system=system)
-    sys.stdout.write(json.dumps(metrics, indent=1) + "\n")
+    results = {"default": metrics, "reference_300_token_forward_s": reference}
+    if mode == "rerank":
+        light = RecommenderSettings.from_params(
+            {**params, "candidates": 3, "history_questions": 0}
+        )
+        light_ranker = build_ranker(light, scorer, Roster(roster), retriever=retriever)
+        _, results["light_k3_no_history"] = recommend(light_ranker, agendas, light)
+    results["reference_300_token_forward_s_after"] = _reference_forward(model)
+    sys.stdout.write(json.dumps(results, indent=1) + "\n")
+
+
+@torch.inference_mode()
+def _reference_forward(model) -> float:
+    ids = torch.randint(100, 30000, (1, 300))
+    started = time.perf_counter()
+    model(input_ids=ids, logits_to_keep=1)
+    return round(time.perf_counter() - started, 3)
 
 
 if __name__ == "__main__":
