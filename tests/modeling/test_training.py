@@ -63,7 +63,7 @@ def _run(args: list[str], cwd: Path) -> subprocess.Popen:
 def test_killed_run_resumes_from_latest_checkpoint(tiny_model: Path, tmp_path: Path):
     repo = Path(__file__).resolve().parents[2]
     checkpoints = tmp_path / "checkpoints"
-    first = _run([str(tiny_model), str(checkpoints), "false", "2.0"], repo)
+    first = _run([str(tiny_model), str(checkpoints), "false", "1.0"], repo)
     deadline = time.monotonic() + 240
     while not any(checkpoints.glob("checkpoint-*/trainer_state.json")):
         assert first.poll() is None, first.stdout.read()
