@@ -53,6 +53,9 @@ TINY_OVERRIDES = {
             "gradient_accumulation_steps": 1,
         },
     },
+    # No partial agendas: rerank_pairs mines hard negatives for every training
+    # agenda, and the original ones are enough for a one-step adapter.
+    "augmentation": {"splits": []},
     # A fixed fusion weight: no tuning pass over the validation agendas.
     "evaluation": {"hybrid": {"bm25_weight": 0.5}},
     "recommender": {"candidates": 4, "top_k": 3},
