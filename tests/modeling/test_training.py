@@ -87,3 +87,35 @@ def test_killed_run_resumes_from_latest_checkpoint(tiny_model: Path, tmp_path: P
     assert [s["step"] for s in history["steps"]] == list(range(1, 9))
     assert history["eval"][0]["step"] == 0
     assert history["eval"][-1]["step"] == 8
+
+
+def test_padding_free_batches_match_padded_ones(tiny_model: Path):
+    """Padding-free packing (GPU recipe) gives the padded loss with sdpa attention.
+
+    trl's collator concatenates the batch and restarts ``position_ids`` per example;
+    transformers turns that into a block-diagonal causal mask when no attention
+    mask and no KV cache are passed (as in training), so examples never attend to
+    each other.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, attn_implementation="sdpa")
+    examples = [
+        {
+            "input_ids": [1, 5, 6, 7, 8, 9, 10],
+            "labels": [-100, -100, -100, 7, 8, 9, 10],
+        },
+        {"input_ids": [1, 11, 12, 13], "labels": [-100, -100, 12, 13]},
+    ]
+    losses = []
+    for padding_free in (False, True):
+        batch = DataCollatorForLanguageModeling(
+            pad_token_id=2, padding_free=padding_free
+        )(examples)
+        keys = ("input_ids", "labels", "attention_mask", "position_ids")
+        with torch.no_grad():
+            inputs = {k: v for k, v in batch.items() if k in keys}
+            losses.append(model(**inputs, use_cache=False).loss.item())
+    assert losses[0] == pytest.approx(losses[1], abs=1e-5)
