@@ -23,7 +23,7 @@ from expert_kedro.modeling.base_model import load_model_for_inference
 from expert_kedro.modeling.prompts import encode_prompt
 from tests.conftest import copy_project
 
-PROJECTS = 240
+PROJECTS = 120
 MAX_STEPS = 2
 RUNTIME_PARAMS = {
     "model_training": {
