@@ -268,6 +268,7 @@ def _summarise(
         "eval": evals,
         "eval_loss_start": evals[0]["eval_loss"] if evals else None,
         "eval_loss_end": evals[-1]["eval_loss"] if evals else None,
+        "eval_loss_min": min(e["eval_loss"] for e in evals) if evals else None,
         "train_tokens": int(tokens),
         "train_step_seconds": round(callback.step_seconds, 2),
         "tokens_per_second": (
@@ -323,9 +324,10 @@ def train_lora(
     Returns:
         :class:`TrainingResult` whose ``history`` holds ``steps`` (step, epoch,
         loss, learning_rate, grad_norm), ``eval`` (step, eval_loss),
-        ``eval_loss_start``/``eval_loss_end``, ``train_tokens`` (non-padding tokens
-        trained on in this session), ``tokens_per_second`` (over optimizer-step
-        time, excluding eval and checkpointing), ``peak_memory_gib``,
+        ``eval_loss_start``/``eval_loss_end``/``eval_loss_min``, ``train_tokens``
+        (non-padding tokens trained on in this session), ``tokens_per_second``
+        (over optimizer-step time, excluding eval and checkpointing),
+        ``peak_memory_gib``,
         ``wall_time_s``, ``device``, ``global_step``, ``resumed_from``, parameter
         counts.
     """
