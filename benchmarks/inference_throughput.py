@@ -31,16 +31,16 @@ What runs is the inference pipeline's own code: ``service.build_ranker`` builds 
 
 Rows (``variant`` column):
 
-* ``nf4+lora``: NF4 base + unmerged LoRA, shared prefix on, default batch sizes:
-  what ``service.load_scorer`` runs on CUDA (the reference of ``vs_default``);
+* ``nf4+lora``: NF4 base + unmerged LoRA, shared prefix on, default batch sizes
+  (the reference of ``vs_default``);
 * ``nf4-merged``: the LoRA deltas merged into the NF4 weights (``merge_and_unload``:
   the forward pass of the bare 4-bit base);
 * ``bf16-merged``: the base loaded in bf16 (dequantized) and the LoRA merged: what
   ``load_scorer`` does with ``load_in_4bit: false``; ``bf16+lora`` (unmerged) is
   available through ``--variants``;
 * ``nf4+lora, prefix-off``: the agenda prompt is no longer shared: each candidate
-  runs its whole sequence. Rerank: ``next_token_logits`` with
-  ``common_prefix_length`` patched to 0 (its exact no-sharing path). Generative:
+  runs its whole sequence. Rerank: ``recommender.share_prefix: false`` (what
+  ``service.load_scorer`` does on CUDA with the default ``auto``). Generative:
   ``continuation_logprobs`` has no such path, so the cost is measured as the same
   full sequences (prompt + expert line) through ``next_token_logits`` with sharing
   off: a lower bound of unshared scoring (one position's logits read per sequence);
@@ -273,16 +273,14 @@ def release() -> None:
 
 
 @contextlib.contextmanager
-def shared_prefix_off() -> Iterator[None]:
-    """``llm_scoring`` without prefix sharing: every sequence runs in full."""
-    from expert_kedro.recommender import llm_scoring
-
-    original = llm_scoring.common_prefix_length
-    llm_scoring.common_prefix_length = lambda sequences: 0
+def shared_prefix_off(ranker: Any) -> Iterator[None]:
+    """Rerank scoring with ``share_prefix=False``: every prompt runs whole."""
+    scorer = ranker.scorer
+    original, scorer.share_prefix = scorer.share_prefix, False
     try:
         yield
     finally:
-        llm_scoring.common_prefix_length = original
+        scorer.share_prefix = original
 
 
 def unshared_generative(ranker: Any) -> Any:
@@ -302,14 +300,14 @@ def unshared_generative(ranker: Any) -> Any:
             for agenda in agendas:
                 prompt = scorer.encode(self.system, format_agenda(agenda))
                 sequences = [prompt + list(c) for c in self._continuations]
-                with shared_prefix_off():
-                    logits = next_token_logits(
-                        scorer.model,
-                        sequences,
-                        [scorer.pad_id],
-                        pad_id=scorer.pad_id,
-                        batch_size=max(scorer.batch_size, 32),
-                    )
+                logits = next_token_logits(
+                    scorer.model,
+                    sequences,
+                    [scorer.pad_id],
+                    pad_id=scorer.pad_id,
+                    batch_size=max(scorer.batch_size, 32),
+                    share_prefix=False,
+                )
                 out.append(logits[:, 0])
             return np.vstack(out)
 
@@ -339,7 +337,9 @@ def measure(
 
     from expert_kedro.recommender.service import recommend
 
-    context = shared_prefix_off if no_share else contextlib.nullcontext
+    def context() -> contextlib.AbstractContextManager:
+        return shared_prefix_off(ranker) if no_share else contextlib.nullcontext()
+
     system = workload.generative_system
 
     def run(table: pd.DataFrame) -> tuple[float, dict[str, Any]]:
@@ -516,7 +516,7 @@ def bench_model(
                 model = model.merge_and_unload().eval()
             run_variant(
                 variant.replace(weights, kind),
-                LLMScorer(model=model, tokenizer=tokenizer),
+                LLMScorer(model=model, tokenizer=tokenizer, share_prefix=True),
                 workload,
                 args,
                 results,

@@ -42,10 +42,14 @@ def test_common_prefix_keeps_one_token_each():
         common_prefix_length([[1], []])
 
 
-def test_next_token_logits_match_full_forward(model):
+@pytest.mark.parametrize("share_prefix", [True, False])
+def test_next_token_logits_match_full_forward(model, share_prefix):
+    """Shared-prefix and whole-prompt (padded batch) scoring give the same logits."""
     prefix = list(range(10, 30))
     seqs = [prefix + s for s in ([40, 41], [50], [60, 61, 62, 63, 64], [70, 71, 72])]
-    got = next_token_logits(model, seqs, [3, 7], pad_id=0, batch_size=3)
+    got = next_token_logits(
+        model, seqs, [3, 7], pad_id=0, batch_size=3, share_prefix=share_prefix
+    )
     want = np.array([_full_logits(model, s)[-1, [3, 7]].numpy() for s in seqs])
     np.testing.assert_allclose(got, want, atol=1e-4)
 

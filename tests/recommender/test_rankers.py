@@ -117,3 +117,9 @@ def test_generated_text_starts_with_the_top_roster_expert(loaded, small_roster):
     )
     assert (table["generated_text"].iloc[1:] == "").all()
     assert metrics["n_agendas"] == 1
+
+
+@pytest.mark.parametrize("value", ["yes", 2])
+def test_share_prefix_must_be_auto_or_boolean(value):
+    with pytest.raises(ValueError, match="share_prefix"):
+        RecommenderSettings.from_params({"share_prefix": value})

@@ -41,6 +41,8 @@ class LLMScorer:
         max_prompt_tokens: Longest prompt accepted; longer ones raise
             :class:`AgendaTooLongError` (nothing is silently truncated).
         batch_size: Candidates per forward pass.
+        share_prefix: Compute the agenda prompt shared by a rerank's candidates
+            once (see ``llm_scoring.next_token_logits``).
     """
 
     model: Any
@@ -48,6 +50,7 @@ class LLMScorer:
     prompt_style: str = "auto"
     max_prompt_tokens: int = 2048
     batch_size: int = 16
+    share_prefix: bool = True
 
     @property
     def pad_id(self) -> int:
@@ -97,6 +100,7 @@ class LLMScorer:
             [yes, no],
             pad_id=self.pad_id,
             batch_size=self.batch_size,
+            share_prefix=self.share_prefix,
         )
         return (logits[:, 0] - logits[:, 1]).astype(float)
 

@@ -171,12 +171,16 @@ def load_scorer(
         # costs the same as the bare base model.
         model = model.merge_and_unload().eval()
     info = adapter.training_info or {}
+    share_prefix = settings.share_prefix
+    if share_prefix == "auto":
+        share_prefix = not torch.cuda.is_available()
     return LLMScorer(
         model=model,
         tokenizer=tokenizer,
         prompt_style=str(info.get("prompt_style", "auto")),
         max_prompt_tokens=settings.max_prompt_tokens,
         batch_size=settings.batch_size,
+        share_prefix=bool(share_prefix),
     )
 
 

@@ -25,6 +25,9 @@ class RecommenderSettings:
         rerank_with_generative_pairs: Also train the generative pairs in rerank mode.
         max_prompt_tokens: Longest prompt accepted (longer agendas are refused).
         batch_size: Candidates per forward pass.
+        share_prefix: Rerank scoring runs the agenda prompt once for all
+            candidates: ``auto`` (on CPU, off on CUDA, where one padded batch of
+            whole prompts measured faster), true or false.
         generate_text: Add ``generated_text`` (the model's text for the top expert):
             true, false, or ``auto`` (only when ``pairs.output_format`` is
             ``rationale``).
@@ -50,6 +53,7 @@ class RecommenderSettings:
     rerank_with_generative_pairs: bool = False
     max_prompt_tokens: int = 1024
     batch_size: int = 16
+    share_prefix: bool | str = "auto"
     generate_text: bool | str = "auto"
     max_new_tokens: int = 160
     load_in_4bit: bool | str = "auto"
@@ -100,6 +104,7 @@ class RecommenderSettings:
             "max_new_tokens": self.max_new_tokens >= 1,
             "load_in_4bit": self.load_in_4bit in ("auto", True, False),
             "generate_text": self.generate_text in ("auto", True, False),
+            "share_prefix": self.share_prefix in ("auto", True, False),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -107,8 +112,8 @@ class RecommenderSettings:
                 f"Invalid recommender parameter(s) {bad}: top_k, candidates, "
                 "batch_size, "
                 "max_new_tokens >= 1; retrieval_weight in [0, 1]; history_questions "
-                ">= 0; max_prompt_tokens >= 16; load_in_4bit and generate_text "
-                "auto/true/false."
+                ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text and "
+                "share_prefix auto/true/false."
             )
         if not str(self.rerank_system_prompt).strip():
             raise ValueError("recommender.rerank_system_prompt is empty.")
