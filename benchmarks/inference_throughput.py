@@ -47,6 +47,8 @@ Rows (``variant`` column):
 * ``nf4+lora, batch=N``: candidates per forward pass (``recommender.batch_size``;
   generative uses ``max(batch_size, 32)``): rerank 1 instead of all K=5 at once,
   generative 64 and the whole roster instead of 32;
+* ``nf4+lora, agendas=64+prefix-off`` (rerank): ``recommender.agenda_batch: 64`` and
+  ``share_prefix: false``: the candidates of 64 agendas in one forward pass;
 * ``static-kv-cache``: not supported by ``llm_scoring`` (a ``DynamicCache`` is
   copied and repeated per batch), listed with no measurement.
 
@@ -101,7 +103,7 @@ VARIANTS = {
     "bf16-merged": ("bf16", True),
 }
 DEFAULT_VARIANTS = ["nf4+lora", "nf4-merged", "bf16-merged"]
-LEVERS = ["prefix-off", "batch"]
+LEVERS = ["prefix-off", "batch", "agendas"]
 MODES = ["rerank", "generative"]
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -369,7 +371,13 @@ def measure(
     }
 
 
-def make_ranker(mode: str, scorer: Any, workload: Workload, batch_size: int | None):
+def make_ranker(
+    mode: str,
+    scorer: Any,
+    workload: Workload,
+    batch_size: int | None,
+    agenda_batch: int = 1,
+):
     """The inference pipeline's ranker for ``mode`` (``service.build_ranker``)."""
     from expert_kedro.recommender.grounding import Roster
     from expert_kedro.recommender.service import build_ranker
@@ -378,6 +386,7 @@ def make_ranker(mode: str, scorer: Any, workload: Workload, batch_size: int | No
     params = {**workload.recommender_params, "mode": mode}
     if batch_size is not None:
         params["batch_size"] = batch_size
+    params["agenda_batch"] = agenda_batch
     settings = RecommenderSettings.from_params(params)
     scorer.batch_size = settings.batch_size
     scorer.max_prompt_tokens = settings.max_prompt_tokens
@@ -392,13 +401,20 @@ def make_ranker(mode: str, scorer: Any, workload: Workload, batch_size: int | No
     return ranker, settings
 
 
-def lever_runs(mode: str, n_roster: int) -> list[tuple[str, int | None, bool]]:
-    """``(label, batch_size, no_share)`` of each lever row for one mode."""
-    runs: list[tuple[str, int | None, bool]] = [("prefix-off", None, True)]
+def lever_runs(
+    mode: str, n_roster: int, candidates: int
+) -> list[tuple[str, int | None, bool, int]]:
+    """``(label, batch_size, no_share, agenda_batch)`` of each lever row."""
+    runs: list[tuple[str, int | None, bool, int]] = [("prefix-off", None, True, 1)]
     if mode == "rerank":
-        runs.append(("batch=1", 1, False))
+        runs.append(("batch=1", 1, False, 1))
+        # recommender.agenda_batch: 64 agendas' candidates in one forward pass.
+        runs.append(("agendas=64+prefix-off", 64 * candidates, True, 64))
     else:
-        runs += [("batch=64", 64, False), (f"batch={n_roster}", n_roster, False)]
+        runs += [
+            ("batch=64", 64, False, 1),
+            (f"batch={n_roster}", n_roster, False, 1),
+        ]
     return runs
 
 
@@ -476,12 +492,15 @@ def run_variant(
         results.add({**base, **row}, reference=with_levers)
         if not with_levers:
             continue
-        for lever_name, batch_size, unshared in lever_runs(mode, n_roster):
+        runs = lever_runs(mode, n_roster, settings.candidates)
+        for lever_name, batch_size, unshared, agendas in runs:
             if lever_name.split("=")[0] not in args.levers:
                 continue
-            ranker, settings = make_ranker(mode, scorer, workload, batch_size)
+            ranker, settings = make_ranker(mode, scorer, workload, batch_size, agendas)
             budget, notes, no_share = lever, "", unshared
-            if unshared:
+            if agendas > 1:
+                budget = main
+            elif unshared:
                 budget = slow
                 if mode == "generative":
                     ranker, no_share = unshared_generative(ranker), False

@@ -40,6 +40,7 @@ def test_tiny_cpu_run_writes_every_row(tmp_path: Path) -> None:
         ("rerank", "default"),
         ("rerank", "prefix-off"),
         ("rerank", "batch=1"),
+        ("rerank", "agendas=64+prefix-off"),
         ("both", "static-kv-cache"),
     }
     assert expected <= levers

@@ -12,6 +12,7 @@ from expert_kedro.modeling.varlen_attention import (
     cu_seqlens_from_position_ids,
     register_varlen_attention,
 )
+from tests.tiny_llama import tiny_llama_config
 
 EXAMPLES = [
     {"input_ids": [1, 5, 6, 7, 8, 9, 10], "labels": [-100, -100, -100, 7, 8, 9, 10]},
@@ -23,18 +24,10 @@ EXAMPLES = [
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer random Llama with grouped-query attention (no tokenizer needed)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=64,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-    )
+    config = tiny_llama_config(hidden_size=64, intermediate_size=128)
     folder = tmp_path_factory.mktemp("varlen_llama")
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder

@@ -5,27 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaForCausalLM
 
 from expert_kedro.recommender.llm_scoring import (
     common_prefix_length,
     continuation_logprobs,
     next_token_logits,
 )
+from tests.tiny_llama import tiny_llama_config
 
 
 @pytest.fixture(scope="module")
 def model() -> LlamaForCausalLM:
     torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=97,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-    )
+    config = tiny_llama_config(vocab_size=97)
     return LlamaForCausalLM(config).eval()
 
 

@@ -123,3 +123,54 @@ def test_generated_text_starts_with_the_top_roster_expert(loaded, small_roster):
 def test_share_prefix_must_be_auto_or_boolean(value):
     with pytest.raises(ValueError, match="share_prefix"):
         RecommenderSettings.from_params({"share_prefix": value})
+
+
+@pytest.mark.parametrize("share_prefix", [True, False])
+def test_agendas_batched_together_score_as_one_at_a_time(loaded, share_prefix):
+    """agenda_batch > 1 fills forward passes with several agendas' candidates (and
+    pads them together): same candidates, same LLM scores up to the model's
+    precision (bf16 on CPUs that support it: other padding and prefix splits round
+    differently), same order."""
+    scorer, roster, roster_df, train_pairs, _ = loaded
+    bm25 = BM25Retriever().fit(build_expert_documents(roster_df, train_pairs))
+    ranker = RerankRanker(
+        scorer, roster, bm25, RecommenderSettings().rerank_system_prompt, candidates=3
+    )
+    agendas = [AGENDA, INJECTION, AGENDA[:1]]
+    original, scorer.share_prefix = scorer.share_prefix, share_prefix
+    try:
+        one_by_one = [ranker.candidate_table(a, case=i) for i, a in enumerate(agendas)]
+        batched = ranker.candidate_tables(agendas, [0, 1, 2])
+    finally:
+        scorer.share_prefix = original
+    for (table, tail), (table_b, tail_b) in zip(one_by_one, batched, strict=True):
+        assert tail_b == tail
+        assert table_b["expert_id"].tolist() == table["expert_id"].tolist()
+        assert table_b["llm_score"].to_numpy() == pytest.approx(
+            table["llm_score"].to_numpy(), rel=0.05, abs=0.15
+        )
+
+
+def test_recommend_in_agenda_batches_keeps_the_contract(loaded):
+    scorer, roster, roster_df, train_pairs, _ = loaded
+    bm25 = BM25Retriever().fit(build_expert_documents(roster_df, train_pairs))
+    ranker = RerankRanker(
+        scorer, roster, bm25, RecommenderSettings().rerank_system_prompt, candidates=3
+    )
+    table = pd.DataFrame(
+        {"case_id": ["a", "b", "c"], "agenda": [json.dumps(q) for q in (AGENDA,) * 3]}
+    )
+    agendas = parse_agenda_table(table)
+    outputs = [
+        recommend(
+            ranker,
+            agendas,
+            RecommenderSettings.from_params({**TEST_RECOMMENDER, "agenda_batch": n}),
+        )
+        for n in (1, 2)
+    ]
+    (single, _), (batched, metrics) = outputs
+    assert metrics["n_agendas"] == 3
+    pd.testing.assert_frame_equal(
+        batched.drop(columns="score"), single.drop(columns="score")
+    )

@@ -81,6 +81,16 @@ class GenerativeRanker:
         ids, scores = top_k(self.score_all([agenda], [case]), self.expert_ids, k)
         return [int(i) for i in ids[0]], [float(s) for s in scores[0]]
 
+    def rank_many_with_scores(
+        self, agendas: Sequence[Sequence[str]], k: int, cases: Sequence[Any]
+    ) -> list[tuple[list[int], list[float]]]:
+        """:meth:`rank_with_scores` per agenda (each already fills its batches with
+        the whole roster)."""
+        return [
+            self.rank_with_scores(agenda, k, case)
+            for agenda, case in zip(agendas, cases, strict=True)
+        ]
+
     def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[int]]:
         """``Recommender`` protocol: ``k`` distinct roster experts per agenda."""
         return [self.rank_with_scores(agenda, k)[0] for agenda in agendas]

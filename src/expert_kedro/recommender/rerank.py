@@ -133,42 +133,65 @@ class RerankRanker:
             ``llm_score`` (retrieval order); ``tail`` lists the other roster experts
             in retrieval order.
         """
-        scores = self.retriever.score_all([list(agenda)])
+        return self.candidate_tables([agenda], [case])[0]
+
+    def candidate_tables(
+        self, agendas: Sequence[Sequence[str]], cases: Sequence[Any]
+    ) -> list[tuple[pd.DataFrame, list[int]]]:
+        """:meth:`candidate_table` for several agendas, scored in shared batches."""
+        agendas = [list(agenda) for agenda in agendas]
+        scores = self.retriever.score_all(agendas)
         ids, ranked_scores = top_k(scores, self.expert_ids, len(self.expert_ids))
-        ranked = [int(e) for e in ids[0]]
-        chosen = ranked[: self.candidates]
-        users = [
-            format_rerank_input(
-                agenda,
-                self.roster.profile(e),
-                self.history.questions(e, agenda, self.history_questions)
-                if self.history is not None
-                else (),
-            )
-            for e in chosen
+        ranked = [[int(e) for e in row] for row in ids]
+        chosen = [row[: self.candidates] for row in ranked]
+        groups = [
+            [
+                format_rerank_input(
+                    agenda,
+                    self.roster.profile(e),
+                    self.history.questions(e, agenda, self.history_questions)
+                    if self.history is not None
+                    else (),
+                )
+                for e in experts
+            ]
+            for agenda, experts in zip(agendas, chosen, strict=True)
         ]
-        llm = self.scorer.yes_no_scores(self.system, users, case=case)
-        table = pd.DataFrame(
-            {
-                "expert_id": chosen,
-                "retrieval_score": ranked_scores[0][: self.candidates],
-                "llm_score": llm,
-            }
-        )
-        return table, ranked[self.candidates :]
+        llm = self.scorer.yes_no_scores_grouped(self.system, groups, cases)
+        return [
+            (
+                pd.DataFrame(
+                    {
+                        "expert_id": chosen[i],
+                        "retrieval_score": ranked_scores[i][: self.candidates],
+                        "llm_score": llm[i],
+                    }
+                ),
+                ranked[i][self.candidates :],
+            )
+            for i in range(len(agendas))
+        ]
 
     def rank_with_scores(
         self, agenda: Sequence[str], k: int, case: Any = None
     ) -> tuple[list[int], list[float]]:
         """Top ``k`` roster experts and their fused scores for one agenda."""
-        table, tail = self.candidate_table(agenda, case)
-        fused = fuse(
-            table["retrieval_score"].to_numpy(),
-            table["llm_score"].to_numpy(),
-            self.retrieval_weight,
-        )
-        ids, scores = order_with_tail(table["expert_id"].tolist(), fused, tail)
-        return ids[:k], scores[:k]
+        return self.rank_many_with_scores([agenda], k, [case])[0]
+
+    def rank_many_with_scores(
+        self, agendas: Sequence[Sequence[str]], k: int, cases: Sequence[Any]
+    ) -> list[tuple[list[int], list[float]]]:
+        """:meth:`rank_with_scores` for several agendas in shared forward passes."""
+        out = []
+        for table, tail in self.candidate_tables(agendas, cases):
+            fused = fuse(
+                table["retrieval_score"].to_numpy(),
+                table["llm_score"].to_numpy(),
+                self.retrieval_weight,
+            )
+            ids, scores = order_with_tail(table["expert_id"].tolist(), fused, tail)
+            out.append((ids[:k], scores[:k]))
+        return out
 
     def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[int]]:
         """``Recommender`` protocol: ``k`` distinct roster experts per agenda."""

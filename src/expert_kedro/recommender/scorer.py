@@ -92,7 +92,32 @@ class LLMScorer:
         Returns:
             ``[len(users)]`` float scores, higher = more likely a match.
         """
-        sequences = [self.encode(system, user, case=case) for user in users]
+        return self.yes_no_scores_grouped(system, [users], [case])[0]
+
+    def yes_no_scores_grouped(
+        self,
+        system: str,
+        groups: Sequence[Sequence[str]],
+        cases: Sequence[Any],
+    ) -> list[np.ndarray]:
+        """:meth:`yes_no_scores` for several agendas' candidates in shared batches.
+
+        Forward passes are filled with the candidates of many agendas at once
+        (``batch_size`` prompts each) instead of one agenda's ``K``.
+
+        Args:
+            system: Rerank system prompt.
+            groups: Per agenda, one user turn per candidate.
+            cases: Per agenda, an identifier for error messages.
+
+        Returns:
+            Per agenda, ``[len(group)]`` float scores.
+        """
+        sequences = [
+            self.encode(system, user, case=case)
+            for users, case in zip(groups, cases, strict=True)
+            for user in users
+        ]
         yes, no = token_id(self.tokenizer, "yes"), token_id(self.tokenizer, "no")
         logits = next_token_logits(
             self.model,
@@ -102,7 +127,9 @@ class LLMScorer:
             batch_size=self.batch_size,
             share_prefix=self.share_prefix,
         )
-        return (logits[:, 0] - logits[:, 1]).astype(float)
+        scores = (logits[:, 0] - logits[:, 1]).astype(float)
+        bounds = np.cumsum([0] + [len(users) for users in groups])
+        return [scores[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def continuation_scores(
         self,

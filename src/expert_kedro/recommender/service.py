@@ -277,7 +277,7 @@ def recommend(
     Args:
         ranker: From :func:`build_ranker`.
         agendas: From :func:`parse_agenda_table`.
-        settings: ``top_k`` and ``max_new_tokens`` are used.
+        settings: ``top_k``, ``agenda_batch`` and ``max_new_tokens`` are used.
         generative_system: System prompt of the generative pairs (generated text).
         with_text: Add ``generated_text``: the model's text after the top expert's
             ``Expert: <name> (ID <id>)`` line (a rationale paragraph for an adapter
@@ -293,23 +293,30 @@ def recommend(
     rows: list[dict[str, Any]] = []
     latencies: list[float] = []
     started = time.perf_counter()
-    for case_id, agenda in agendas[["case_id", "agenda"]].itertuples(index=False):
+    pairs = list(agendas[["case_id", "agenda"]].itertuples(index=False))
+    for start in range(0, len(pairs), settings.agenda_batch):
+        chunk = pairs[start : start + settings.agenda_batch]
         tick = time.perf_counter()
-        ids, scores = ranker.rank_with_scores(list(agenda), k, case=case_id)
-        case_rows = ranker.roster.recommendation_rows(case_id, ids, scores)
-        if with_text:
-            top = ranker.roster.profile(ids[0])
-            text = ranker.scorer.generate(
-                generative_system,
-                format_agenda(agenda),
-                prefill=format_expert_line(top["expert_name"], ids[0]) + "\n",
-                max_new_tokens=settings.max_new_tokens,
-                case=case_id,
-            )
-            for row in case_rows:
-                row["generated_text"] = text if row["rank"] == 1 else ""
-        latencies.append(time.perf_counter() - tick)
-        rows.extend(case_rows)
+        ranked = ranker.rank_many_with_scores(
+            [list(agenda) for _, agenda in chunk], k, [case for case, _ in chunk]
+        )
+        for (case_id, agenda), (ids, scores) in zip(chunk, ranked, strict=True):
+            case_rows = ranker.roster.recommendation_rows(case_id, ids, scores)
+            if with_text:
+                top = ranker.roster.profile(ids[0])
+                text = ranker.scorer.generate(
+                    generative_system,
+                    format_agenda(agenda),
+                    prefill=format_expert_line(top["expert_name"], ids[0]) + "\n",
+                    max_new_tokens=settings.max_new_tokens,
+                    case=case_id,
+                )
+                for row in case_rows:
+                    row["generated_text"] = text if row["rank"] == 1 else ""
+            rows.extend(case_rows)
+        # With agenda_batch > 1 an agenda's latency is its batch's time: the time
+        # until its answer is ready.
+        latencies.extend([time.perf_counter() - tick] * len(chunk))
     wall = time.perf_counter() - started
     columns = list(RECOMMENDATION_COLUMNS) + (["generated_text"] if with_text else [])
     metrics = {

@@ -25,6 +25,8 @@ class RecommenderSettings:
         rerank_with_generative_pairs: Also train the generative pairs in rerank mode.
         max_prompt_tokens: Longest prompt accepted (longer agendas are refused).
         batch_size: Candidates per forward pass.
+        agenda_batch: Agendas whose rerank candidates share forward passes
+            (1: one agenda at a time, the lowest latency for each).
         share_prefix: Rerank scoring runs the agenda prompt once for all
             candidates: ``auto`` (on CPU, off on CUDA, where one padded batch of
             whole prompts measured faster), true or false.
@@ -53,6 +55,7 @@ class RecommenderSettings:
     rerank_with_generative_pairs: bool = False
     max_prompt_tokens: int = 1024
     batch_size: int = 16
+    agenda_batch: int = 1
     share_prefix: bool | str = "auto"
     generate_text: bool | str = "auto"
     max_new_tokens: int = 160
@@ -101,6 +104,7 @@ class RecommenderSettings:
             "history_questions": self.history_questions >= 0,
             "max_prompt_tokens": self.max_prompt_tokens >= 16,
             "batch_size": self.batch_size >= 1,
+            "agenda_batch": self.agenda_batch >= 1,
             "max_new_tokens": self.max_new_tokens >= 1,
             "load_in_4bit": self.load_in_4bit in ("auto", True, False),
             "generate_text": self.generate_text in ("auto", True, False),
@@ -110,7 +114,7 @@ class RecommenderSettings:
         if bad:
             raise ValueError(
                 f"Invalid recommender parameter(s) {bad}: top_k, candidates, "
-                "batch_size, "
+                "batch_size, agenda_batch, "
                 "max_new_tokens >= 1; retrieval_weight in [0, 1]; history_questions "
                 ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text and "
                 "share_prefix auto/true/false."

@@ -69,11 +69,15 @@ def _rows(  # noqa: PLR0917 - one rankings block
     )
 
 
-def _rerank_tables(ranker: RerankRanker, projects: pd.DataFrame):
-    return [
-        ranker.candidate_table(list(agenda), case=int(pid))
-        for pid, agenda in projects[["project_id", "agenda"]].itertuples(index=False)
-    ]
+def _rerank_tables(ranker: RerankRanker, projects: pd.DataFrame, agenda_batch: int):
+    pairs = list(projects[["project_id", "agenda"]].itertuples(index=False))
+    tables = []
+    for start in range(0, len(pairs), agenda_batch):
+        chunk = pairs[start : start + agenda_batch]
+        tables += ranker.candidate_tables(
+            [list(agenda) for _, agenda in chunk], [int(pid) for pid, _ in chunk]
+        )
+    return tables
 
 
 def _rerank_rankings(
@@ -82,7 +86,7 @@ def _rerank_rankings(
     sets: Mapping[tuple[str, str], pd.DataFrame],
 ) -> tuple[list[pd.DataFrame], dict[str, Any]]:
     validation = sets[("validation", "full")]
-    tables = _rerank_tables(ranker, validation)
+    tables = _rerank_tables(ranker, validation, settings.agenda_batch)
     acceptable = [as_int_list(a) for a in validation["acceptable_expert_ids"]]
     weight, grid = tune_retrieval_weight(
         [t for t, _ in tables],
@@ -102,7 +106,7 @@ def _rerank_rankings(
     frames = []
     for (split, variant), projects in sets.items():
         cached = tables if (split, variant) == ("validation", "full") else None
-        pairs = cached or _rerank_tables(ranker, projects)
+        pairs = cached or _rerank_tables(ranker, projects, settings.agenda_batch)
         for pid, (table, tail) in zip(projects["project_id"], pairs, strict=True):
             fused = fuse(
                 table["retrieval_score"].to_numpy(),
