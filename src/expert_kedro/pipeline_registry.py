@@ -39,9 +39,12 @@ def register_pipelines() -> dict[str, Pipeline]:
         + pipelines["rerank_pairs"]
         + pipelines["model_training"]
     )
-    # Baselines + the fine-tuned LLM recommender (needs a trained lora_adapter).
+    # Baselines, the zero-shot base model and the fine-tuned LLM recommender (needs
+    # a trained lora_adapter).
     pipelines["evaluation_llm"] = (
-        evaluation.create_pipeline(extra_rankings=["llm_rankings"])
+        evaluation.create_pipeline(
+            extra_rankings=["llm_rankings", "zero_shot_rankings"]
+        )
         + llm_systems.create_pipeline()
     )
     pipelines["__default__"] = pipelines["training"] + pipelines["evaluation"]

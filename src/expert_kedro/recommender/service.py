@@ -131,14 +131,16 @@ def check_adapter_base(base: BaseModelHandle | str, adapter: LoRAAdapterHandle) 
 
 def load_scorer(
     base_model: BaseModelHandle | str,
-    adapter: LoRAAdapterHandle,
+    adapter: LoRAAdapterHandle | None,
     settings: RecommenderSettings,
 ) -> LLMScorer:
     """Load the base model and the LoRA adapter once, ready to score.
 
     4-bit NF4 on CUDA; on CPU (``load_in_4bit: auto``) full weights in the compute
     dtype, since bitsandbytes' CPU 4-bit kernels are several times slower, with the
-    LoRA deltas merged into the weights.
+    LoRA deltas merged into the weights. ``adapter=None`` gives the zero-shot base
+    model (its own tokenizer, the default prompt layout): the baseline that shows
+    what fine-tuning adds.
 
     Raises:
         AdapterMismatchError: If the adapter belongs to another base model.
@@ -151,7 +153,8 @@ def load_scorer(
         load_tokenizer,
     )
 
-    check_adapter_base(base_model, adapter)
+    if adapter is not None:
+        check_adapter_base(base_model, adapter)
     four_bit = settings.load_in_4bit
     if four_bit == "auto":
         four_bit = torch.cuda.is_available()
@@ -159,18 +162,21 @@ def load_scorer(
         "load_in_4bit": bool(four_bit),
         "compute_dtype": settings.compute_dtype,
     }
-    # As model_training's load_model_for_inference, but the tokenizer is read
-    # through the adapter handle (a plain adapter path is checked as a base model).
-    model = PeftModel.from_pretrained(
-        load_base_model(base_model, quantization), adapter.path
-    ).eval()
-    has_tokenizer = (Path(adapter.path) / "tokenizer_config.json").is_file()
-    tokenizer = load_tokenizer(adapter if has_tokenizer else base_model)
-    if not four_bit and hasattr(model, "merge_and_unload"):
-        # Full-precision weights: fold the LoRA deltas in once, so each forward pass
-        # costs the same as the bare base model.
-        model = model.merge_and_unload().eval()
-    info = adapter.training_info or {}
+    base = load_base_model(base_model, quantization)
+    if adapter is None:
+        model, tokenizer, info = base.eval(), load_tokenizer(base_model), {}
+    else:
+        # As model_training's load_model_for_inference, but the tokenizer is read
+        # through the adapter handle (a plain adapter path is checked as a base
+        # model).
+        model = PeftModel.from_pretrained(base, adapter.path).eval()
+        has_tokenizer = (Path(adapter.path) / "tokenizer_config.json").is_file()
+        tokenizer = load_tokenizer(adapter if has_tokenizer else base_model)
+        if not four_bit and hasattr(model, "merge_and_unload"):
+            # Full-precision weights: fold the LoRA deltas in once, so each forward
+            # pass costs the same as the bare base model.
+            model = model.merge_and_unload().eval()
+        info = adapter.training_info or {}
     share_prefix = settings.share_prefix
     if share_prefix == "auto":
         share_prefix = not torch.cuda.is_available()

@@ -37,6 +37,8 @@ class RecommenderSettings:
         load_in_4bit: ``auto`` (4-bit on CUDA, full weights on CPU), true or false.
         compute_dtype: Compute dtype of the inference model (``auto`` ...).
         max_eval_projects: Cap on evaluation projects for LLM systems (null: all).
+        zero_shot_designs: Designs (``rerank``, ``generative``) in which the base
+            model without adapter is evaluated as a baseline (``evaluation_llm``).
     """
 
     mode: str = "rerank"
@@ -62,6 +64,7 @@ class RecommenderSettings:
     load_in_4bit: bool | str = "auto"
     compute_dtype: str = "auto"
     max_eval_projects: int | None = None
+    zero_shot_designs: tuple[str, ...] = ("rerank", "generative")
 
     def wants_text(self, output_format: str) -> bool:
         """Whether ``generated_text`` is produced for this pairs output format."""
@@ -83,6 +86,8 @@ class RecommenderSettings:
             raise ValueError(
                 f"Unknown recommender parameter(s) {unknown}; known: {sorted(known)}."
             )
+        if "zero_shot_designs" in params:
+            params["zero_shot_designs"] = tuple(params["zero_shot_designs"] or ())
         if "weight_grid" in params:
             params["weight_grid"] = tuple(float(w) for w in params["weight_grid"])
         settings = cls(**params)
@@ -97,6 +102,11 @@ class RecommenderSettings:
         """
         if self.mode not in MODES:
             raise ValueError(f"recommender.mode={self.mode!r}: use one of {MODES}.")
+        unknown = [d for d in self.zero_shot_designs if d not in MODES]
+        if unknown:
+            raise ValueError(
+                f"recommender.zero_shot_designs has {unknown}: use designs of {MODES}."
+            )
         checks = {
             "top_k": self.top_k >= 1,
             "candidates": self.candidates >= 1,

@@ -21,6 +21,7 @@ llm_systems.create_pipeline()``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -138,23 +139,91 @@ def rank_llm_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
         free-generation hallucination counts in generative mode).
     """
     settings = RecommenderSettings.from_params(recommender_params)
+    sets = _project_sets(
+        validation_projects, test_projects, partial_test_projects, settings
+    )
+    scorer = load_scorer(base_model, lora_adapter, settings)
+    ranker = build_ranker(
+        settings,
+        scorer,
+        Roster(expert_roster),
+        retriever=hybrid_retriever,
+        train_pairs=train_pairs,
+        generative_system=pairs_settings(pairs_params)[1],
+    )
+    return _rank_system(ranker, settings, sets, pairs_settings(pairs_params)[1])
+
+
+def rank_zero_shot_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
+    hybrid_retriever: Any,
+    validation_projects: pd.DataFrame,
+    test_projects: pd.DataFrame,
+    partial_test_projects: pd.DataFrame,
+    expert_roster: pd.DataFrame,
+    train_pairs: pd.DataFrame,
+    base_model: BaseModelHandle,
+    recommender_params: Mapping[str, Any],
+    pairs_params: Mapping[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The base model without any adapter, in each design: what fine-tuning adds.
+
+    Same prompts, grounding, projects and (in rerank) validation-tuned fusion as
+    the fine-tuned system, so the gap between ``zero_shot_<design>`` and
+    ``llm_<design>`` is the effect of the adapter alone.
+
+    Returns:
+        ``zero_shot_rankings`` (systems ``zero_shot_rerank`` /
+        ``zero_shot_generative``, rankings contract) and ``zero_shot_report`` (per
+        design, the tuning report or the hallucination counts).
+    """
+    settings = RecommenderSettings.from_params(recommender_params)
+    sets = _project_sets(
+        validation_projects, test_projects, partial_test_projects, settings
+    )
+    system = pairs_settings(pairs_params)[1]
+    frames: list[pd.DataFrame] = []
+    reports: dict[str, Any] = {}
+    if settings.zero_shot_designs:
+        scorer = load_scorer(base_model, None, settings)
+    for design in settings.zero_shot_designs:
+        design_settings = dataclasses.replace(settings, mode=design)
+        ranker = build_ranker(
+            design_settings,
+            scorer,
+            Roster(expert_roster),
+            retriever=hybrid_retriever,
+            train_pairs=train_pairs,
+            generative_system=system,
+        )
+        ranker.name = f"zero_shot_{design}"
+        rankings, report = _rank_system(ranker, design_settings, sets, system)
+        frames.append(rankings)
+        reports[ranker.name] = report
+    empty = pd.DataFrame(columns=list(RANKING_COLUMNS))
+    return (pd.concat(frames, ignore_index=True) if frames else empty), reports
+
+
+def _project_sets(
+    validation_projects: pd.DataFrame,
+    test_projects: pd.DataFrame,
+    partial_test_projects: pd.DataFrame,
+    settings: RecommenderSettings,
+) -> dict[tuple[str, str], pd.DataFrame]:
     limit = settings.max_eval_projects
-    sets = {
+    return {
         ("validation", "full"): _cap(validation_projects, limit),
         ("test", "full"): _cap(test_projects, limit),
         ("test", "partial"): _cap(partial_test_projects, limit),
     }
-    roster = Roster(expert_roster)
-    scorer = load_scorer(base_model, lora_adapter, settings)
-    system = pairs_settings(pairs_params)[1]
-    ranker = build_ranker(
-        settings,
-        scorer,
-        roster,
-        retriever=hybrid_retriever,
-        train_pairs=train_pairs,
-        generative_system=system,
-    )
+
+
+def _rank_system(
+    ranker: Any,
+    settings: RecommenderSettings,
+    sets: Mapping[tuple[str, str], pd.DataFrame],
+    system: str,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    limit, roster, scorer = settings.max_eval_projects, ranker.roster, ranker.scorer
     if isinstance(ranker, RerankRanker):
         frames, report = _rerank_rankings(ranker, settings, sets)
     else:
@@ -203,6 +272,22 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs=["llm_rankings", "llm_rerank_tuning"],
                 name="rank_llm_projects_node",
-            )
+            ),
+            node(
+                rank_zero_shot_projects,
+                inputs=[
+                    "hybrid_retriever",
+                    "validation_projects",
+                    "test_projects",
+                    "partial_test_projects",
+                    "expert_roster",
+                    "train_pairs",
+                    "base_model",
+                    "params:recommender",
+                    "params:pairs",
+                ],
+                outputs=["zero_shot_rankings", "zero_shot_report"],
+                name="rank_zero_shot_projects_node",
+            ),
         ]
     )
