@@ -142,16 +142,16 @@ def rank_llm_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
     sets = _project_sets(
         validation_projects, test_projects, partial_test_projects, settings
     )
-    scorer = load_scorer(base_model, lora_adapter, settings)
+    system = pairs_settings(pairs_params)[1]
     ranker = build_ranker(
         settings,
-        scorer,
+        load_scorer(base_model, lora_adapter, settings),
         Roster(expert_roster),
         retriever=hybrid_retriever,
         train_pairs=train_pairs,
-        generative_system=pairs_settings(pairs_params)[1],
+        generative_system=system,
     )
-    return _rank_system(ranker, settings, sets, pairs_settings(pairs_params)[1])
+    return _rank_system(ranker, settings, sets, system)
 
 
 def rank_zero_shot_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
