@@ -31,7 +31,9 @@ def main() -> None:
     parser.add_argument("--agenda-batch", type=int, default=8)
     args = parser.parse_args()
 
-    from expert_kedro.pipelines.evaluation.llm_systems import _rerank_tables
+    from expert_kedro.pipelines.evaluation.llm_systems import (
+        rerank_candidate_tables,
+    )
     from expert_kedro.pipelines.evaluation.nodes import (
         build_index_documents,
         fit_bm25_retriever,
@@ -81,7 +83,7 @@ def main() -> None:
                 retriever=hybrid,
                 train_pairs=load("train_pairs"),
             )
-            tables = _rerank_tables(ranker, validation, args.agenda_batch)
+            tables = rerank_candidate_tables(ranker, validation, args.agenda_batch)
             _, grid = tune_retrieval_weight(
                 [table for table, _ in tables],
                 [tail for _, tail in tables],

@@ -11,24 +11,33 @@ from expert_kedro.retrieval import BM25Retriever, build_expert_documents
 from tests.llm_fixtures import TEST_RECOMMENDER, _session
 
 
+def _system_inputs(catalog) -> tuple:
+    """The LLM systems' shared node inputs; the test projects stand in for the
+    partial agendas."""
+    roster = catalog.load("expert_roster")
+    train_pairs = catalog.load("train_pairs")
+    test_projects = catalog.load("test_projects")
+    return (
+        BM25Retriever().fit(build_expert_documents(roster, train_pairs)),
+        catalog.load("validation_projects"),
+        test_projects,
+        test_projects,
+        roster,
+        train_pairs,
+        catalog.load("base_model"),
+    )
+
+
 def test_rerank_rankings_cover_the_roster_and_report_the_tuned_weight(
     trained_project,
 ):
     with _session(trained_project.path) as session:
         context = session.load_context()
         catalog = context.catalog
-        roster = catalog.load("expert_roster")
-        train_pairs = catalog.load("train_pairs")
-        test_projects = catalog.load("test_projects")
-        retriever = BM25Retriever().fit(build_expert_documents(roster, train_pairs))
+        inputs = _system_inputs(catalog)
+        roster = inputs[4]
         rankings, report = rank_llm_projects(
-            retriever,
-            catalog.load("validation_projects"),
-            test_projects,
-            test_projects,  # stands in for the partial agendas
-            roster,
-            train_pairs,
-            catalog.load("base_model"),
+            *inputs,
             catalog.load("lora_adapter"),
             {**TEST_RECOMMENDER, "max_eval_projects": 2, "weight_grid": [0.0, 0.5]},
             context.params["pairs"],
@@ -50,19 +59,8 @@ def test_zero_shot_base_model_is_ranked_without_the_adapter(trained_project):
     with _session(trained_project.path) as session:
         context = session.load_context()
         catalog = context.catalog
-        roster = catalog.load("expert_roster")
-        train_pairs = catalog.load("train_pairs")
-        test_projects = catalog.load("test_projects")
-        retriever = BM25Retriever().fit(build_expert_documents(roster, train_pairs))
-        inputs = (
-            retriever,
-            catalog.load("validation_projects"),
-            test_projects,
-            test_projects,
-            roster,
-            train_pairs,
-            catalog.load("base_model"),
-        )
+        inputs = _system_inputs(catalog)
+        roster = inputs[4]
         params = {**TEST_RECOMMENDER, "max_eval_projects": 2, "weight_grid": [0.0]}
         rankings, report = rank_zero_shot_projects(
             *inputs,

@@ -70,7 +70,19 @@ def _rows(  # noqa: PLR0917 - one rankings block
     )
 
 
-def _rerank_tables(ranker: RerankRanker, projects: pd.DataFrame, agenda_batch: int):
+def rerank_candidate_tables(
+    ranker: RerankRanker, projects: pd.DataFrame, agenda_batch: int
+) -> list[tuple[pd.DataFrame, list[int]]]:
+    """Per project, the rerank candidates' retrieval and LLM scores and the tail.
+
+    Args:
+        ranker: The rerank system.
+        projects: Projects with ``project_id`` and ``agenda``.
+        agenda_batch: Projects whose candidates share forward passes.
+
+    Returns:
+        :meth:`RerankRanker.candidate_tables` output, in project order.
+    """
     pairs = list(projects[["project_id", "agenda"]].itertuples(index=False))
     tables = []
     for start in range(0, len(pairs), agenda_batch):
@@ -87,7 +99,7 @@ def _rerank_rankings(
     sets: Mapping[tuple[str, str], pd.DataFrame],
 ) -> tuple[list[pd.DataFrame], dict[str, Any]]:
     validation = sets[("validation", "full")]
-    tables = _rerank_tables(ranker, validation, settings.agenda_batch)
+    tables = rerank_candidate_tables(ranker, validation, settings.agenda_batch)
     acceptable = [as_int_list(a) for a in validation["acceptable_expert_ids"]]
     weight, grid = tune_retrieval_weight(
         [t for t, _ in tables],
@@ -107,7 +119,9 @@ def _rerank_rankings(
     frames = []
     for (split, variant), projects in sets.items():
         cached = tables if (split, variant) == ("validation", "full") else None
-        pairs = cached or _rerank_tables(ranker, projects, settings.agenda_batch)
+        pairs = cached or rerank_candidate_tables(
+            ranker, projects, settings.agenda_batch
+        )
         for pid, (table, tail) in zip(projects["project_id"], pairs, strict=True):
             fused = fuse(
                 table["retrieval_score"].to_numpy(),
@@ -252,40 +266,33 @@ def _rank_system(
     return rankings, report
 
 
+# Held-out projects, retriever, roster and prompts: what every LLM system reads.
+_SYSTEM_INPUTS = [
+    "hybrid_retriever",
+    "validation_projects",
+    "test_projects",
+    "partial_test_projects",
+    "expert_roster",
+    "train_pairs",
+    "base_model",
+]
+_SYSTEM_PARAMS = ["params:recommender", "params:pairs"]
+
+
 def create_pipeline(**kwargs) -> Pipeline:
-    """The LLM system node; pair it with ``extra_rankings=["llm_rankings"]``."""
+    """The LLM system nodes (fine-tuned and zero-shot); pair them with
+    ``extra_rankings=["llm_rankings", "zero_shot_rankings"]``."""
     return Pipeline(
         [
             node(
                 rank_llm_projects,
-                inputs=[
-                    "hybrid_retriever",
-                    "validation_projects",
-                    "test_projects",
-                    "partial_test_projects",
-                    "expert_roster",
-                    "train_pairs",
-                    "base_model",
-                    "lora_adapter",
-                    "params:recommender",
-                    "params:pairs",
-                ],
+                inputs=[*_SYSTEM_INPUTS, "lora_adapter", *_SYSTEM_PARAMS],
                 outputs=["llm_rankings", "llm_rerank_tuning"],
                 name="rank_llm_projects_node",
             ),
             node(
                 rank_zero_shot_projects,
-                inputs=[
-                    "hybrid_retriever",
-                    "validation_projects",
-                    "test_projects",
-                    "partial_test_projects",
-                    "expert_roster",
-                    "train_pairs",
-                    "base_model",
-                    "params:recommender",
-                    "params:pairs",
-                ],
+                inputs=[*_SYSTEM_INPUTS, *_SYSTEM_PARAMS],
                 outputs=["zero_shot_rankings", "zero_shot_report"],
                 name="rank_zero_shot_projects_node",
             ),
