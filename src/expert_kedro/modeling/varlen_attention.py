@@ -81,7 +81,8 @@ class _CudaVarlen:
         params = inspect.signature(varlen_attn).parameters
         self.fn = varlen_attn
         # Releases differ: older ones take is_causal=True, newer ones
-        # window_size=(-1, 0) (torch 2.13 here); the H200's 2.11 ran either way.
+        # window_size=(-1, 0) (torch 2.13 here); the H200's torch 2.11 ran
+        # through this check.
         self.causal = (
             {"window_size": (-1, 0)} if "window_size" in params else {"is_causal": True}
         )
