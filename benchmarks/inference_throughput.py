@@ -473,6 +473,7 @@ def run_variant(
     *,
     name: str,
     with_levers: bool,
+    reference: bool,
 ) -> None:
     """The default row of each mode for one loaded model, then its lever rows."""
     main = Budget(args.batch, args.repeats, args.warmup)
@@ -489,7 +490,7 @@ def run_variant(
             "candidates_scored": settings.candidates if mode == "rerank" else n_roster,
         }
         row = measure(ranker, workload, settings, main)
-        results.add({**base, **row}, reference=with_levers)
+        results.add({**base, **row}, reference=reference)
         if not with_levers:
             continue
         runs = lever_runs(mode, n_roster, settings.candidates)
@@ -540,7 +541,8 @@ def bench_model(
                 args,
                 results,
                 name=name,
-                with_levers=variant == "nf4+lora",
+                with_levers=variant == "nf4+lora" or args.levers_all_variants,
+                reference=variant == "nf4+lora",
             )
         del model
         release()
@@ -597,6 +599,11 @@ def parse_args() -> argparse.Namespace:
         "--variants", nargs="*", default=DEFAULT_VARIANTS, choices=list(VARIANTS)
     )
     parser.add_argument("--levers", nargs="*", default=[*LEVERS, "static-kv-cache"])
+    parser.add_argument(
+        "--levers-all-variants",
+        action="store_true",
+        help="lever rows for every variant (default: nf4+lora only)",
+    )
     parser.add_argument("--batch", type=int, default=64, help="agendas per batch")
     parser.add_argument("--repeats", type=int, default=20, help="single-agenda calls")
     parser.add_argument("--warmup", type=int, default=3)

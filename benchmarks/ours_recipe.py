@@ -46,6 +46,7 @@ def run_our_recipe(
     overrides: dict[str, Any] | None = None,
     max_steps: int = -1,
     label: str = "ours",
+    callbacks: list[Any] | None = None,
 ) -> dict[str, Any]:
     """Train one epoch (or ``max_steps``) through ``train_lora`` and measure it."""
     from datasets import Dataset
@@ -81,6 +82,7 @@ def run_our_recipe(
         lora=params["lora"],
         training=training,
         seed=int(params.get("seed", 42)),
+        callbacks=callbacks,
     )
     torch.cuda.synchronize()
     history = result.history

@@ -27,6 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 
 from ours_recipe import _merge, run_our_recipe  # noqa: E402
+from profile_steps import ProfileSteps  # noqa: E402
 from seed_recipe import run_seed_recipe  # noqa: E402
 from workload import (  # noqa: E402
     LLAMA3_8B,
@@ -54,6 +55,33 @@ LEVERS = {
             "gradient_checkpointing": True,
         }
     },
+    # Frozen norms, embeddings and head kept in bf16 (peft upcasts them to fp32).
+    "ours-upcast": {"training": {"upcast_frozen": False}},
+    "ours+liger": {"training": {"extra_args": {"use_liger_kernel": True}}},
+    "ours-upcast+liger": {
+        "training": {"upcast_frozen": False, "extra_args": {"use_liger_kernel": True}}
+    },
+    "ours-upcast@batch256": {
+        "training": {"upcast_frozen": False, "per_device_train_batch_size": 256}
+    },
+    "ours-upcast@batch32": {
+        "training": {"upcast_frozen": False, "per_device_train_batch_size": 32}
+    },
+    "ours-upcast+liger@batch32": {
+        "training": {
+            "upcast_frozen": False,
+            "per_device_train_batch_size": 32,
+            "extra_args": {"use_liger_kernel": True},
+        }
+    },
+    "ours-upcast+grad_ckpt@batch4": {
+        "training": {
+            "upcast_frozen": False,
+            "per_device_train_batch_size": 4,
+            "gradient_accumulation_steps": 1,
+            "gradient_checkpointing": True,
+        }
+    },
 }
 # Every 8B load re-quantizes 16 GB of weights: fewer variants there.
 LEVERS_8B = ["ours", "ours+sdpa(block mask)", "ours+grad_ckpt@batch4"]
@@ -62,7 +90,7 @@ LEVERS_8B = ["ours", "ours+sdpa(block mask)", "ours+grad_ckpt@batch4"]
 def _ratios(rows: list[dict], model: str) -> None:
     seed = next(r for r in rows if r["model"] == model and r["recipe"] == "seed")
     for row in rows:
-        if row["model"] != model:
+        if row["model"] != model or "error" in row:
             continue
         speed = row["real_tokens_per_s"] / seed["real_tokens_per_s"]
         row["tokens_per_s_vs_seed"] = speed
@@ -71,7 +99,7 @@ def _ratios(rows: list[dict], model: str) -> None:
         row["peak_mem_vs_seed"] = row["peak_mem_gib"] / seed["peak_mem_gib"]
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", required=True, help="tokenized_train folder")
     parser.add_argument("--smollm2", help="prepared SmolLM2 HF folder (base_model)")
@@ -93,9 +121,20 @@ def main() -> None:
     )
     parser.add_argument("--levers", nargs="*", default=list(LEVERS))
     parser.add_argument("--levers-8b", nargs="*", default=LEVERS_8B)
+    parser.add_argument(
+        "--profile",
+        nargs="*",
+        default=[],
+        help="levers to profile (torch.profiler, a few steps) before the levers run",
+    )
+    parser.add_argument("--skip-seed", action="store_true", help="levers only")
     parser.add_argument("--seed-max-length", type=int, default=512)
     parser.add_argument("--out", default="benchmarks/results")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _args()
 
     from transformers import AutoTokenizer
 
@@ -128,31 +167,74 @@ def main() -> None:
         runs.append(("Llama-3-8B-arch", path, ids, steps, big, args.levers_8b))
     out = Path(args.out)
     for model_name, path, data, (seed_steps, steps), base_overrides, levers in runs:
-        seed = run_seed_recipe(
-            path,
-            data,
-            pad_id=tokenizer.pad_token_id,
-            max_length=args.seed_max_length,
-            max_steps=seed_steps,
-        )
-        rows.append({"model": model_name, **seed})
-        print(json.dumps(rows[-1]), flush=True)
-        gc.collect()
-        for lever in levers:
-            ours = run_our_recipe(
+        for lever in args.profile:
+            _profile(
+                model_name,
                 path,
                 data,
                 tokenizer=tokenizer,
-                overrides=_merge(base_overrides, LEVERS[lever]),
-                max_steps=steps,
-                label=lever,
+                base_overrides=base_overrides,
+                lever=lever,
+                out=out,
             )
+        if not args.skip_seed:
+            seed = run_seed_recipe(
+                path,
+                data,
+                pad_id=tokenizer.pad_token_id,
+                max_length=args.seed_max_length,
+                max_steps=seed_steps,
+            )
+            rows.append({"model": model_name, **seed})
+            print(json.dumps(rows[-1]), flush=True)
+            gc.collect()
+        for lever in levers:
+            try:
+                ours = run_our_recipe(
+                    path,
+                    data,
+                    tokenizer=tokenizer,
+                    overrides=_merge(base_overrides, LEVERS[lever]),
+                    max_steps=steps,
+                    label=lever,
+                )
+            except Exception as exc:  # noqa: BLE001 - a failed lever is a result
+                ours = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+                torch.cuda.empty_cache()
             rows.append({"model": model_name, **ours, "recipe": lever})
             print(json.dumps(rows[-1]), flush=True)
             gc.collect()
-            _ratios(rows, model_name)
+            if not args.skip_seed:
+                _ratios(rows, model_name)
             # Written after every variant: a run cut short keeps what it measured.
             _write(rows, device, out)
+
+
+def _profile(
+    model_name: str,
+    path: str,
+    data: list[dict],
+    *,
+    tokenizer: object,
+    base_overrides: dict,
+    lever: str,
+    out: Path,
+) -> None:
+    """A few profiled steps of one lever (table in ``train_profile_*.txt``)."""
+    try:
+        run_our_recipe(
+            path,
+            data,
+            tokenizer=tokenizer,
+            overrides=_merge(base_overrides, LEVERS[lever]),
+            max_steps=10,
+            label=f"profile-{lever}",
+            callbacks=[ProfileSteps(out, f"{model_name} {lever}")],
+        )
+    except Exception as exc:  # noqa: BLE001 - profiling is diagnostic only
+        print(f"profile of {lever} failed: {type(exc).__name__}: {exc}", flush=True)
+    gc.collect()
+    torch.cuda.empty_cache()
 
 
 def _write(rows: list[dict], device: str, out: Path) -> None:

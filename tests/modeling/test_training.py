@@ -119,3 +119,50 @@ def test_padding_free_batches_match_padded_ones(tiny_model: Path):
             inputs = {k: v for k, v in batch.items() if k in keys}
             losses.append(model(**inputs, use_cache=False).loss.item())
     assert losses[0] == pytest.approx(losses[1], abs=1e-5)
+
+
+@pytest.mark.parametrize("upcast", [True, False])
+def test_upcast_frozen_controls_dtype_of_frozen_parts(
+    tiny_model: Path, tmp_path: Path, upcast: bool
+):
+    """``upcast_frozen: false`` keeps the 4-bit base's norms/embeddings in bf16.
+
+    peft's ``prepare_model_for_kbit_training`` casts them to float32 (the default);
+    the GPU lever leaves them in the load dtype. Either way only LoRA trains and
+    the loss stays finite.
+    """
+    import torch
+
+    from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
+    from expert_kedro.modeling.tokenization import tokenize_pairs
+    from expert_kedro.modeling.training import train_lora
+    from tests.modeling.model_fixtures import pairs_frame
+
+    tokenizer = load_tokenizer(str(tiny_model))
+    data = tokenize_pairs(pairs_frame(4), tokenizer, max_length=64)
+    model = load_base_model(str(tiny_model))
+    assert getattr(model, "is_loaded_in_4bit", False)
+    result = train_lora(
+        model,
+        tokenizer,
+        data,
+        None,
+        lora={"r": 4, "alpha": 8, "dropout": 0.0},
+        training={
+            "max_steps": 2,
+            "per_device_train_batch_size": 2,
+            "save_steps": 100,
+            "checkpoint_dir": str(tmp_path / "ckpt"),
+            "upcast_frozen": upcast,
+        },
+        seed=3,
+    )
+    peft_model = result.model
+    norm = peft_model.get_base_model().model.norm.weight
+    embed = peft_model.get_base_model().get_input_embeddings().weight
+    expected = torch.float32 if upcast else torch.bfloat16
+    assert norm.dtype == expected and embed.dtype == expected
+    trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    losses = [step["loss"] for step in result.history["steps"]]
+    assert losses and all(loss == loss and loss < 1e4 for loss in losses)

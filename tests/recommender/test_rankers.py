@@ -8,13 +8,16 @@ import pandas as pd
 import pytest
 
 from expert_kedro.pipelines.data_processing.pairs import pairs_settings
+from expert_kedro.pipelines.rerank_pairs.nodes import build_rerank_pairs
 from expert_kedro.recommender.generative import (
     GenerativeRanker,
     free_generation_diagnostic,
 )
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.rerank import RerankRanker
+from expert_kedro.recommender.rerank_pairs import HISTORY_HEADER
 from expert_kedro.recommender.service import (
+    build_ranker,
     load_scorer,
     parse_agenda_table,
     recommend,
@@ -174,3 +177,51 @@ def test_recommend_in_agenda_batches_keeps_the_contract(loaded):
     pd.testing.assert_frame_equal(
         batched.drop(columns="score"), single.drop(columns="score")
     )
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_candidate_region_must_be_boolean(value):
+    with pytest.raises(ValueError, match="candidate_region"):
+        RecommenderSettings.from_params({"candidate_region": value})
+
+
+def test_training_pairs_and_inference_prompts_agree_with_candidate_region(
+    trained_project, loaded
+):
+    """The rerank_pairs node and the inference ranker build one layout from one
+    setting: a validation example's input is exactly the ranker's prompt for the
+    same (agenda, candidate), Region line and past questions included."""
+    scorer, roster, roster_df, train_pairs, _ = loaded
+    params = {**TEST_RECOMMENDER, "candidate_region": True}
+    with _session(trained_project.path) as session:
+        context = session.load_context()
+        catalog = context.catalog
+        validation_pairs = catalog.load("validation_pairs").head(4)
+        _, rerank_validation, report = build_rerank_pairs(
+            train_pairs,
+            train_pairs,
+            validation_pairs,
+            catalog.load("validation_projects"),
+            roster_df,
+            catalog.load("clean_matches"),
+            context.params["evaluation"],
+            params,
+            context.params["rerank_pairs"],
+        )
+    assert report["candidate_region"] is True
+    assert report["history_questions"] == TEST_RECOMMENDER["history_questions"]
+    bm25 = BM25Retriever().fit(build_expert_documents(roster_df, train_pairs))
+    ranker = build_ranker(
+        RecommenderSettings.from_params(params),
+        scorer,
+        roster,
+        retriever=bm25,
+        train_pairs=train_pairs,
+    )
+    assert ranker.candidate_region is True
+    assert rerank_validation["input"].str.contains(HISTORY_HEADER).any()
+    for agenda, expert_id, text in rerank_validation[
+        ["agenda", "expert_id", "input"]
+    ].itertuples(index=False):
+        assert any(line.startswith("Region: ") for line in text.splitlines())
+        assert ranker.candidate_input(list(agenda), expert_id) == text

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from expert_kedro.recommender.rerank_pairs import (
+    HISTORY_HEADER,
     PAIR_COLUMNS,
     ExpertHistory,
     build_rerank_examples,
@@ -111,3 +112,51 @@ def test_history_excludes_current_project(pairs):
     history = ExpertHistory(pairs)
     assert history.questions(100, ["Q9?"], 5, exclude_project=1) == []
     assert history.questions(105, ["LATAM lithium"], 1) == ["Q3 lithium?"]
+
+
+def test_region_line_only_when_asked_between_profile_and_history():
+    profile = {**_profile(100), "expert_location": "Jeddah, Saudi Arabia"}
+    plain = format_rerank_input(["Q1?"], profile, ["Past Q?"])
+    assert "Region:" not in plain
+    text = format_rerank_input(["Q1?"], profile, ["Past Q?"], region=True)
+    lines = text.splitlines()
+    at = lines.index("Region: Middle East")
+    assert lines[at - 1] == "Work history: Work."  # last profile line
+    assert lines[at + 1] == HISTORY_HEADER
+    # Apart from the one line, the layout is unchanged.
+    assert text.replace("Region: Middle East\n", "") == plain
+
+
+def test_region_line_without_history_ends_the_prompt():
+    text = format_rerank_input(["Q1?"], _profile(100), region=True)
+    assert text.endswith("Work history: Work.\nRegion: Europe")
+
+
+def test_unknown_region_omits_the_line():
+    profile = {**_profile(100), "expert_location": "Lagos, Nigeria"}
+    assert format_rerank_input(["Q1?"], profile, region=True) == format_rerank_input(
+        ["Q1?"], profile
+    )
+
+
+def test_examples_carry_the_region_line_when_asked(pairs):
+    history = ExpertHistory(pairs)
+    common = {
+        "system": "rerank?",
+        "n_hard": 3,
+        "n_random": 1,
+        "seed": 3,
+        "history": history,
+        "history_questions": 2,
+    }
+    acceptable = {1: {100, 101}, 2: {105}}
+    plain, _ = build_rerank_examples(pairs, ROSTER, acceptable, _rank, **common)
+    with_region, _ = build_rerank_examples(
+        pairs, ROSTER, acceptable, _rank, candidate_region=True, **common
+    )
+    assert not plain["input"].str.contains("Region:").any()
+    assert all("Region: Europe" in t.splitlines() for t in with_region["input"])
+    # Only the input changes: same examples, labels and order.
+    pd.testing.assert_frame_equal(
+        with_region.drop(columns="input"), plain.drop(columns="input")
+    )

@@ -218,9 +218,12 @@ def _prepare_peft_model(
 ) -> Any:
     from peft import get_peft_model, prepare_model_for_kbit_training  # noqa: PLC0415
 
-    if getattr(model, "is_loaded_in_4bit", False) or getattr(
+    quantized = getattr(model, "is_loaded_in_4bit", False) or getattr(
         model, "is_loaded_in_8bit", False
-    ):
+    )
+    if quantized and training.get("upcast_frozen", True):
+        # peft's recipe: frozen norms, embeddings and head in float32 (stabler on
+        # fp16 hardware; costs fp32 logits and activations).
         model = prepare_model_for_kbit_training(
             model,
             use_gradient_checkpointing=bool(
@@ -228,6 +231,11 @@ def _prepare_peft_model(
             ),
             gradient_checkpointing_kwargs={"use_reentrant": False},
         )
+    elif quantized:
+        # Frozen parts stay in the load dtype (bf16 on GPU): no fp32 logits or
+        # norm outputs. The Trainer turns gradient checkpointing on itself.
+        for param in model.parameters():
+            param.requires_grad_(False)
     model = get_peft_model(model, build_lora_config(lora))
     trainable, total = model.get_nb_trainable_parameters()
     logger.info(
@@ -315,7 +323,9 @@ def train_lora(
             ``logging_steps``, ``eval_steps``, ``save_steps``, ``save_total_limit``,
             ``checkpoint_dir``, ``resume_from_checkpoint``,
             ``gradient_checkpointing``, ``group_by_length``, ``padding_free``,
-            ``bf16`` (``auto``/bool), ``extra_args`` (more ``SFTConfig`` fields).
+            ``bf16`` (``auto``/bool), ``upcast_frozen`` (peft's float32 upcast of
+            the frozen non-quantized parts of a 4-bit base; default true),
+            ``extra_args`` (more ``SFTConfig`` fields).
         seed: Seed for LoRA init, data order and dropout.
         hardware: ``detect_hardware()`` result; detected when omitted.
         callbacks: Extra ``transformers.TrainerCallback`` objects (benchmarks,

@@ -29,6 +29,7 @@ from expert_kedro.metrics import METRIC_NAMES, per_project_metrics
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.rerank_pairs import ExpertHistory, format_rerank_input
 from expert_kedro.recommender.scorer import LLMScorer
+from expert_kedro.regions import log_missing_regions
 from expert_kedro.retrieval.base import ScoringRetriever, top_k
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class RerankRanker:
         retrieval_weight: Fusion weight ``w`` (tuned on validation).
         history: Past training questions per expert (when prompts show them).
         history_questions: Past questions shown per candidate (as in training).
+        candidate_region: Show each candidate's ``Region:`` line (as in training).
         name: System name in reports.
     """
 
@@ -106,6 +108,7 @@ class RerankRanker:
         retrieval_weight: float = 0.5,
         history: ExpertHistory | None = None,
         history_questions: int = 0,
+        candidate_region: bool = False,
         name: str = "llm_rerank",
     ) -> None:
         if not np.array_equal(
@@ -121,7 +124,21 @@ class RerankRanker:
         self.system, self.candidates, self.name = system, candidates, name
         self.retrieval_weight = retrieval_weight
         self.history, self.history_questions = history, history_questions
+        self.candidate_region = candidate_region
         self.expert_ids = roster.expert_ids
+        if candidate_region:
+            log_missing_regions(roster.frame["expert_location"], "RerankRanker")
+
+    def candidate_input(self, agenda: Sequence[str], expert_id: int) -> str:
+        """User turn of one candidate's prompt, laid out as in the training pairs."""
+        return format_rerank_input(
+            agenda,
+            self.roster.profile(expert_id),
+            self.history.questions(expert_id, agenda, self.history_questions)
+            if self.history is not None
+            else (),
+            region=self.candidate_region,
+        )
 
     def candidate_table(
         self, agenda: Sequence[str], case: Any = None
@@ -145,16 +162,7 @@ class RerankRanker:
         ranked = [[int(e) for e in row] for row in ids]
         chosen = [row[: self.candidates] for row in ranked]
         groups = [
-            [
-                format_rerank_input(
-                    agenda,
-                    self.roster.profile(e),
-                    self.history.questions(e, agenda, self.history_questions)
-                    if self.history is not None
-                    else (),
-                )
-                for e in experts
-            ]
+            [self.candidate_input(agenda, e) for e in experts]
             for agenda, experts in zip(agendas, chosen, strict=True)
         ]
         llm = self.scorer.yes_no_scores_grouped(self.system, groups, cases)

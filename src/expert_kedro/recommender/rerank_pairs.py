@@ -14,7 +14,9 @@ The rerank design asks the fine-tuned LLM one question per retrieved candidate:
 The user turn is built by :func:`format_rerank_input` (shared with inference, so the
 model is scored on the layout it was trained on): the numbered agenda, then the
 candidate's profile in the fixed ``Expert: <name> (ID <id>)`` layout, optionally
-followed by questions from the candidate's *other* training projects.
+a ``Region: <region>`` line (``recommender.candidate_region``: the business region
+of the candidate's location, see :mod:`expert_kedro.regions`), optionally followed
+by questions from the candidate's *other* training projects.
 
 Outputs have the same columns as ``train_pairs`` (:data:`PAIR_COLUMNS`).
 """
@@ -30,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from expert_kedro.formatting import format_agenda, format_expert_profile
+from expert_kedro.regions import expert_region
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ PAIR_COLUMNS = (
 YES, NO = "yes", "no"
 CANDIDATE_HEADER = "Candidate expert:"
 HISTORY_HEADER = "Questions from this expert's past projects:"
+REGION_LABEL = "Region"
 _WORD_RE = re.compile(r"[a-z0-9][a-z0-9\-]{2,}")
 
 # (project_id, agenda) -> ranked roster expert ids of the retriever, best first.
@@ -111,9 +115,31 @@ class ExpertHistory:
         return sorted(scored, key=scored.__getitem__)[:n]
 
 
-def format_candidate(profile: Mapping[str, Any], history: Sequence[str] = ()) -> str:
-    """Candidate block of a rerank prompt: the profile, then optional past questions."""
+def format_candidate(
+    profile: Mapping[str, Any],
+    history: Sequence[str] = (),
+    *,
+    region: bool = False,
+) -> str:
+    """Candidate block of a rerank prompt.
+
+    Args:
+        profile: Roster row of the candidate.
+        history: Optional past questions of the candidate.
+        region: Add a ``Region: <region>`` line after the profile (omitted when
+            the location's country has no region).
+
+    Returns:
+        The header, the profile, the optional region line, then the optional past
+        questions.
+    """
     lines = [CANDIDATE_HEADER, format_expert_profile(profile)]
+    if region:
+        # "Berlin, Germany" does not say "Europe" to a small model, while agendas
+        # name regions ("Benelux", "GCC", "LATAM"): spell the region out.
+        name = expert_region(profile.get("expert_location"))
+        if name is not None:
+            lines.append(f"{REGION_LABEL}: {name}")
     if history:
         lines.append(HISTORY_HEADER)
         lines.extend(f"- {q}" for q in history)
@@ -124,6 +150,8 @@ def format_rerank_input(
     agenda: Sequence[str],
     profile: Mapping[str, Any],
     history: Sequence[str] = (),
+    *,
+    region: bool = False,
 ) -> str:
     """User turn of a pointwise rerank prompt.
 
@@ -135,11 +163,18 @@ def format_rerank_input(
         profile: Roster row of the candidate.
         history: Optional past questions of the candidate (see
             :class:`ExpertHistory`).
+        region: Add the candidate's ``Region:`` line
+            (``recommender.candidate_region``; training and inference must pass
+            the same value).
 
     Returns:
         ``"Agenda:\\n1. ...\\n\\nCandidate expert:\\nExpert: <name> (ID <id>)\\n..."``.
     """
-    return format_agenda(agenda) + "\n\n" + format_candidate(profile, history)
+    return (
+        format_agenda(agenda)
+        + "\n\n"
+        + format_candidate(profile, history, region=region)
+    )
 
 
 def negatives_for(
@@ -184,6 +219,7 @@ def build_rerank_examples(
     seed: int,
     history: ExpertHistory | None = None,
     history_questions: int = 0,
+    candidate_region: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Positive and negative rerank examples for every (project, agenda) of ``pairs``.
 
@@ -201,6 +237,7 @@ def build_rerank_examples(
             project's negatives do not depend on the other projects).
         history: Past questions of experts, or None.
         history_questions: Past questions shown per candidate (0: none).
+        candidate_region: Show each candidate's ``Region:`` line.
 
     Returns:
         ``(examples, stats)``: examples with :data:`PAIR_COLUMNS` (``output`` is
@@ -240,7 +277,9 @@ def build_rerank_examples(
             "expert_id": int(expert_id),
             "agenda": list(agenda),
             "system": system,
-            "input": format_rerank_input(agenda, roster[expert_id], shown),
+            "input": format_rerank_input(
+                agenda, roster[expert_id], shown, region=candidate_region
+            ),
             "output": out,
             "source": src,
         }

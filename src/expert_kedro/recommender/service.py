@@ -232,6 +232,7 @@ def build_ranker(
         retrieval_weight=settings.retrieval_weight,
         history=history,
         history_questions=settings.history_questions,
+        candidate_region=settings.candidate_region,
     )
 
 

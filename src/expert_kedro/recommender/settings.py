@@ -22,6 +22,9 @@ class RecommenderSettings:
         weight_grid: Weights tried when tuning on validation.
         rerank_system_prompt: System prompt of the rerank examples.
         history_questions: Past training questions shown per candidate.
+        candidate_region: Add a ``Region: <region>`` line (North America, Europe,
+            APAC, Latin America, Middle East; from the candidate's location) after
+            the profile in rerank prompts.
         rerank_with_generative_pairs: Also train the generative pairs in rerank mode.
         max_prompt_tokens: Longest prompt accepted (longer agendas are refused).
         batch_size: Candidates per forward pass.
@@ -54,6 +57,7 @@ class RecommenderSettings:
         "for the agenda (topic, region and function), otherwise answer no."
     )
     history_questions: int = 4
+    candidate_region: bool = False
     rerank_with_generative_pairs: bool = False
     max_prompt_tokens: int = 1024
     batch_size: int = 16
@@ -119,6 +123,7 @@ class RecommenderSettings:
             "load_in_4bit": self.load_in_4bit in ("auto", True, False),
             "generate_text": self.generate_text in ("auto", True, False),
             "share_prefix": self.share_prefix in ("auto", True, False),
+            "candidate_region": isinstance(self.candidate_region, bool),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -127,7 +132,7 @@ class RecommenderSettings:
                 "batch_size, agenda_batch, "
                 "max_new_tokens >= 1; retrieval_weight in [0, 1]; history_questions "
                 ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text and "
-                "share_prefix auto/true/false."
+                "share_prefix auto/true/false; candidate_region true/false."
             )
         if not str(self.rerank_system_prompt).strip():
             raise ValueError("recommender.rerank_system_prompt is empty.")

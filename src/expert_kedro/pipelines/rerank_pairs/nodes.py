@@ -21,6 +21,7 @@ from expert_kedro.recommender.rerank_pairs import (
     build_rerank_examples,
 )
 from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.regions import log_missing_regions
 from expert_kedro.retrieval import build_retrievers, top_k
 
 logger = logging.getLogger(__name__)
@@ -110,6 +111,9 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
 
     roster = roster_lookup(expert_roster)
     history = ExpertHistory(train_pairs) if settings.history_questions else None
+    if settings.candidate_region:
+        # Once per run (not per example): experts whose prompts lack the line.
+        log_missing_regions(expert_roster["expert_location"], "build_rerank_pairs")
     train_source = training_pairs(train_pairs, augmented_train_pairs)
     common = {
         "system": settings.rerank_system_prompt,
@@ -118,6 +122,7 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         "seed": seed,
         "history": history,
         "history_questions": settings.history_questions,
+        "candidate_region": settings.candidate_region,
     }
     rerank_train, train_stats = build_rerank_examples(
         train_source, roster, _acceptable(train_pairs), rank_candidates, **common
@@ -136,6 +141,7 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         "random_negatives": n_random,
         "seed": seed,
         "history_questions": settings.history_questions,
+        "candidate_region": settings.candidate_region,
         "train": {**train_stats, "rows": len(rerank_train)},
         "validation": {**validation_stats, "rows": len(rerank_validation)},
     }

@@ -1,0 +1,240 @@
+"""Country -> business region, for showing a candidate's region in rerank prompts.
+
+The data card names five regions in which experts of one specialty differ
+(:data:`REGIONS`). A roster ``expert_location`` reads ``"City, Country"``;
+:func:`expert_region` maps its country to one of the five regions, or to None
+when the country is not in the table (the prompt then omits the region line).
+
+The table covers every country of the raw roster plus other common ones. Regions
+follow the business usage of the roster's own headlines and bios (Mexico is in
+Latin America, Israel in the Middle East; Turkey and Egypt are put there too).
+Sub-Saharan Africa and Central Asia belong to none of the five regions and are
+left out on purpose.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+logger = logging.getLogger(__name__)
+
+NORTH_AMERICA = "North America"
+EUROPE = "Europe"
+APAC = "APAC"
+LATIN_AMERICA = "Latin America"
+MIDDLE_EAST = "Middle East"
+REGIONS = (NORTH_AMERICA, EUROPE, APAC, LATIN_AMERICA, MIDDLE_EAST)
+
+_COUNTRIES: Mapping[str, tuple[str, ...]] = {
+    NORTH_AMERICA: ("United States", "Canada"),
+    EUROPE: (
+        "United Kingdom",
+        "Ireland",
+        "Germany",
+        "France",
+        "Italy",
+        "Spain",
+        "Portugal",
+        "Netherlands",
+        "Belgium",
+        "Luxembourg",
+        "Switzerland",
+        "Austria",
+        "Liechtenstein",
+        "Monaco",
+        "Denmark",
+        "Sweden",
+        "Norway",
+        "Finland",
+        "Iceland",
+        "Poland",
+        "Czech Republic",
+        "Slovakia",
+        "Hungary",
+        "Romania",
+        "Bulgaria",
+        "Greece",
+        "Cyprus",
+        "Malta",
+        "Slovenia",
+        "Croatia",
+        "Serbia",
+        "Bosnia and Herzegovina",
+        "Montenegro",
+        "North Macedonia",
+        "Albania",
+        "Estonia",
+        "Latvia",
+        "Lithuania",
+        "Ukraine",
+        "Belarus",
+        "Moldova",
+        "Russia",
+    ),
+    APAC: (
+        "China",
+        "Hong Kong",
+        "Macau",
+        "Taiwan",
+        "Japan",
+        "South Korea",
+        "Mongolia",
+        "India",
+        "Pakistan",
+        "Bangladesh",
+        "Sri Lanka",
+        "Nepal",
+        "Singapore",
+        "Malaysia",
+        "Indonesia",
+        "Thailand",
+        "Vietnam",
+        "Philippines",
+        "Cambodia",
+        "Myanmar",
+        "Brunei",
+        "Australia",
+        "New Zealand",
+        "Papua New Guinea",
+        "Fiji",
+    ),
+    LATIN_AMERICA: (
+        "Mexico",
+        "Guatemala",
+        "Honduras",
+        "El Salvador",
+        "Nicaragua",
+        "Costa Rica",
+        "Panama",
+        "Cuba",
+        "Dominican Republic",
+        "Puerto Rico",
+        "Jamaica",
+        "Trinidad and Tobago",
+        "Colombia",
+        "Venezuela",
+        "Ecuador",
+        "Peru",
+        "Bolivia",
+        "Chile",
+        "Argentina",
+        "Uruguay",
+        "Paraguay",
+        "Brazil",
+    ),
+    MIDDLE_EAST: (
+        "Saudi Arabia",
+        "United Arab Emirates",
+        "Qatar",
+        "Kuwait",
+        "Bahrain",
+        "Oman",
+        "Yemen",
+        "Israel",
+        "Jordan",
+        "Lebanon",
+        "Syria",
+        "Iraq",
+        "Iran",
+        "Palestine",
+        "Egypt",
+        "Turkey",
+    ),
+}
+
+# Other spellings seen in location strings -> the table's name.
+_ALIASES: Mapping[str, str] = {
+    "USA": "United States",
+    "US": "United States",
+    "U.S.": "United States",
+    "U.S.A.": "United States",
+    "United States of America": "United States",
+    "UK": "United Kingdom",
+    "U.K.": "United Kingdom",
+    "Great Britain": "United Kingdom",
+    "England": "United Kingdom",
+    "Scotland": "United Kingdom",
+    "Wales": "United Kingdom",
+    "Northern Ireland": "United Kingdom",
+    "The Netherlands": "Netherlands",
+    "Holland": "Netherlands",
+    "Czechia": "Czech Republic",
+    "Korea": "South Korea",
+    "Republic of Korea": "South Korea",
+    "Hong Kong SAR": "Hong Kong",
+    "Macao": "Macau",
+    "Viet Nam": "Vietnam",
+    "Burma": "Myanmar",
+    "UAE": "United Arab Emirates",
+    "U.A.E.": "United Arab Emirates",
+    "KSA": "Saudi Arabia",
+    "Turkiye": "Turkey",
+    "Russian Federation": "Russia",
+    "Brasil": "Brazil",
+}
+
+
+def _key(name: str) -> str:
+    """Case-, accent- and whitespace-insensitive lookup key of a country name."""
+    # Accents are dropped so that "México", "Perú" or "Türkiye" find their entry.
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+COUNTRY_REGION: Mapping[str, str] = {
+    country: region for region, countries in _COUNTRIES.items() for country in countries
+}
+_LOOKUP: dict[str, str] = {_key(c): r for c, r in COUNTRY_REGION.items()} | {
+    _key(alias): COUNTRY_REGION[country] for alias, country in _ALIASES.items()
+}
+
+
+def expert_region(location: str | None) -> str | None:
+    """The business region of a roster ``expert_location``.
+
+    Args:
+        location: ``"City, Country"`` (the country is the text after the last
+            comma), or a bare country name.
+
+    Returns:
+        One of :data:`REGIONS`, or None for a missing location or a country that
+        is not in the table.
+    """
+    if not isinstance(location, str):
+        return None
+    return _LOOKUP.get(_key(location.rsplit(",", 1)[-1]))
+
+
+def log_missing_regions(locations: Iterable[str | None], where: str) -> int:
+    """Log how many roster experts have no region (their prompts omit the line).
+
+    Called once where rerank examples or the rerank ranker are built, not per
+    prompt, so the log stays readable.
+
+    Args:
+        locations: ``expert_location`` of every roster expert.
+        where: Who is asking (names the run step in the log).
+
+    Returns:
+        The number of locations without a region.
+    """
+    values = list(locations)
+    unmapped = [str(v) for v in values if expert_region(v) is None]
+    missing = len(unmapped)
+    if missing:
+        logger.warning(
+            "%s: %d of %d roster experts have no region (Region line omitted); "
+            "unmapped locations: %s.",
+            where,
+            missing,
+            len(values),
+            sorted(set(unmapped))[:10],
+        )
+    else:
+        logger.info(
+            "%s: every one of the %d roster experts has a region.", where, len(values)
+        )
+    return missing
