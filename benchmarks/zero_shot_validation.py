@@ -29,7 +29,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmarks/results/zero_shot_validation.json")
     parser.add_argument("--agenda-batch", type=int, default=8)
+    parser.add_argument(
+        "--params",
+        nargs="*",
+        default=[],
+        help="runtime parameters, e.g. recommender.candidate_region=true",
+    )
+    parser.add_argument("--skip-zero-shot", action="store_true")
     args = parser.parse_args()
+    from omegaconf import OmegaConf
 
     from expert_kedro.pipelines.evaluation.llm_systems import (
         rerank_candidate_tables,
@@ -46,7 +54,10 @@ def main() -> None:
     from expert_kedro.recommender.settings import RecommenderSettings
 
     bootstrap_project(Path.cwd())
-    with KedroSession.create(project_path=Path.cwd()) as session:
+    runtime = OmegaConf.to_container(OmegaConf.from_dotlist(args.params))
+    with KedroSession.create(
+        project_path=Path.cwd(), runtime_params=runtime
+    ) as session:
         context = session.load_context()
         catalog, params = context.catalog, context.params
         settings = RecommenderSettings.from_params(params["recommender"])
@@ -70,10 +81,8 @@ def main() -> None:
         )
         acceptable = [as_int_list(a) for a in validation["acceptable_expert_ids"]]
         results: dict[str, dict] = {}
-        for label, adapter in (
-            ("zero_shot", None),
-            ("fine_tuned", load("lora_adapter")),
-        ):
+        systems = [("zero_shot", None), ("fine_tuned", load("lora_adapter"))]
+        for label, adapter in systems[args.skip_zero_shot :]:
             started = time.perf_counter()
             scorer = load_scorer(load("base_model"), adapter, settings)
             ranker = build_ranker(
@@ -103,6 +112,7 @@ def main() -> None:
             print(label, json.dumps(results[label]), flush=True)
     report = {
         "validation_projects": len(validation),
+        "params": args.params,
         "device": str(next(scorer.model.parameters()).device),
         "machine": platform.processor() or platform.machine(),
         "date": time.strftime("%Y-%m-%d"),

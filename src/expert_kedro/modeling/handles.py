@@ -8,8 +8,32 @@ reach logs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
+
+
+def same_source(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    """Whether two :meth:`ModelSource.fingerprint` s name the same weights.
+
+    A GGUF file is identified by its file name and the folder (package) that ships
+    it, not by where that folder is installed: site-packages differs between a
+    laptop, CI and a GPU box, and an adapter trained on one must load on the others.
+    Hub ids and plain local folders are compared as written.
+
+    Args:
+        recorded: Fingerprint stored with a prepared folder or an adapter.
+        current: Fingerprint of the configured source.
+    """
+    if recorded.get("gguf_file") != current.get("gguf_file"):
+        return False
+    if (recorded.get("revision") or None) != (current.get("revision") or None):
+        return False
+    names = [str(f.get("name_or_path") or "").rstrip("/") for f in (recorded, current)]
+    if current.get("gguf_file"):
+        return PurePath(names[0]).name == PurePath(names[1]).name
+    return names[0] == names[1]
 
 
 @dataclass(frozen=True)

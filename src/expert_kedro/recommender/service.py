@@ -21,7 +21,11 @@ import numpy as np
 import pandas as pd
 
 from expert_kedro.formatting import format_agenda, format_expert_line
-from expert_kedro.modeling.handles import BaseModelHandle, LoRAAdapterHandle
+from expert_kedro.modeling.handles import (
+    BaseModelHandle,
+    LoRAAdapterHandle,
+    same_source,
+)
 from expert_kedro.parsing import parse_agenda_strict
 from expert_kedro.recommender.generative import GenerativeRanker
 from expert_kedro.recommender.grounding import RECOMMENDATION_COLUMNS, Roster
@@ -103,7 +107,7 @@ def check_adapter_base(base: BaseModelHandle | str, adapter: LoRAAdapterHandle) 
     recorded = info.get("base_model", info.get("base_model_source"))
     if isinstance(recorded, Mapping) and isinstance(base, BaseModelHandle):
         keys = ("name_or_path", "gguf_file")
-        if all(recorded.get(k) == base.source.get(k) for k in keys):
+        if same_source(recorded, base.source):
             return
         raise AdapterMismatchError(
             f"The LoRA adapter at {adapter.path} was trained on base model "

@@ -25,6 +25,7 @@ from expert_kedro.modeling.handles import (
     ModelSource,
     PreparedBaseModel,
     TrainedAdapter,
+    same_source,
 )
 from expert_kedro.modeling.hardware import (
     HardwareInfo,
@@ -76,7 +77,7 @@ def prepare_base_model(
     Returns:
         What the ``base_model`` dataset writes: a converted model, or a handle.
     """
-    if prepared is not None and prepared.source == source.fingerprint():
+    if prepared is not None and same_source(prepared.source, source.fingerprint()):
         logger.info("Base model already prepared at %s; reusing it", prepared.path)
         return prepared
     if not source.is_gguf:
