@@ -27,3 +27,4 @@ def test_train_throughput_lists_its_levers() -> None:
         check=True,
     ).stdout
     assert "--levers-8b" in out and "--seed-steps-small" in out
+    assert "--profile" in out and "--skip-seed" in out

@@ -167,3 +167,39 @@ def test_upcast_frozen_controls_dtype_of_frozen_parts(
     assert trainable and all("lora_" in n for n in trainable)
     losses = [step["loss"] for step in result.history["steps"]]
     assert losses and all(math.isfinite(loss) and loss < 1e4 for loss in losses)
+
+
+def test_profile_callback_of_the_benchmark_writes_an_operator_table(
+    tiny_model: Path, tmp_path: Path
+):
+    """benchmarks/profile_steps.py (``train_throughput.py --profile``) on CPU."""
+    from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
+    from expert_kedro.modeling.tokenization import tokenize_pairs
+    from expert_kedro.modeling.training import train_lora
+    from tests.modeling.model_fixtures import pairs_frame
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from profile_steps import ProfileSteps
+
+    tokenizer = load_tokenizer(str(tiny_model))
+    data = tokenize_pairs(pairs_frame(8), tokenizer, max_length=64)
+    result = train_lora(
+        load_base_model(str(tiny_model)),
+        tokenizer,
+        data,
+        None,
+        lora={"r": 4, "alpha": 8, "dropout": 0.0},
+        training={
+            "max_steps": 10,
+            "per_device_train_batch_size": 2,
+            "save_steps": 100,
+            "checkpoint_dir": str(tmp_path / "ckpt"),
+        },
+        callbacks=[ProfileSteps(tmp_path, "tiny ours", warmup=1, steps=2)],
+    )
+    assert result.history["global_step"] == 3  # stops after the profiled steps
+    text = (tmp_path / "train_profile_tiny_ours.txt").read_text()
+    summary = json.loads(text.splitlines()[0])
+    assert summary["steps"] == 2
+    assert 0 < summary["self_cpu_s_per_step"] and 0 < summary["wall_s_per_step"]
+    assert "aten::" in text
