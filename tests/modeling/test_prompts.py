@@ -15,6 +15,7 @@ from expert_kedro.modeling.prompts import (
     IGNORE_INDEX,
     encode_pair,
     encode_prompt,
+    encode_prompts,
     render_completion,
     render_prompt,
     uses_chat_template,
@@ -139,3 +140,11 @@ def test_mask_boundary_property(chat_tokenizer, plain_tokenizer, system, user, a
         assert tok.decode(completion_ids) == render_completion(
             tok, system, user, answer
         )
+
+
+def test_batched_prompts_equal_one_call_each(tokenizer):
+    users = [USER, "Agenda:\n1. Détente in café pricing?", USER + "\n3. And Ørsted?"]
+    assert encode_prompts(tokenizer, SYSTEM, users) == [
+        encode_prompt(tokenizer, SYSTEM, user) for user in users
+    ]
+    assert encode_prompts(tokenizer, SYSTEM, []) == []

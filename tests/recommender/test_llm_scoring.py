@@ -63,3 +63,44 @@ def test_continuation_logprobs_match_full_forward(model):
             )
         )
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def peft_model() -> torch.nn.Module:
+    """A LoRA-wrapped tiny Llama whose adapter changes the logits (B != 0)."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(1)
+    base = LlamaForCausalLM(tiny_llama_config(vocab_size=97))
+    wrapped = get_peft_model(
+        base, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear")
+    )
+    for name, param in wrapped.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(param, std=0.2)
+    return wrapped.eval()
+
+
+@pytest.mark.parametrize("capped", [False, True])
+def test_last_token_scoring_of_a_peft_model_matches_its_full_forward(
+    peft_model, capped
+):
+    """The output layer on the last positions only == the model's own logits.
+
+    ``capped`` marks the config as one whose head caps logits: scoring then goes
+    through the model's forward (``logits_to_keep``) instead of decoder + head.
+    """
+    config = peft_model.get_base_model().config
+    config.final_logit_softcapping = 30.0 if capped else None
+    try:
+        seqs = [[5, 6, 7, 8, 9], [5, 6, 7, 20], [5, 6, 30, 31, 32, 33, 34]]
+        for share in (True, False):
+            got = next_token_logits(
+                peft_model, seqs, [3, 7, 11], pad_id=0, batch_size=2, share_prefix=share
+            )
+            want = np.array(
+                [_full_logits(peft_model, s)[-1, [3, 7, 11]].numpy() for s in seqs]
+            )
+            np.testing.assert_allclose(got, want, atol=1e-4)
+    finally:
+        config.final_logit_softcapping = None

@@ -87,16 +87,15 @@ def _run_prefix(model: Any, prefix: Sequence[int]) -> tuple[Any, torch.Tensor | 
     return out.past_key_values, out.logits[0, -1].float()
 
 
-def _batch_forward(
+def _batch_inputs(
     model: Any,
     cache: Any,
     prefix_length: int,
     suffixes: Sequence[Sequence[int]],
     *,
     pad_id: int,
-    logits_to_keep: int | torch.Tensor,
-) -> torch.Tensor:
-    """Logits of right-padded suffixes continuing the cached prefix."""
+) -> dict[str, Any]:
+    """Forward-pass inputs of right-padded suffixes continuing the cached prefix."""
     device = _device(model)
     width = max(len(s) for s in suffixes)
     ids = torch.full((len(suffixes), width), pad_id, dtype=torch.long, device=device)
@@ -110,7 +109,6 @@ def _batch_forward(
         "input_ids": ids,
         "attention_mask": mask.to(device),
         "position_ids": positions.unsqueeze(0).expand(len(suffixes), -1),
-        "logits_to_keep": logits_to_keep,
         "use_cache": cache is not None,
     }
     if cache is not None:
@@ -118,7 +116,66 @@ def _batch_forward(
         batch_cache = copy.deepcopy(cache)
         batch_cache.batch_repeat_interleave(len(suffixes))
         kwargs["past_key_values"] = batch_cache
-    return model(**kwargs).logits.float()
+    return kwargs
+
+
+def _batch_forward(
+    model: Any,
+    cache: Any,
+    prefix_length: int,
+    suffixes: Sequence[Sequence[int]],
+    *,
+    pad_id: int,
+    logits_to_keep: int,
+) -> torch.Tensor:
+    """Logits of the last ``logits_to_keep`` positions of right-padded suffixes."""
+    kwargs = _batch_inputs(model, cache, prefix_length, suffixes, pad_id=pad_id)
+    return model(**kwargs, logits_to_keep=logits_to_keep).logits.float()
+
+
+def _body_and_head(model: Any) -> tuple[Any, Any] | None:
+    """The decoder and output layer of a (peft-wrapped) causal LM whose logits are
+    plainly ``head(decoder(...))``; None for heads that scale or cap logits."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = getattr(base, "config", None)
+    if getattr(config, "final_logit_softcapping", None) or getattr(
+        config, "logit_scale", None
+    ):
+        return None
+    try:
+        return base.get_decoder(), base.get_output_embeddings()
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+def _last_token_logits(
+    model: Any,
+    cache: Any,
+    prefix_length: int,
+    suffixes: Sequence[Sequence[int]],
+    *,
+    pad_id: int,
+) -> torch.Tensor:
+    """``[len(suffixes), vocab]`` logits after each suffix's last real token.
+
+    The output layer runs on those positions only. Asking the model for the
+    positions through ``logits_to_keep`` would compute them for every row: with
+    hundreds of candidates of different lengths that is a
+    ``[rows, positions, vocab]`` tensor (12 GiB for 320 SmolLM2 candidates, most
+    of the time of a batched rerank pass).
+    """
+    kwargs = _batch_inputs(model, cache, prefix_length, suffixes, pad_id=pad_id)
+    last = torch.tensor([len(s) - 1 for s in suffixes])
+    parts = _body_and_head(model)
+    if parts is None:
+        keep = torch.unique(last)
+        logits = model(**kwargs, logits_to_keep=keep).logits
+        column = torch.searchsorted(keep, last).to(logits.device)
+        return logits[torch.arange(len(suffixes), device=logits.device), column].float()
+    body, head = parts
+    hidden = body(**kwargs).last_hidden_state
+    rows = torch.arange(len(suffixes), device=hidden.device)
+    return head(hidden[rows, last.to(hidden.device)]).float()
 
 
 @torch.inference_mode()
@@ -155,14 +212,10 @@ def next_token_logits(
     rows: list[torch.Tensor] = []
     for start in range(0, len(sequences), batch_size):
         suffixes = [s[prefix_length:] for s in sequences[start : start + batch_size]]
-        last = torch.tensor([len(s) - 1 for s in suffixes])
-        keep = torch.unique(last)  # read only the positions that are needed
-        logits = _batch_forward(
-            model, cache, prefix_length, suffixes, pad_id=pad_id, logits_to_keep=keep
+        logits = _last_token_logits(
+            model, cache, prefix_length, suffixes, pad_id=pad_id
         )
-        column = torch.searchsorted(keep, last)
-        picked = logits[torch.arange(len(suffixes)), column.to(logits.device)]
-        rows.append(picked[:, wanted.to(picked.device)].cpu())
+        rows.append(logits[:, wanted.to(logits.device)].cpu())
     return torch.cat(rows).numpy()
 
 

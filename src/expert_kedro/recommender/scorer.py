@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from expert_kedro.modeling.prompts import encode_prompt
+from expert_kedro.modeling.prompts import encode_prompt, encode_prompts
 from expert_kedro.recommender.llm_scoring import (
     continuation_logprobs,
     next_token_logits,
@@ -70,6 +70,10 @@ class LLMScorer:
             AgendaTooLongError: With the token count and the limit.
         """
         ids = encode_prompt(self.tokenizer, system, user, self.prompt_style)
+        self._check_length(ids, case)
+        return ids
+
+    def _check_length(self, ids: Sequence[int], case: Any) -> None:
         if len(ids) > self.max_prompt_tokens:
             where = f" for case {case!r}" if case is not None else ""
             raise AgendaTooLongError(
@@ -77,7 +81,6 @@ class LLMScorer:
                 f"but the limit is {self.max_prompt_tokens} "
                 "(recommender.max_prompt_tokens). Remove or shorten questions."
             )
-        return ids
 
     def yes_no_scores(
         self, system: str, users: Sequence[str], *, case: Any = None
@@ -113,11 +116,11 @@ class LLMScorer:
         Returns:
             Per agenda, ``[len(group)]`` float scores.
         """
-        sequences = [
-            self.encode(system, user, case=case)
-            for users, case in zip(groups, cases, strict=True)
-            for user in users
-        ]
+        users = [user for group in groups for user in group]
+        owners = [c for group, c in zip(groups, cases, strict=True) for _ in group]
+        sequences = encode_prompts(self.tokenizer, system, users, self.prompt_style)
+        for ids, case in zip(sequences, owners, strict=True):
+            self._check_length(ids, case)
         yes, no = token_id(self.tokenizer, "yes"), token_id(self.tokenizer, "no")
         logits = next_token_logits(
             self.model,
