@@ -122,6 +122,35 @@ def test_padding_free_batches_match_padded_ones(tiny_model: Path):
     assert losses[0] == pytest.approx(losses[1], abs=1e-5)
 
 
+def _train_tiny(
+    model_dir: Path, tmp_path: Path, *, examples: int, callbacks=(), **training
+):
+    """``train_lora`` on the tiny 4-bit model, LoRA r=4, batches of 2."""
+    from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
+    from expert_kedro.modeling.tokenization import tokenize_pairs
+    from expert_kedro.modeling.training import train_lora
+    from tests.modeling.model_fixtures import pairs_frame
+
+    tokenizer = load_tokenizer(str(model_dir))
+    model = load_base_model(str(model_dir))
+    assert getattr(model, "is_loaded_in_4bit", False)
+    return train_lora(
+        model,
+        tokenizer,
+        tokenize_pairs(pairs_frame(examples), tokenizer, max_length=64),
+        None,
+        lora={"r": 4, "alpha": 8, "dropout": 0.0},
+        training={
+            "per_device_train_batch_size": 2,
+            "save_steps": 100,
+            "checkpoint_dir": str(tmp_path / "ckpt"),
+            **training,
+        },
+        seed=3,
+        callbacks=list(callbacks),
+    )
+
+
 @pytest.mark.parametrize("upcast", [True, False])
 def test_upcast_frozen_controls_dtype_of_frozen_parts(
     tiny_model: Path, tmp_path: Path, upcast: bool
@@ -134,29 +163,8 @@ def test_upcast_frozen_controls_dtype_of_frozen_parts(
     """
     import torch
 
-    from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
-    from expert_kedro.modeling.tokenization import tokenize_pairs
-    from expert_kedro.modeling.training import train_lora
-    from tests.modeling.model_fixtures import pairs_frame
-
-    tokenizer = load_tokenizer(str(tiny_model))
-    data = tokenize_pairs(pairs_frame(4), tokenizer, max_length=64)
-    model = load_base_model(str(tiny_model))
-    assert getattr(model, "is_loaded_in_4bit", False)
-    result = train_lora(
-        model,
-        tokenizer,
-        data,
-        None,
-        lora={"r": 4, "alpha": 8, "dropout": 0.0},
-        training={
-            "max_steps": 2,
-            "per_device_train_batch_size": 2,
-            "save_steps": 100,
-            "checkpoint_dir": str(tmp_path / "ckpt"),
-            "upcast_frozen": upcast,
-        },
-        seed=3,
+    result = _train_tiny(
+        tiny_model, tmp_path, examples=4, max_steps=2, upcast_frozen=upcast
     )
     peft_model = result.model
     norm = peft_model.get_base_model().model.norm.weight
@@ -173,29 +181,12 @@ def test_profile_callback_of_the_benchmark_writes_an_operator_table(
     tiny_model: Path, tmp_path: Path
 ):
     """benchmarks/profile_steps.py (``train_throughput.py --profile``) on CPU."""
-    from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
-    from expert_kedro.modeling.tokenization import tokenize_pairs
-    from expert_kedro.modeling.training import train_lora
-    from tests.modeling.model_fixtures import pairs_frame
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from profile_steps import ProfileSteps
 
-    tokenizer = load_tokenizer(str(tiny_model))
-    data = tokenize_pairs(pairs_frame(8), tokenizer, max_length=64)
-    result = train_lora(
-        load_base_model(str(tiny_model)),
-        tokenizer,
-        data,
-        None,
-        lora={"r": 4, "alpha": 8, "dropout": 0.0},
-        training={
-            "max_steps": 10,
-            "per_device_train_batch_size": 2,
-            "save_steps": 100,
-            "checkpoint_dir": str(tmp_path / "ckpt"),
-        },
-        callbacks=[ProfileSteps(tmp_path, "tiny ours", warmup=1, steps=2)],
+    callback = ProfileSteps(tmp_path, "tiny ours", warmup=1, steps=2)
+    result = _train_tiny(
+        tiny_model, tmp_path, examples=8, callbacks=[callback], max_steps=10
     )
     assert result.history["global_step"] == 3  # stops after the profiled steps
     text = (tmp_path / "train_profile_tiny_ours.txt").read_text()
