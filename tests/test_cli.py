@@ -120,6 +120,28 @@ def test_adapter_of_another_base_is_refused(trained_project):
         shutil.rmtree(target.parent)
 
 
+def test_adapter_of_another_prompt_layout_is_refused(trained_project):
+    """An adapter trained with the Region line is not scored without it."""
+    adapter_root = trained_project.adapter_dir.parent.parent
+    version = "2001-02-03T04.05.06.790Z"
+    target = adapter_root / version / trained_project.adapter_dir.name
+    shutil.copytree(trained_project.adapter_dir, target)
+    try:
+        info = json.loads((target / "training_info.json").read_text())
+        info["recommender"] = {
+            "mode": "rerank",
+            "history_questions": 0,
+            "candidate_region": True,
+        }
+        (target / "training_info.json").write_text(json.dumps(info))
+        result = _run(trained_project.path, "-q", "Q?", "--adapter-version", version)
+        assert result.exit_code != 0
+        assert "candidate_region=True (configured: False)" in result.output
+        assert "Traceback" not in result.output
+    finally:
+        shutil.rmtree(target.parent)
+
+
 def test_console_script_is_installed():
     script = Path(sys.executable).parent / "expert-recommend"
     completed = subprocess.run(

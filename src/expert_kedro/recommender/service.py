@@ -40,7 +40,7 @@ TRAIN_COMMAND = "kedro run --pipeline=training"
 
 
 class AdapterMismatchError(ValueError):
-    """The LoRA adapter was trained on another base model than the configured one."""
+    """The LoRA adapter does not fit the configured base model or prompt layout."""
 
 
 def parse_agenda_table(table: pd.DataFrame, name: str = "new_agendas") -> pd.DataFrame:
@@ -133,6 +133,37 @@ def check_adapter_base(base: BaseModelHandle | str, adapter: LoRAAdapterHandle) 
     )
 
 
+def check_adapter_layout(
+    adapter: LoRAAdapterHandle, settings: RecommenderSettings
+) -> None:
+    """Refuse a rerank adapter trained on another prompt layout than configured.
+
+    The reranker reads the candidate block it was trained on: past questions and
+    the ``Region:`` line change it. Adapters that recorded no layout (older ones)
+    and non-rerank use are not checked.
+
+    Raises:
+        AdapterMismatchError: Naming each differing ``recommender.*`` parameter.
+    """
+    recorded = (adapter.training_info or {}).get("recommender")
+    if not isinstance(recorded, Mapping) or settings.mode != "rerank":
+        return
+    if recorded.get("mode") != "rerank":
+        return
+    wanted = settings.rerank_layout()
+    diffs = [
+        f"{key}={recorded[key]!r} (configured: {wanted[key]!r})"
+        for key in ("history_questions", "candidate_region")
+        if key in recorded and recorded[key] != wanted[key]
+    ]
+    if diffs:
+        raise AdapterMismatchError(
+            f"The LoRA adapter at {adapter.path} was trained with recommender."
+            f"{', '.join(diffs)}. Set the same values (e.g. --params "
+            f"recommender.<name>=<value>) or retrain (`{TRAIN_COMMAND}`)."
+        )
+
+
 def load_scorer(
     base_model: BaseModelHandle | str,
     adapter: LoRAAdapterHandle | None,
@@ -147,7 +178,8 @@ def load_scorer(
     what fine-tuning adds.
 
     Raises:
-        AdapterMismatchError: If the adapter belongs to another base model.
+        AdapterMismatchError: If the adapter belongs to another base model or was
+            trained on another rerank prompt layout.
     """
     import torch  # noqa: PLC0415 - heavy import
     from peft import PeftModel  # noqa: PLC0415
@@ -159,6 +191,7 @@ def load_scorer(
 
     if adapter is not None:
         check_adapter_base(base_model, adapter)
+        check_adapter_layout(adapter, settings)
     four_bit = settings.load_in_4bit
     if four_bit == "auto":
         four_bit = torch.cuda.is_available()

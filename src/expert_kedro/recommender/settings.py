@@ -70,6 +70,14 @@ class RecommenderSettings:
     max_eval_projects: int | None = None
     zero_shot_designs: tuple[str, ...] = ("rerank", "generative")
 
+    def rerank_layout(self) -> dict[str, Any]:
+        """What shapes a rerank prompt: recorded with an adapter, checked at use."""
+        return {
+            "mode": self.mode,
+            "history_questions": self.history_questions,
+            "candidate_region": self.candidate_region,
+        }
+
     def wants_text(self, output_format: str) -> bool:
         """Whether ``generated_text`` is produced for this pairs output format."""
         if self.generate_text == "auto":

@@ -108,6 +108,10 @@ def test_adapter_reloads_and_changes_the_logits(trained):
     handle = catalog.load("lora_adapter")
     assert Path(handle.path) == folder
     assert handle.training_info["global_step"] == MAX_STEPS
+    # The rerank prompt layout of params:recommender travels with the adapter.
+    layout = handle.training_info["recommender"]
+    assert set(layout) == {"mode", "history_questions", "candidate_region"}
+    assert layout["candidate_region"] is False
     model, tokenizer = load_model_for_inference(catalog.load("base_model"), handle)
     assert type(model).__name__.startswith("PeftModel")
     ids = torch.tensor(

@@ -37,6 +37,7 @@ from expert_kedro.modeling.tokenization import (
     tokenize_pairs,
 )
 from expert_kedro.modeling.training import train_lora
+from expert_kedro.recommender.settings import RecommenderSettings
 
 logger = logging.getLogger(__name__)
 
@@ -178,12 +179,13 @@ def tokenize_examples(
     )
 
 
-def train_lora_adapter(
+def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
     base_model: BaseModelHandle,
     tokenized_train: Dataset,
     tokenized_validation: Dataset,
     hardware: dict[str, Any],
     params: dict[str, Any],
+    recommender: dict[str, Any],
 ) -> tuple[TrainedAdapter, dict[str, Any]]:
     """Fine-tune a LoRA adapter on the 4-bit base model.
 
@@ -194,6 +196,9 @@ def train_lora_adapter(
         hardware: Output of :func:`verify_hardware`.
         params: ``model_training`` parameters (``seed``, ``quantization``,
             ``lora``, ``training``, ``tokenization``).
+        recommender: ``recommender`` parameters; their prompt layout (mode, past
+            questions, region line) is recorded with the adapter so that inference
+            refuses a different one.
 
     Returns:
         The adapter with its tokenizer and training info, and the training history.
@@ -235,6 +240,7 @@ def train_lora_adapter(
         "global_step": history["global_step"],
         "eval_loss_start": history["eval_loss_start"],
         "eval_loss_end": history["eval_loss_end"],
+        "recommender": RecommenderSettings.from_params(recommender).rerank_layout(),
     }
     adapter = TrainedAdapter(
         model=result.model, tokenizer=tokenizer, training_info=training_info

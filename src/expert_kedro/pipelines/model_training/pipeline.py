@@ -82,6 +82,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "tokenized_validation",
                     "training_hardware",
                     "params:model_training",
+                    "params:recommender",
                 ],
                 outputs=["lora_adapter", "training_history"],
                 name="train_lora_adapter_node",
