@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -103,43 +104,41 @@ def test_missing_adapter_names_the_training_command(trained_project):
     assert "kedro run --pipeline=training" in result.output
 
 
-def test_adapter_of_another_base_is_refused(trained_project):
-    adapter_root = trained_project.adapter_dir.parent.parent
-    version = "2001-02-03T04.05.06.789Z"
-    target = adapter_root / version / trained_project.adapter_dir.name
+@contextlib.contextmanager
+def _adapter_version(trained_project, version: str, **info_changes):
+    """A copy of the trained adapter as ``version`` with edited training_info."""
+    target = trained_project.adapter_dir.parent.parent / version
+    target = target / trained_project.adapter_dir.name
     shutil.copytree(trained_project.adapter_dir, target)
     try:
         info = json.loads((target / "training_info.json").read_text())
-        info["base_model"] = {"name_or_path": "meta-llama/Meta-Llama-3-8B"}
-        (target / "training_info.json").write_text(json.dumps(info))
+        (target / "training_info.json").write_text(json.dumps(info | info_changes))
+        yield version
+    finally:
+        shutil.rmtree(target.parent)
+
+
+def test_adapter_of_another_base_is_refused(trained_project):
+    other = {"name_or_path": "meta-llama/Meta-Llama-3-8B"}
+    with _adapter_version(
+        trained_project, "2001-02-03T04.05.06.789Z", base_model=other
+    ) as version:
         result = _run(trained_project.path, "-q", "Q?", "--adapter-version", version)
         assert result.exit_code != 0
         assert "Meta-Llama-3-8B" in result.output
         assert "base model" in result.output
-    finally:
-        shutil.rmtree(target.parent)
 
 
 def test_adapter_of_another_prompt_layout_is_refused(trained_project):
     """An adapter trained with the Region line is not scored without it."""
-    adapter_root = trained_project.adapter_dir.parent.parent
-    version = "2001-02-03T04.05.06.790Z"
-    target = adapter_root / version / trained_project.adapter_dir.name
-    shutil.copytree(trained_project.adapter_dir, target)
-    try:
-        info = json.loads((target / "training_info.json").read_text())
-        info["recommender"] = {
-            "mode": "rerank",
-            "history_questions": 0,
-            "candidate_region": True,
-        }
-        (target / "training_info.json").write_text(json.dumps(info))
+    layout = {"mode": "rerank", "history_questions": 0, "candidate_region": True}
+    with _adapter_version(
+        trained_project, "2001-02-03T04.05.06.790Z", recommender=layout
+    ) as version:
         result = _run(trained_project.path, "-q", "Q?", "--adapter-version", version)
         assert result.exit_code != 0
         assert "candidate_region=True (configured: False)" in result.output
         assert "Traceback" not in result.output
-    finally:
-        shutil.rmtree(target.parent)
 
 
 def test_console_script_is_installed():
