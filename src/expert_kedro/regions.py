@@ -1,4 +1,4 @@
-"""Country -> business region, for showing a candidate's region in rerank prompts.
+"""Business regions of roster experts and of client agendas, for rerank prompts.
 
 The data card names five regions in which experts of one specialty differ
 (:data:`REGIONS`). A roster ``expert_location`` reads ``"City, Country"``;
@@ -10,11 +10,17 @@ follow the business usage of the roster's own headlines and bios (Mexico is in
 Latin America, Israel in the Middle East; Turkey and Egypt are put there too).
 Sub-Saharan Africa and Central Asia belong to none of the five regions and are
 left out on purpose.
+
+:func:`agenda_regions` reads the regions an agenda names: its countries, the
+region words of expert networks ("DACH", "GCC", "LatAm", "ASEAN") and places
+inside a region (US states, Canadian provinces, "US Southeast"). Short upper-case
+words ("US", "EU", "UK") only match in upper case, so "tell us" is not the US.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
@@ -238,3 +244,196 @@ def log_missing_regions(locations: Iterable[str | None], where: str) -> int:
             "%s: every one of the %d roster experts has a region.", where, len(values)
         )
     return missing
+
+
+# Words of agendas for a region or a place in one; None consumes a phrase that
+# names no region of the five ("Central Asia" must not read as "Asia").
+_AGENDA_TERMS: Mapping[str | None, tuple[str, ...]] = {
+    NORTH_AMERICA: (
+        "North America",
+        "North American",
+        "American",
+        "Americas",
+        "US",
+        "U.S.",
+        "USA",
+        "DC",
+        "Midwest",
+        "Northeast US",
+        "US Northeast",
+        "Southeast US",
+        "US Southeast",
+        "West Coast",
+        "East Coast",
+        "Gulf Coast",
+        "Sun Belt",
+        "California",
+        "Texas",
+        "New York",
+        "Florida",
+        "Illinois",
+        "Ohio",
+        "Pennsylvania",
+        "Georgia",
+        "Michigan",
+        "Arizona",
+        "Washington",
+        "Colorado",
+        "Massachusetts",
+        "New Jersey",
+        "North Carolina",
+        "Virginia",
+        "Pacific Northwest",
+        "Tennessee",
+        "Ontario",
+        "Quebec",
+        "Alberta",
+        "British Columbia",
+        "Canadian",
+    ),
+    EUROPE: (
+        "Europe",
+        "European",
+        "EU",
+        "EMEA",
+        "DACH",
+        "Benelux",
+        "Nordics",
+        "Nordic",
+        "Scandinavia",
+        "Scandinavian",
+        "CEE",
+        "Iberia",
+        "Iberian",
+        "Baltics",
+        "Southern Europe",
+        "Eastern Europe",
+        "Western Europe",
+        "Central Europe",
+        "Northern Europe",
+        "UK & Ireland",
+        "British",
+        "German",
+        "French",
+        "Italian",
+        "Spanish",
+        "Dutch",
+        "Polish",
+        "Swedish",
+        "Danish",
+        "Norwegian",
+        "Finnish",
+        "Swiss",
+        "Belgian",
+        "Irish",
+        "Czech",
+        "Austrian",
+        "Portuguese",
+    ),
+    APAC: (
+        "APAC",
+        "Asia",
+        "Asian",
+        "Asia-Pacific",
+        "Asia Pacific",
+        "ASEAN",
+        "Southeast Asia",
+        "South Asia",
+        "East Asia",
+        "North Asia",
+        "Greater China",
+        "ANZ",
+        "Oceania",
+        "Pacific",
+        "Chinese",
+        "Japanese",
+        "Korean",
+        "Indian",
+        "Taiwanese",
+        "Australian",
+        "Singaporean",
+        "Vietnamese",
+        "Indonesian",
+        "Malaysian",
+        "Thai",
+    ),
+    LATIN_AMERICA: (
+        "Latin America",
+        "Latin American",
+        "LatAm",
+        "LATAM",
+        "South America",
+        "South American",
+        "Central America",
+        "Central American",
+        "Andean",
+        "Caribbean",
+        "Mercosur",
+        "Brazilian",
+        "Mexican",
+        "Chilean",
+        "Colombian",
+        "Peruvian",
+        "Argentine",
+        "Argentinian",
+    ),
+    MIDDLE_EAST: (
+        "Middle East",
+        "Middle Eastern",
+        "GCC",
+        "Gulf",
+        "MENA",
+        "Dubai",
+        "Abu Dhabi",
+        "Riyadh",
+        "Saudi",
+        "Emirati",
+        "Israeli",
+        "Gulf states",
+    ),
+    None: ("Central Asia", "Africa", "African", "Sub-Saharan Africa"),
+}
+
+
+def _term_pattern(term: str) -> str:
+    # "US", "EU", "DC" are words too ("us", "eu-"): acronyms match in upper case.
+    escaped = re.escape(term)
+    return escaped if term.isupper() and len(term) <= 4 else f"(?i:{escaped})"
+
+
+def _agenda_terms() -> dict[str, str | None]:
+    terms: dict[str, str | None] = {}
+    for country, region in COUNTRY_REGION.items():
+        terms[country] = region
+    for alias, country in _ALIASES.items():
+        terms[alias] = COUNTRY_REGION[country]
+    for region, words in _AGENDA_TERMS.items():
+        terms.update(dict.fromkeys(words, region))
+    return terms
+
+
+_AGENDA_TERM_REGION = {_key(t): r for t, r in _agenda_terms().items()}
+# Longest first: at one position "Latin American" wins over "American".
+_AGENDA_RE = re.compile(
+    r"(?<![\w.])("
+    + "|".join(_term_pattern(t) for t in sorted(_agenda_terms(), key=len, reverse=True))
+    + r")(?![\w])"
+)
+
+
+def agenda_regions(agenda: Iterable[str]) -> tuple[str, ...]:
+    """The business regions an agenda names, in :data:`REGIONS` order.
+
+    Args:
+        agenda: The client's questions.
+
+    Returns:
+        The regions of the countries, region words and places found (empty when
+        the agenda names none: most generic questions do not).
+    """
+    found = {
+        _AGENDA_TERM_REGION.get(_key(match.group(1)))
+        for question in agenda
+        for match in _AGENDA_RE.finditer(str(question))
+    }
+    return tuple(region for region in REGIONS if region in found)

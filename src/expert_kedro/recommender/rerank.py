@@ -94,6 +94,7 @@ class RerankRanker:
         history: Past training questions per expert (when prompts show them).
         history_questions: Past questions shown per candidate (as in training).
         candidate_region: Show each candidate's ``Region:`` line (as in training).
+        agenda_region: Show the ``Agenda region:`` line (as in training).
         name: System name in reports.
     """
 
@@ -109,6 +110,7 @@ class RerankRanker:
         history: ExpertHistory | None = None,
         history_questions: int = 0,
         candidate_region: bool = False,
+        agenda_region: bool | str = False,
         name: str = "llm_rerank",
     ) -> None:
         if not np.array_equal(
@@ -125,6 +127,7 @@ class RerankRanker:
         self.retrieval_weight = retrieval_weight
         self.history, self.history_questions = history, history_questions
         self.candidate_region = candidate_region
+        self.agenda_region = agenda_region
         self.expert_ids = roster.expert_ids
         if candidate_region:
             log_missing_regions(roster.frame["expert_location"], "RerankRanker")
@@ -138,6 +141,7 @@ class RerankRanker:
             if self.history is not None
             else (),
             region=self.candidate_region,
+            agenda_region=self.agenda_region,
         )
 
     def candidate_table(

@@ -15,8 +15,10 @@ The user turn is built by :func:`format_rerank_input` (shared with inference, so
 model is scored on the layout it was trained on): the numbered agenda, then the
 candidate's profile in the fixed ``Expert: <name> (ID <id>)`` layout, optionally
 a ``Region: <region>`` line (``recommender.candidate_region``: the business region
-of the candidate's location, see :mod:`expert_kedro.regions`), optionally followed
-by questions from the candidate's *other* training projects.
+of the candidate's location, see :mod:`expert_kedro.regions`), optionally an
+``Agenda region:`` line (``recommender.agenda_region``: the regions the agenda
+names, and with ``compare`` whether the candidate's region is one of them),
+optionally followed by questions from the candidate's *other* training projects.
 
 Outputs have the same columns as ``train_pairs`` (:data:`PAIR_COLUMNS`).
 """
@@ -32,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from expert_kedro.formatting import format_agenda, format_expert_profile
-from expert_kedro.regions import expert_region
+from expert_kedro.regions import agenda_regions, expert_region
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ YES, NO = "yes", "no"
 CANDIDATE_HEADER = "Candidate expert:"
 HISTORY_HEADER = "Questions from this expert's past projects:"
 REGION_LABEL = "Region"
+AGENDA_REGION_LABEL = "Agenda region"
 _WORD_RE = re.compile(r"[a-z0-9][a-z0-9\-]{2,}")
 
 # (project_id, agenda) -> ranked roster expert ids of the retriever, best first.
@@ -115,11 +118,25 @@ class ExpertHistory:
         return sorted(scored, key=scored.__getitem__)[:n]
 
 
+def _agenda_region_line(
+    agenda: Sequence[str], candidate: str | None, mode: bool | str
+) -> str:
+    named = agenda_regions(agenda)
+    line = f"{AGENDA_REGION_LABEL}: {', '.join(named) if named else 'none named'}"
+    if mode != "compare" or not named:
+        return line
+    if candidate is None:
+        return f"{line} (candidate's region unknown)"
+    return f"{line} ({'same as' if candidate in named else 'not'} the candidate's)"
+
+
 def format_candidate(
     profile: Mapping[str, Any],
     history: Sequence[str] = (),
     *,
     region: bool = False,
+    agenda: Sequence[str] | None = None,
+    agenda_region: bool | str = False,
 ) -> str:
     """Candidate block of a rerank prompt.
 
@@ -128,18 +145,25 @@ def format_candidate(
         history: Optional past questions of the candidate.
         region: Add a ``Region: <region>`` line after the profile (omitted when
             the location's country has no region).
+        agenda: The client's questions (read for ``agenda_region``).
+        agenda_region: Add an ``Agenda region:`` line with the regions the agenda
+            names (``none named`` when it names none); ``"compare"`` also says
+            whether the candidate's region is one of them.
 
     Returns:
-        The header, the profile, the optional region line, then the optional past
+        The header, the profile, the optional region lines, then the optional past
         questions.
     """
     lines = [CANDIDATE_HEADER, format_expert_profile(profile)]
-    if region:
+    name = expert_region(profile.get("expert_location"))
+    if region and name is not None:
         # "Berlin, Germany" does not say "Europe" to a small model, while agendas
         # name regions ("Benelux", "GCC", "LATAM"): spell the region out.
-        name = expert_region(profile.get("expert_location"))
-        if name is not None:
-            lines.append(f"{REGION_LABEL}: {name}")
+        lines.append(f"{REGION_LABEL}: {name}")
+    if agenda_region:
+        # Next to the candidate's region, so that the model compares two nearby
+        # lines instead of finding a country in a long agenda.
+        lines.append(_agenda_region_line(agenda or (), name, agenda_region))
     if history:
         lines.append(HISTORY_HEADER)
         lines.extend(f"- {q}" for q in history)
@@ -152,6 +176,7 @@ def format_rerank_input(
     history: Sequence[str] = (),
     *,
     region: bool = False,
+    agenda_region: bool | str = False,
 ) -> str:
     """User turn of a pointwise rerank prompt.
 
@@ -166,6 +191,8 @@ def format_rerank_input(
         region: Add the candidate's ``Region:`` line
             (``recommender.candidate_region``; training and inference must pass
             the same value).
+        agenda_region: Add the ``Agenda region:`` line
+            (``recommender.agenda_region``: false, true or ``"compare"``).
 
     Returns:
         ``"Agenda:\\n1. ...\\n\\nCandidate expert:\\nExpert: <name> (ID <id>)\\n..."``.
@@ -173,7 +200,9 @@ def format_rerank_input(
     return (
         format_agenda(agenda)
         + "\n\n"
-        + format_candidate(profile, history, region=region)
+        + format_candidate(
+            profile, history, region=region, agenda=agenda, agenda_region=agenda_region
+        )
     )
 
 
@@ -220,6 +249,7 @@ def build_rerank_examples(
     history: ExpertHistory | None = None,
     history_questions: int = 0,
     candidate_region: bool = False,
+    agenda_region: bool | str = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Positive and negative rerank examples for every (project, agenda) of ``pairs``.
 
@@ -238,6 +268,7 @@ def build_rerank_examples(
         history: Past questions of experts, or None.
         history_questions: Past questions shown per candidate (0: none).
         candidate_region: Show each candidate's ``Region:`` line.
+        agenda_region: Show the ``Agenda region:`` line (false, true, ``compare``).
 
     Returns:
         ``(examples, stats)``: examples with :data:`PAIR_COLUMNS` (``output`` is
@@ -278,7 +309,11 @@ def build_rerank_examples(
             "agenda": list(agenda),
             "system": system,
             "input": format_rerank_input(
-                agenda, roster[expert_id], shown, region=candidate_region
+                agenda,
+                roster[expert_id],
+                shown,
+                region=candidate_region,
+                agenda_region=agenda_region,
             ),
             "output": out,
             "source": src,

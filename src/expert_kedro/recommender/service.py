@@ -153,7 +153,7 @@ def check_adapter_layout(
     wanted = settings.rerank_layout()
     diffs = [
         f"{key}={recorded[key]!r} (configured: {wanted[key]!r})"
-        for key in ("history_questions", "candidate_region")
+        for key in ("history_questions", "candidate_region", "agenda_region")
         if key in recorded and recorded[key] != wanted[key]
     ]
     if diffs:
@@ -270,6 +270,7 @@ def build_ranker(
         history=history,
         history_questions=settings.history_questions,
         candidate_region=settings.candidate_region,
+        agenda_region=settings.agenda_region,
     )
 
 

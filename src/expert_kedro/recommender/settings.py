@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MODES = ("rerank", "generative")
+# recommender.agenda_region (see rerank_pairs.format_candidate).
+AGENDA_REGION_CHOICES = (False, True, "compare")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class RecommenderSettings:
         candidate_region: Add a ``Region: <region>`` line (North America, Europe,
             APAC, Latin America, Middle East; from the candidate's location) after
             the profile in rerank prompts.
+        agenda_region: Add an ``Agenda region:`` line (the regions the agenda
+            names) to the candidate block: false, true, or ``compare`` (also says
+            whether the candidate's region is one of them).
         rerank_with_generative_pairs: Also train the generative pairs in rerank mode.
         max_prompt_tokens: Longest prompt accepted (longer agendas are refused).
         batch_size: Candidates per forward pass.
@@ -58,6 +63,7 @@ class RecommenderSettings:
     )
     history_questions: int = 4
     candidate_region: bool = False
+    agenda_region: bool | str = False
     rerank_with_generative_pairs: bool = False
     max_prompt_tokens: int = 1024
     batch_size: int = 16
@@ -76,6 +82,7 @@ class RecommenderSettings:
             "mode": self.mode,
             "history_questions": self.history_questions,
             "candidate_region": self.candidate_region,
+            "agenda_region": self.agenda_region,
         }
 
     def wants_text(self, output_format: str) -> bool:
@@ -132,6 +139,7 @@ class RecommenderSettings:
             "generate_text": self.generate_text in ("auto", True, False),
             "share_prefix": self.share_prefix in ("auto", True, False),
             "candidate_region": isinstance(self.candidate_region, bool),
+            "agenda_region": self.agenda_region in AGENDA_REGION_CHOICES,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -140,7 +148,8 @@ class RecommenderSettings:
                 "batch_size, agenda_batch, "
                 "max_new_tokens >= 1; retrieval_weight in [0, 1]; history_questions "
                 ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text and "
-                "share_prefix auto/true/false; candidate_region true/false."
+                "share_prefix auto/true/false; candidate_region true/false; "
+                "agenda_region true/false/compare."
             )
         if not str(self.rerank_system_prompt).strip():
             raise ValueError("recommender.rerank_system_prompt is empty.")

@@ -123,6 +123,7 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         "history": history,
         "history_questions": settings.history_questions,
         "candidate_region": settings.candidate_region,
+        "agenda_region": settings.agenda_region,
     }
     rerank_train, train_stats = build_rerank_examples(
         train_source, roster, _acceptable(train_pairs), rank_candidates, **common
@@ -142,6 +143,7 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         "seed": seed,
         "history_questions": settings.history_questions,
         "candidate_region": settings.candidate_region,
+        "agenda_region": settings.agenda_region,
         "train": {**train_stats, "rows": len(rerank_train)},
         "validation": {**validation_stats, "rows": len(rerank_validation)},
     }
