@@ -130,14 +130,15 @@ def test_adapter_of_another_base_is_refused(trained_project):
 
 
 def test_adapter_of_another_prompt_layout_is_refused(trained_project):
-    """An adapter trained with the Region line is not scored without it."""
-    layout = {"mode": "rerank", "history_questions": 0, "candidate_region": True}
+    """An adapter trained without the region lines is not scored with them."""
+    layout = {"mode": "rerank", "candidate_region": False, "agenda_region": False}
     with _adapter_version(
         trained_project, "2001-02-03T04.05.06.790Z", recommender=layout
     ) as version:
         result = _run(trained_project.path, "-q", "Q?", "--adapter-version", version)
         assert result.exit_code != 0
-        assert "candidate_region=True (configured: False)" in result.output
+        assert "candidate_region=False (configured: True)" in result.output
+        assert "agenda_region=False (configured: 'compare')" in result.output
         assert "Traceback" not in result.output
 
 

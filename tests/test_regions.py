@@ -1,4 +1,4 @@
-"""Country -> region table behind the rerank prompt's ``Region:`` line."""
+"""Regions of roster locations and of agendas, behind the rerank prompt's lines."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from expert_kedro.regions import (
     COUNTRY_REGION,
     REGIONS,
+    agenda_regions,
     expert_region,
     log_missing_regions,
 )
@@ -105,3 +106,44 @@ def test_log_missing_regions_counts_and_names_them(caplog):
     assert "2 of 4 roster experts have no region" in warning.getMessage()
     assert "Lagos, Nigeria" in warning.getMessage()
     assert info.levelno == logging.INFO
+
+
+@pytest.mark.parametrize(
+    ("agenda", "regions"),
+    [
+        (["How do hospitals in Germany run RFPs?"], ("Europe",)),
+        (["Pricing for buyers in the US Southeast?"], ("North America",)),
+        (["Demand in California and Ontario?"], ("North America",)),
+        (["How do DACH and Benelux distributors differ?"], ("Europe",)),
+        (
+            ["Who wins in LatAm?", "What about the GCC?"],
+            ("Latin America", "Middle East"),
+        ),
+        (["Latin American buyers?"], ("Latin America",)),  # not "American"
+        (["ASEAN growth versus Greater China?"], ("APAC",)),
+        (["How do Saudi utilities tender?"], ("Middle East",)),
+        (["Gulf Coast refiners' feedstock?"], ("North America",)),  # not the Gulf
+        (["What are the main risks over the next 12-18 months?"], ()),
+    ],
+)
+def test_agenda_regions_reads_countries_region_words_and_places(agenda, regions):
+    assert agenda_regions(agenda) == regions
+
+
+def test_short_acronyms_match_in_upper_case_only():
+    # "us", "eu" and "uk" are words of plain English questions.
+    assert agenda_regions(["Tell us how pricing works, e.g. for eu-style rules"]) == ()
+    assert agenda_regions(["How do US and EU rules differ?"]) == (
+        "North America",
+        "Europe",
+    )
+
+
+def test_places_outside_the_five_regions_name_none():
+    # "Central Asia" must not read as Asia, "Africa" is not one of the five.
+    assert agenda_regions(["Growth in Central Asia and Africa?"]) == ()
+
+
+def test_agenda_regions_come_in_table_order_without_repeats():
+    agenda = ["Brazil?", "Japan and Korea?", "Germany?", "France?"]
+    assert agenda_regions(agenda) == ("Europe", "APAC", "Latin America")

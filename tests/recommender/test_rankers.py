@@ -185,6 +185,12 @@ def test_candidate_region_must_be_boolean(value):
         RecommenderSettings.from_params({"candidate_region": value})
 
 
+@pytest.mark.parametrize("value", ["yes", "same", None, 2])
+def test_agenda_region_must_be_a_known_choice(value):
+    with pytest.raises(ValueError, match="agenda_region"):
+        RecommenderSettings.from_params({"agenda_region": value})
+
+
 def test_training_pairs_and_inference_prompts_agree_with_candidate_region(
     trained_project, loaded
 ):
@@ -192,7 +198,7 @@ def test_training_pairs_and_inference_prompts_agree_with_candidate_region(
     setting: a validation example's input is exactly the ranker's prompt for the
     same (agenda, candidate), Region line and past questions included."""
     scorer, roster, roster_df, train_pairs, _ = loaded
-    params = {**TEST_RECOMMENDER, "candidate_region": True}
+    params = {**TEST_RECOMMENDER, "candidate_region": True, "agenda_region": "compare"}
     with _session(trained_project.path) as session:
         context = session.load_context()
         catalog = context.catalog
@@ -209,6 +215,7 @@ def test_training_pairs_and_inference_prompts_agree_with_candidate_region(
             context.params["rerank_pairs"],
         )
     assert report["candidate_region"] is True
+    assert report["agenda_region"] == "compare"
     assert report["history_questions"] == TEST_RECOMMENDER["history_questions"]
     bm25 = BM25Retriever().fit(build_expert_documents(roster_df, train_pairs))
     ranker = build_ranker(
@@ -219,9 +226,11 @@ def test_training_pairs_and_inference_prompts_agree_with_candidate_region(
         train_pairs=train_pairs,
     )
     assert ranker.candidate_region is True
+    assert ranker.agenda_region == "compare"
     assert rerank_validation["input"].str.contains(HISTORY_HEADER).any()
     for agenda, expert_id, text in rerank_validation[
         ["agenda", "expert_id", "input"]
     ].itertuples(index=False):
         assert any(line.startswith("Region: ") for line in text.splitlines())
+        assert any(line.startswith("Agenda region: ") for line in text.splitlines())
         assert ranker.candidate_input(list(agenda), expert_id) == text

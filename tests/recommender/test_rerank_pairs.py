@@ -160,3 +160,71 @@ def test_examples_carry_the_region_line_when_asked(pairs):
     pd.testing.assert_frame_equal(
         with_region.drop(columns="input"), plain.drop(columns="input")
     )
+
+
+def _lines(agenda, location, mode, region=True):
+    profile = {**_profile(100), "expert_location": location}
+    text = format_rerank_input(agenda, profile, region=region, agenda_region=mode)
+    return text.splitlines()
+
+
+def test_agenda_region_line_follows_the_candidates_region():
+    lines = _lines(["Buyers in the Nordics?"], "Oslo, Norway", True)
+    assert lines[-2:] == ["Region: Europe", "Agenda region: Europe"]
+    assert _lines(["Pricing?"], "Oslo, Norway", True)[-1] == (
+        "Agenda region: none named"
+    )
+
+
+@pytest.mark.parametrize(
+    ("agenda", "location", "line"),
+    [
+        (
+            ["Buyers in the Nordics?", "And in Brazil?"],
+            "Oslo, Norway",
+            "Agenda region: Europe, Latin America (same as the candidate's)",
+        ),
+        (
+            ["GCC tenders?"],
+            "Oslo, Norway",
+            "Agenda region: Middle East (not the candidate's)",
+        ),
+        (
+            ["GCC tenders?"],
+            "Lagos, Nigeria",
+            "Agenda region: Middle East (candidate's region unknown)",
+        ),
+        (["Pricing?"], "Oslo, Norway", "Agenda region: none named"),
+    ],
+)
+def test_compare_says_whether_the_candidates_region_is_named(agenda, location, line):
+    assert _lines(agenda, location, "compare")[-1] == line
+
+
+def test_compare_without_the_candidate_line_still_compares():
+    lines = _lines(["GCC tenders?"], "Oslo, Norway", "compare", region=False)
+    assert not any(line.startswith("Region:") for line in lines)
+    assert lines[-1] == "Agenda region: Middle East (not the candidate's)"
+
+
+def test_examples_carry_the_agenda_region_line_when_asked(pairs):
+    common = {"system": "rerank?", "n_hard": 3, "n_random": 1, "seed": 3}
+    acceptable = {1: {100, 101}, 2: {105}}
+    plain, _ = build_rerank_examples(pairs, ROSTER, acceptable, _rank, **common)
+    compared, _ = build_rerank_examples(
+        pairs,
+        ROSTER,
+        acceptable,
+        _rank,
+        candidate_region=True,
+        agenda_region="compare",
+        **common,
+    )
+    assert not plain["input"].str.contains("Agenda region:").any()
+    assert all(
+        text.splitlines()[-1].startswith("Agenda region: ")
+        for text in compared["input"]
+    )
+    pd.testing.assert_frame_equal(
+        compared.drop(columns="input"), plain.drop(columns="input")
+    )

@@ -62,8 +62,8 @@ class RecommenderSettings:
         "for the agenda (topic, region and function), otherwise answer no."
     )
     history_questions: int = 4
-    candidate_region: bool = False
-    agenda_region: bool | str = False
+    candidate_region: bool = True
+    agenda_region: bool | str = "compare"
     rerank_with_generative_pairs: bool = False
     max_prompt_tokens: int = 1024
     batch_size: int = 16

@@ -16,11 +16,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from expert_kedro.modeling.base_model import load_model_for_inference
 from expert_kedro.modeling.prompts import encode_prompt
+from expert_kedro.recommender.settings import RecommenderSettings
 from tests.conftest import copy_project
 
 PROJECTS = 120
@@ -110,8 +112,15 @@ def test_adapter_reloads_and_changes_the_logits(trained):
     assert handle.training_info["global_step"] == MAX_STEPS
     # The rerank prompt layout of params:recommender travels with the adapter.
     layout = handle.training_info["recommender"]
-    assert set(layout) == {"mode", "history_questions", "candidate_region"}
-    assert layout["candidate_region"] is False
+    params = yaml.safe_load((project / "conf/base/parameters.yml").read_text())
+    configured = RecommenderSettings.from_params(params["recommender"])
+    assert layout == configured.rerank_layout()
+    assert set(layout) == {
+        "mode",
+        "history_questions",
+        "candidate_region",
+        "agenda_region",
+    }
     model, tokenizer = load_model_for_inference(catalog.load("base_model"), handle)
     assert type(model).__name__.startswith("PeftModel")
     ids = torch.tensor(
