@@ -2,8 +2,9 @@
 
 Reads the evaluation's saved hybrid rankings (``baseline_rankings``, written by
 ``kedro run --pipeline=evaluation``) and re-orders each project's top 5 with a crude
-rule: experts whose roster region (``expert_kedro.regions``) is named in the agenda
-(a country of the table or a region word) first, retrieval order otherwise. Not a
+rule: experts whose roster region (``expert_kedro.regions.expert_region``) is
+named in the agenda (``agenda_regions``: countries, region words, places) first,
+retrieval order otherwise. Not a
 system of the project: an upper-bound style probe of the signal the reranker should
 learn from the candidate's ``Region:`` line. Run from the project root::
 
@@ -13,32 +14,10 @@ learn from the candidate's ``Region:`` line. Run from the project root::
 from __future__ import annotations
 
 import json
-import re
 
 import pandas as pd
 
-from expert_kedro.regions import COUNTRY_REGION, expert_region
-
-REGION_WORDS = {
-    "North America": ["north america", "north american", "u.s.", "us", "american"],
-    "Europe": ["europe", "european", "emea", "dach", "benelux", "nordics", "uk", "cee"],
-    "APAC": ["apac", "asia", "asian", "asean", "southeast asia", "asia-pacific"],
-    "Latin America": ["latin america", "latam", "south america", "andean"],
-    "Middle East": ["middle east", "gcc", "gulf", "mena", "uae", "abu dhabi", "dubai"],
-}
-
-
-def agenda_regions(agenda: list[str]) -> set[str]:
-    """Regions named in an agenda (country names of the table or region words)."""
-    text = " " + " ".join(agenda).lower() + " "
-    words = {c.lower(): r for c, r in COUNTRY_REGION.items()}
-    for region, names in REGION_WORDS.items():
-        words.update({name: region for name in names})
-    return {
-        region
-        for word, region in words.items()
-        if re.search(r"(?<![\w.])" + re.escape(word) + r"(?![\w])", text)
-    }
+from expert_kedro.regions import agenda_regions, expert_region
 
 
 def main() -> None:
@@ -58,7 +37,7 @@ def main() -> None:
         hits = {"hybrid": 0, "region_rule": 0, "agenda_names_a_region": 0}
         for project_id, group in hybrid.groupby("project_id"):
             top = group.sort_values("rank").expert_id.head(5).tolist()
-            named = agenda_regions(list(agendas[project_id]))
+            named = set(agenda_regions(list(agendas[project_id])))
             rule = sorted(top, key=lambda e: (region.get(e) not in named, top.index(e)))
             hits["hybrid"] += top[0] in set(acceptable[project_id])
             hits["region_rule"] += rule[0] in set(acceptable[project_id])
