@@ -410,6 +410,9 @@ def lever_runs(
         runs.append(("batch=1", 1, False, 1))
         # recommender.agenda_batch: 64 agendas' candidates in one forward pass.
         runs.append(("agendas=64+prefix-off", 64 * candidates, True, 64))
+        # The same with the agenda prompt shared: fewer tokens, two passes; pays
+        # where the forward pass (not the host) is the bound, as for the 8B.
+        runs.append(("agendas=64", 64 * candidates, False, 64))
     else:
         runs += [
             ("batch=64", 64, False, 1),

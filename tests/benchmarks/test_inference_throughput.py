@@ -41,6 +41,7 @@ def test_tiny_cpu_run_writes_every_row(tmp_path: Path) -> None:
         ("rerank", "prefix-off"),
         ("rerank", "batch=1"),
         ("rerank", "agendas=64+prefix-off"),
+        ("rerank", "agendas=64"),
         ("both", "static-kv-cache"),
     }
     assert expected <= levers
