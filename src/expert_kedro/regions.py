@@ -19,6 +19,7 @@ words ("US", "EU", "UK") only match in upper case, so "tell us" is not the US.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -431,9 +432,15 @@ def agenda_regions(agenda: Iterable[str]) -> tuple[str, ...]:
         The regions of the countries, region words and places found (empty when
         the agenda names none: most generic questions do not).
     """
+    return _agenda_regions(tuple(str(q) for q in agenda))
+
+
+# Every candidate block of one agenda asks again (K per agenda in a batch).
+@functools.lru_cache(maxsize=4096)
+def _agenda_regions(agenda: tuple[str, ...]) -> tuple[str, ...]:
     found = {
         _AGENDA_TERM_REGION.get(_key(match.group(1)))
         for question in agenda
-        for match in _AGENDA_RE.finditer(str(question))
+        for match in _AGENDA_RE.finditer(question)
     }
     return tuple(region for region in REGIONS if region in found)

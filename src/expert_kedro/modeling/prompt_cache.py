@@ -12,11 +12,13 @@ ids. That equals tokenizing the whole prompt when no token can span a cut:
 
 * byte-level BPE tokenizers (GPT-2 / SmolLM2, Llama-3, Qwen2) split text into
   pre-tokens with a regex and merge bytes only inside a pre-token;
-* a cut after a single ``"\\n"`` that follows a non-space character and precedes an
-  ASCII letter or digit is a pre-token boundary of each of those regexes, and the
-  pre-tokens on each side are the same with or without the text on the other side
-  (the ``"\\n"`` is its own pre-token, or closes the punctuation before it, and
-  nothing that starts with a letter or a digit takes a newline before it).
+* a cut after a single ``"\\n"`` between two non-space characters is a pre-token
+  boundary of each of those regexes, and the pre-tokens on each side are the same
+  with or without the text on the other side: the ``"\\n"`` is its own pre-token
+  (or closes the punctuation before it), whatever follows it, and no pre-token
+  starts with a newline and continues with a non-space character;
+* added tokens (``<|im_start|>``) are cut out before pre-tokenization, so a cut
+  next to one changes nothing as long as none holds a newline or strips spaces.
 
 Other tokenizers (another pre-tokenizer, a normalizer, ``add_prefix_space``, added
 tokens that strip whitespace) are encoded whole, as :func:`encode_prompts` does; the
@@ -108,12 +110,24 @@ def supports_line_pieces(tokenizer: Any) -> bool:
     return _pre_tokenizer_cuts_at_lines(pre_tokenizer)
 
 
+def _ends_a_piece(char: str) -> bool:
+    # Letters and digits (any script) are never whitespace to a regex; other
+    # characters only when ASCII: a Unicode space that Python and the tokenizer's
+    # regex classify differently must not end a piece.
+    return char.isalnum() or (char.isascii() and char.isprintable() and char != " ")
+
+
+def _starts_a_piece(char: str) -> bool:
+    return char.isascii() and char.isprintable() and char != " "
+
+
 def line_pieces(text: str) -> list[str]:
     """``text`` cut after each ``"\\n"`` where a cut cannot change the tokens.
 
-    A cut is made after a newline that follows a non-space character and precedes an
-    ASCII letter or digit (``"Headline: ..."``, ``"1. ..."``); the pieces join back
-    into ``text``.
+    A cut is made after a newline that follows a letter, a digit or a visible
+    ASCII character and precedes a visible ASCII character (``"Headline: ..."``,
+    ``"1. ..."``, ``"- ..."``); not around blank lines or spaces. The pieces join
+    back into ``text``.
 
     Args:
         text: A rendered prompt.
@@ -125,8 +139,7 @@ def line_pieces(text: str) -> list[str]:
     pieces: list[str] = []
     current = lines[0]
     for line in lines[1:]:
-        first = line[:1]
-        if current and not current[-1].isspace() and first.isascii() and first.isalnum():
+        if current and line and _ends_a_piece(current[-1]) and _starts_a_piece(line[0]):
             pieces.append(current + "\n")
             current = line
         else:
@@ -140,7 +153,8 @@ class PromptEncoder:
 
     Args:
         tokenizer: A Hugging Face tokenizer.
-        style: Prompt layout (see :func:`expert_kedro.modeling.prompts.uses_chat_template`).
+        style: Prompt layout (see
+            :func:`expert_kedro.modeling.prompts.uses_chat_template`).
         max_pieces: Cached pieces kept; the cache is emptied when it would grow
             past this (new agendas keep adding lines; profiles and past questions
             are re-cached by the next batch).

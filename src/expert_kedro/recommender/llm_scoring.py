@@ -19,6 +19,7 @@ Public API: :func:`common_prefix_length`, :func:`next_token_logits`,
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -87,6 +88,26 @@ def _run_prefix(model: Any, prefix: Sequence[int]) -> tuple[Any, torch.Tensor | 
     return out.past_key_values, out.logits[0, -1].float()
 
 
+def _right_padded(
+    suffixes: Sequence[Sequence[int]], pad_id: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``[rows, width]`` int64 ids padded with ``pad_id`` on the right, and the mask
+    of real tokens (1) against padding (0)."""
+    lengths = np.fromiter(
+        (len(s) for s in suffixes), dtype=np.int64, count=len(suffixes)
+    )
+    width = int(lengths.max())
+    real = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
+    ids = np.full((len(suffixes), width), pad_id, dtype=np.int64)
+    # Row-major order of the True cells of ``real`` is the order of the tokens.
+    ids[real.astype(bool)] = np.fromiter(
+        itertools.chain.from_iterable(suffixes),
+        dtype=np.int64,
+        count=int(lengths.sum()),
+    )
+    return ids, real
+
+
 def _batch_inputs(
     model: Any,
     cache: Any,
@@ -97,17 +118,17 @@ def _batch_inputs(
 ) -> dict[str, Any]:
     """Forward-pass inputs of right-padded suffixes continuing the cached prefix."""
     device = _device(model)
-    width = max(len(s) for s in suffixes)
-    ids = torch.full((len(suffixes), width), pad_id, dtype=torch.long, device=device)
-    mask = torch.zeros((len(suffixes), prefix_length + width), dtype=torch.long)
+    ids, real = _right_padded(suffixes, pad_id)
+    width = ids.shape[1]
+    mask = np.zeros((len(suffixes), prefix_length + width), dtype=np.int64)
     mask[:, :prefix_length] = 1
-    for row, suffix in enumerate(suffixes):
-        ids[row, : len(suffix)] = torch.tensor(list(suffix), dtype=torch.long)
-        mask[row, prefix_length : prefix_length + len(suffix)] = 1
+    mask[:, prefix_length:] = real
     positions = torch.arange(prefix_length, prefix_length + width, device=device)
     kwargs: dict[str, Any] = {
-        "input_ids": ids,
-        "attention_mask": mask.to(device),
+        # Built on the host and copied once: one row at a time was hundreds of
+        # small copies (and device transfers) per batch of candidates.
+        "input_ids": torch.from_numpy(ids).to(device),
+        "attention_mask": torch.from_numpy(mask).to(device),
         "position_ids": positions.unsqueeze(0).expand(len(suffixes), -1),
         "use_cache": cache is not None,
     }

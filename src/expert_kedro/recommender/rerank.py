@@ -160,10 +160,32 @@ class RerankRanker:
         self, agendas: Sequence[Sequence[str]], cases: Sequence[Any]
     ) -> list[tuple[pd.DataFrame, list[int]]]:
         """:meth:`candidate_table` for several agendas, scored in shared batches."""
+        return [
+            (
+                pd.DataFrame(
+                    {
+                        "expert_id": chosen,
+                        "retrieval_score": retrieval,
+                        "llm_score": llm,
+                    }
+                ),
+                tail,
+            )
+            for chosen, retrieval, llm, tail in self._score_candidates(agendas, cases)
+        ]
+
+    def _score_candidates(
+        self, agendas: Sequence[Sequence[str]], cases: Sequence[Any]
+    ) -> list[tuple[list[int], np.ndarray, np.ndarray, list[int]]]:
+        """Per agenda: candidate ids, their retrieval and LLM scores, the tail.
+
+        The columns of :meth:`candidate_tables` without a DataFrame per agenda,
+        which ranking reads straight back out (64 of them per batched call).
+        """
         agendas = [list(agenda) for agenda in agendas]
         scores = self.retriever.score_all(agendas)
         ids, ranked_scores = top_k(scores, self.expert_ids, len(self.expert_ids))
-        ranked = [[int(e) for e in row] for row in ids]
+        ranked = np.asarray(ids, dtype=int).tolist()
         chosen = [row[: self.candidates] for row in ranked]
         groups = [
             [self.candidate_input(agenda, e) for e in experts]
@@ -172,13 +194,9 @@ class RerankRanker:
         llm = self.scorer.yes_no_scores_grouped(self.system, groups, cases)
         return [
             (
-                pd.DataFrame(
-                    {
-                        "expert_id": chosen[i],
-                        "retrieval_score": ranked_scores[i][: self.candidates],
-                        "llm_score": llm[i],
-                    }
-                ),
+                chosen[i],
+                ranked_scores[i][: self.candidates],
+                llm[i],
                 ranked[i][self.candidates :],
             )
             for i in range(len(agendas))
@@ -195,13 +213,9 @@ class RerankRanker:
     ) -> list[tuple[list[int], list[float]]]:
         """:meth:`rank_with_scores` for several agendas in shared forward passes."""
         out = []
-        for table, tail in self.candidate_tables(agendas, cases):
-            fused = fuse(
-                table["retrieval_score"].to_numpy(),
-                table["llm_score"].to_numpy(),
-                self.retrieval_weight,
-            )
-            ids, scores = order_with_tail(table["expert_id"].tolist(), fused, tail)
+        for chosen, retrieval, llm, tail in self._score_candidates(agendas, cases):
+            fused = fuse(retrieval, llm, self.retrieval_weight)
+            ids, scores = order_with_tail(chosen, fused, tail)
             out.append((ids[:k], scores[:k]))
         return out
 

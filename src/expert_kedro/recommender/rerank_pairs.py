@@ -62,6 +62,11 @@ def _words(text: str) -> set[str]:
     return set(_WORD_RE.findall(text.lower()))
 
 
+def _normalised(question: str) -> str:
+    """A question compared case- and spacing-insensitively (same text, same key)."""
+    return " ".join(question.lower().split())
+
+
 class ExpertHistory:
     """Questions of each expert's TRAINING projects, to describe a candidate.
 
@@ -72,7 +77,10 @@ class ExpertHistory:
     """
 
     def __init__(self, train_pairs: pd.DataFrame) -> None:
-        self._questions: dict[int, list[tuple[int, str]]] = {}
+        # Per expert, in training order: (project, question, normalised question,
+        # its words). The last two do not depend on the agenda, so they are
+        # computed once here instead of for every (agenda, candidate) prompt.
+        self._questions: dict[int, list[tuple[int, str, str, frozenset[str]]]] = {}
         seen: set[tuple[int, int]] = set()
         for project_id, expert_id, agenda in train_pairs[
             ["project_id", "expert_id", "agenda"]
@@ -82,7 +90,10 @@ class ExpertHistory:
                 continue
             seen.add(key)
             bucket = self._questions.setdefault(int(expert_id), [])
-            bucket.extend((int(project_id), str(q)) for q in agenda)
+            bucket.extend(
+                (int(project_id), q, _normalised(q), frozenset(_words(q)))
+                for q in map(str, agenda)
+            )
 
     def questions(
         self,
@@ -106,15 +117,14 @@ class ExpertHistory:
         if n <= 0:
             return []
         agenda_words = _words(" ".join(agenda))
-        own = {" ".join(q.lower().split()) for q in agenda}
+        own = {_normalised(q) for q in agenda}
         scored: dict[str, tuple[int, int]] = {}
-        for order, (project_id, question) in enumerate(
+        for order, (project_id, question, key, words) in enumerate(
             self._questions.get(int(expert_id), [])
         ):
-            key = " ".join(question.lower().split())
             if project_id == exclude_project or key in own or question in scored:
                 continue
-            scored[question] = (-len(_words(question) & agenda_words), order)
+            scored[question] = (-len(words & agenda_words), order)
         return sorted(scored, key=scored.__getitem__)[:n]
 
 

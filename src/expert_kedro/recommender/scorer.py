@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from expert_kedro.modeling.prompts import encode_prompt, encode_prompts
+from expert_kedro.modeling.prompt_cache import PromptEncoder
+from expert_kedro.modeling.prompts import encode_prompt
 from expert_kedro.recommender.llm_scoring import (
     continuation_logprobs,
     next_token_logits,
@@ -51,6 +52,9 @@ class LLMScorer:
     max_prompt_tokens: int = 2048
     batch_size: int = 16
     share_prefix: bool = True
+    _prompt_encoder: PromptEncoder | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def pad_id(self) -> int:
@@ -72,6 +76,26 @@ class LLMScorer:
         ids = encode_prompt(self.tokenizer, system, user, self.prompt_style)
         self._check_length(ids, case)
         return ids
+
+    def encode_many(self, system: str, users: Sequence[str]) -> list[list[int]]:
+        """Prompt token ids of many user turns (no length check).
+
+        The same ids as :func:`expert_kedro.modeling.prompts.encode_prompts`; the
+        ids of lines repeated across prompts (system prompt, agenda, candidate
+        profiles, past questions) are reused (:class:`PromptEncoder`).
+        """
+        encoder = self._prompt_encoder
+        if (
+            encoder is None
+            or encoder.tokenizer is not self.tokenizer
+            or encoder.style != self.prompt_style
+        ):
+            # Built on first use and rebuilt if the tokenizer or layout changes:
+            # cached ids belong to one tokenizer and one layout.
+            encoder = self._prompt_encoder = PromptEncoder(
+                self.tokenizer, self.prompt_style
+            )
+        return encoder.encode(system, users)
 
     def _check_length(self, ids: Sequence[int], case: Any) -> None:
         if len(ids) > self.max_prompt_tokens:
@@ -118,7 +142,7 @@ class LLMScorer:
         """
         users = [user for group in groups for user in group]
         owners = [c for group, c in zip(groups, cases, strict=True) for _ in group]
-        sequences = encode_prompts(self.tokenizer, system, users, self.prompt_style)
+        sequences = self.encode_many(system, users)
         for ids, case in zip(sequences, owners, strict=True):
             self._check_length(ids, case)
         yes, no = token_id(self.tokenizer, "yes"), token_id(self.tokenizer, "no")
