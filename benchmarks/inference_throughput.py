@@ -326,6 +326,53 @@ class Budget:
     warmup: int
 
 
+def profile_batch(run: Any, table: pd.DataFrame, path: Path) -> None:
+    """One more batch under cProfile and torch.profiler: where its wall time goes.
+
+    cProfile splits the host's Python time by function (retrieval, prompt text,
+    tokenization, the service's output table); torch.profiler adds the operators'
+    self CPU and GPU time. A batch whose GPU time is a small part of its wall time is
+    bound by the host.
+    """
+    import cProfile
+    import io
+    import pstats
+
+    import torch
+
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if cuda():
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    python = cProfile.Profile()
+    with torch.profiler.profile(activities=activities) as prof:
+        python.enable()
+        wall, _ = run(table)
+        python.disable()
+    events = prof.key_averages()
+    summary = {
+        "agendas": len(table),
+        "wall_s": wall,
+        "operators_self_cpu_s": sum(e.self_cpu_time_total for e in events) / 1e6,
+        "operators_self_device_s": sum(
+            getattr(e, "self_device_time_total", 0) for e in events
+        )
+        / 1e6,
+    }
+    stream = io.StringIO()
+    pstats.Stats(python, stream=stream).sort_stats("cumulative").print_stats(40)
+    parts = [
+        json.dumps(summary),
+        "\n== Python, by cumulative time ==",
+        stream.getvalue(),
+    ]
+    for key in ("self_cpu_time_total", "self_device_time_total"):
+        parts.append(f"\n== operators, sorted by {key} ==")
+        parts.append(events.table(sort_by=key, row_limit=25, max_name_column_width=60))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts))
+    print(f"profile: {json.dumps(summary)} -> {path}")
+
+
 def measure(
     ranker: Any,
     workload: Workload,
@@ -333,8 +380,13 @@ def measure(
     budget: Budget,
     *,
     no_share: bool = False,
+    profile_to: Path | None = None,
 ) -> dict[str, Any]:
-    """``service.recommend`` on a batch of agendas, then single-agenda calls."""
+    """``service.recommend`` on a batch of agendas, then single-agenda calls.
+
+    With ``profile_to``, one more batch of the same size is profiled into that file
+    (:func:`profile_batch`) after the timed one.
+    """
     import torch
 
     from expert_kedro.recommender.service import recommend
@@ -357,6 +409,9 @@ def measure(
     if cuda():
         torch.cuda.reset_peak_memory_stats()
     wall, metrics = run(take(workload.agendas, budget.batch))
+    peak = torch.cuda.max_memory_allocated() / 2**30 if cuda() else None
+    if profile_to is not None:
+        profile_batch(run, take(workload.agendas, budget.batch), profile_to)
     singles = [
         run(take(workload.agendas, 1, i))[0] * 1000 for i in range(budget.repeats)
     ]
@@ -367,7 +422,7 @@ def measure(
         "single_p50_ms": float(np.percentile(singles, 50)),
         "single_p90_ms": float(np.percentile(singles, 90)),
         "single_repeats": budget.repeats,
-        "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda() else None,
+        "peak_mem_gib": peak,
     }
 
 
@@ -467,6 +522,11 @@ class Results:
         print(json.dumps(self.rows[-1], default=str), flush=True)
 
 
+def label_name(text: str) -> str:
+    """A file-name-safe form of a row label."""
+    return "".join(c if c.isalnum() or c in "-=.+" else "_" for c in text)
+
+
 def run_variant(
     label: str,
     scorer: Any,
@@ -509,7 +569,18 @@ def run_variant(
                 if mode == "generative":
                     ranker, no_share = unshared_generative(ranker), False
                     notes = "cost proxy (lower bound): full sequences, no sharing"
-            row = measure(ranker, workload, settings, budget, no_share=no_share)
+            profile_to = None
+            if args.profile and agendas > 1:
+                stem = label_name(f"{name}_{label}_{lever_name}")
+                profile_to = Path(args.out) / f"inference_profile_{stem}.txt"
+            row = measure(
+                ranker,
+                workload,
+                settings,
+                budget,
+                no_share=no_share,
+                profile_to=profile_to,
+            )
             results.add({**base, "lever": lever_name, **row, "notes": notes})
 
 
@@ -617,6 +688,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--device", choices=["auto", "cpu"], default="auto")
     parser.add_argument(
         "--tiny", action="store_true", help="tiny random Llama on CPU (smoke test)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile one extra batch of each multi-agenda lever row "
+        "(inference_profile_<model>_<variant>_<lever>.txt)",
     )
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()

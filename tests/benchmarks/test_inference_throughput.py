@@ -24,7 +24,7 @@ def test_tiny_cpu_run_writes_every_row(tmp_path: Path) -> None:
     args = ["--tiny", "--modes", "rerank", "--variants", "nf4+lora"]
     args += ["--batch", "2", "--repeats", "1", "--lever-batch", "1"]
     args += ["--lever-repeats", "1", "--prefix-off-batch", "1"]
-    args += ["--prefix-off-repeats", "1"]
+    args += ["--prefix-off-repeats", "1", "--profile"]
     subprocess.run(
         [sys.executable, "benchmarks/inference_throughput.py", *args]
         + ["--out", str(tmp_path)],
@@ -48,3 +48,12 @@ def test_tiny_cpu_run_writes_every_row(tmp_path: Path) -> None:
     measured = [r for r in rows if r["lever"] != "static-kv-cache"]
     assert all(r["agendas_per_s"] > 0 and r["single_p50_ms"] > 0 for r in measured)
     assert (tmp_path / "inference_throughput.md").is_file()
+    # --profile: one extra batch of each multi-agenda lever row, profiled.
+    profiles = sorted(tmp_path.glob("inference_profile_*.txt"))
+    assert {p.name.rsplit("_", 1)[-1] for p in profiles} == {
+        "agendas=64+prefix-off.txt",
+        "agendas=64.txt",
+    }
+    text = profiles[0].read_text()
+    assert "cumulative time" in text and "rank_many_with_scores" in text
+    assert json.loads(text.splitlines()[0])["wall_s"] > 0
