@@ -49,16 +49,8 @@ TRICKY = st.lists(
 
 
 @pytest.fixture(scope="module")
-def tokenizer(smollm2_base: Path):
-    return load_tokenizer(str(smollm2_base))
-
-
-@pytest.fixture(scope="module")
-def plain_tokenizer(smollm2_base: Path):
-    # No chat template: the fallback "### User:" layout.
-    tokenizer = load_tokenizer(str(smollm2_base))
-    tokenizer.chat_template = None
-    return tokenizer
+def tokenizer(chat_tokenizer):
+    return chat_tokenizer
 
 
 @pytest.fixture(scope="module")

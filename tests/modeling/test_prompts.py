@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import string
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from expert_kedro.modeling.base_model import load_tokenizer
 from expert_kedro.modeling.prompts import (
     FALLBACK_TEMPLATE,
     IGNORE_INDEX,
@@ -24,19 +22,6 @@ from expert_kedro.modeling.prompts import (
 SYSTEM = "Recommend the single best-matching expert."
 USER = "Agenda:\n1. How is lithium pricing changing?\n2. Who are the leaders?"
 ANSWER = "Expert: Ana Ruiz (ID 1234)\nHeadline: Former COO"
-
-
-@pytest.fixture(scope="module")
-def chat_tokenizer(smollm2_base: Path):
-    return load_tokenizer(str(smollm2_base))
-
-
-@pytest.fixture(scope="module")
-def plain_tokenizer(smollm2_base: Path):
-    # Same vocabulary without a chat template, like Llama-3 base.
-    tokenizer = load_tokenizer(str(smollm2_base))
-    tokenizer.chat_template = None
-    return tokenizer
 
 
 @pytest.fixture(params=["chat", "plain"])
