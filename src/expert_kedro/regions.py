@@ -413,11 +413,12 @@ def _agenda_terms() -> dict[str, str | None]:
     return terms
 
 
-_AGENDA_TERM_REGION = {_key(t): r for t, r in _agenda_terms().items()}
+_TERMS = _agenda_terms()
+_AGENDA_TERM_REGION = {_key(t): r for t, r in _TERMS.items()}
 # Longest first: at one position "Latin American" wins over "American".
 _AGENDA_RE = re.compile(
     r"(?<![\w.])("
-    + "|".join(_term_pattern(t) for t in sorted(_agenda_terms(), key=len, reverse=True))
+    + "|".join(_term_pattern(t) for t in sorted(_TERMS, key=len, reverse=True))
     + r")(?![\w])"
 )
 

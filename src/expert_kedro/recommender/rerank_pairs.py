@@ -165,7 +165,12 @@ def format_candidate(
         questions.
     """
     lines = [CANDIDATE_HEADER, format_expert_profile(profile)]
-    name = expert_region(profile.get("expert_location"))
+    # Only looked up when a line shows it (this runs for every candidate prompt).
+    name = (
+        expert_region(profile.get("expert_location"))
+        if region or agenda_region
+        else None
+    )
     if region and name is not None:
         # "Berlin, Germany" does not say "Europe" to a small model, while agendas
         # name regions ("Benelux", "GCC", "LATAM"): spell the region out.
