@@ -274,15 +274,37 @@ def release() -> None:
 # ------------------------------------------------------------------------- levers
 
 
+LAYOUTS = ("shared", "whole", "packed")
+"""Rerank scoring layouts: agenda prompt shared through a KV cache (padded
+suffixes), every prompt whole (one padded batch), packed rows
+(``recommender.packing``)."""
+
+
 @contextlib.contextmanager
-def shared_prefix_off(ranker: Any) -> Iterator[None]:
-    """Rerank scoring with ``share_prefix=False``: every prompt runs whole."""
+def scoring_layout(ranker: Any, layout: str | None) -> Iterator[None]:
+    """Rerank scoring in ``layout`` (one of :data:`LAYOUTS`; None: as loaded)."""
     scorer = ranker.scorer
-    original, scorer.share_prefix = scorer.share_prefix, False
+    original = scorer.share_prefix, scorer.packing
+    if layout is not None:
+        scorer.share_prefix, scorer.packing = layout == "shared", layout == "packed"
     try:
         yield
     finally:
-        scorer.share_prefix = original
+        scorer.share_prefix, scorer.packing = original
+
+
+def score_gap_vs_padded(ranker: Any, workload: Workload, n: int = 8) -> float:
+    """Largest |score difference| of packed vs whole-prompt scoring on ``n`` agendas
+    (rounding of the kernels: a packed layout must not change what is scored)."""
+    table = take(workload.agendas, n)
+    agendas, cases = table["agenda"].tolist(), table["case_id"].tolist()
+    scores = {}
+    for layout in ("packed", "whole"):
+        with scoring_layout(ranker, layout):
+            scores[layout] = np.concatenate(
+                [r[2] for r in ranker._score_candidates(agendas, cases)]
+            )
+    return float(np.abs(scores["packed"] - scores["whole"]).max())
 
 
 def unshared_generative(ranker: Any) -> Any:
@@ -379,7 +401,7 @@ def measure(
     settings: Any,
     budget: Budget,
     *,
-    no_share: bool = False,
+    layout: str | None = None,
     profile_to: Path | None = None,
 ) -> dict[str, Any]:
     """``service.recommend`` on a batch of agendas, then single-agenda calls.
@@ -391,15 +413,12 @@ def measure(
 
     from expert_kedro.recommender.service import recommend
 
-    def context() -> contextlib.AbstractContextManager:
-        return shared_prefix_off(ranker) if no_share else contextlib.nullcontext()
-
     system = workload.generative_system
 
     def run(table: pd.DataFrame) -> tuple[float, dict[str, Any]]:
         sync()
         started = time.perf_counter()
-        with context():
+        with scoring_layout(ranker, layout):
             _, metrics = recommend(ranker, table, settings, generative_system=system)
         sync()
         return time.perf_counter() - started, metrics
@@ -458,20 +477,24 @@ def make_ranker(
 
 def lever_runs(
     mode: str, n_roster: int, candidates: int
-) -> list[tuple[str, int | None, bool, int]]:
-    """``(label, batch_size, no_share, agenda_batch)`` of each lever row."""
-    runs: list[tuple[str, int | None, bool, int]] = [("prefix-off", None, True, 1)]
+) -> list[tuple[str, int | None, str | None, int]]:
+    """``(label, batch_size, layout, agenda_batch)`` of each lever row."""
+    runs: list[tuple[str, int | None, str | None, int]] = [
+        ("prefix-off", None, "whole", 1)
+    ]
     if mode == "rerank":
-        runs.append(("batch=1", 1, False, 1))
+        runs.append(("batch=1", 1, "shared", 1))
         # recommender.agenda_batch: 64 agendas' candidates in one forward pass.
-        runs.append(("agendas=64+prefix-off", 64 * candidates, True, 64))
-        # The same with the agenda prompt shared: fewer tokens, two passes; pays
-        # where the forward pass (not the host) is the bound, as for the 8B.
-        runs.append(("agendas=64", 64 * candidates, False, 64))
+        runs.append(("agendas=64+prefix-off", 64 * candidates, "whole", 64))
+        # The same with the prompt shared by all agendas (the system prompt) run
+        # once through a KV cache: two passes, suffixes padded.
+        runs.append(("agendas=64", 64 * candidates, "shared", 64))
+        # recommender.packing: one padding-free row, each agenda's prompt once.
+        runs.append(("agendas=64+packed", 64 * candidates, "packed", 64))
     else:
         runs += [
-            ("batch=64", 64, False, 1),
-            (f"batch={n_roster}", n_roster, False, 1),
+            ("batch=64", 64, None, 1),
+            (f"batch={n_roster}", n_roster, None, 1),
         ]
     return runs
 
@@ -492,6 +515,8 @@ COLUMNS = [
     "single_p90_ms",
     "single_repeats",
     "peak_mem_gib",
+    "score_gap_vs_padded",
+    "layout",
     "device",
     "notes",
 ]
@@ -552,22 +577,26 @@ def run_variant(
             "lever": "default",
             "candidates_scored": settings.candidates if mode == "rerank" else n_roster,
         }
-        row = measure(ranker, workload, settings, main)
-        results.add({**base, **row}, reference=reference)
+        layout = default_layout(settings) if mode == "rerank" else None
+        row = measure(ranker, workload, settings, main, layout=layout)
+        results.add(
+            {**base, **row, **layout_columns(ranker, workload, layout)},
+            reference=reference,
+        )
         if not with_levers:
             continue
         runs = lever_runs(mode, n_roster, settings.candidates)
-        for lever_name, batch_size, unshared, agendas in runs:
+        for lever_name, batch_size, lever_layout, agendas in runs:
             if lever_name.split("=")[0] not in args.levers:
                 continue
             ranker, settings = make_ranker(mode, scorer, workload, batch_size, agendas)
-            budget, notes, no_share = lever, "", unshared
+            budget, notes, layout = lever, "", lever_layout
             if agendas > 1:
                 budget = main
-            elif unshared:
+            elif layout == "whole":
                 budget = slow
                 if mode == "generative":
-                    ranker, no_share = unshared_generative(ranker), False
+                    ranker, layout = unshared_generative(ranker), None
                     notes = "cost proxy (lower bound): full sequences, no sharing"
             profile_to = None
             if args.profile and agendas > 1:
@@ -578,10 +607,27 @@ def run_variant(
                 workload,
                 settings,
                 budget,
-                no_share=no_share,
+                layout=layout,
                 profile_to=profile_to,
             )
-            results.add({**base, "lever": lever_name, **row, "notes": notes})
+            extra = layout_columns(ranker, workload, layout)
+            results.add({**base, "lever": lever_name, **row, **extra, "notes": notes})
+
+
+def default_layout(settings: Any) -> str:
+    """The rerank layout ``service.load_scorer`` picks for these settings here."""
+    from expert_kedro.recommender.service import scoring_layout as resolve
+
+    share_prefix, packing = resolve(settings)
+    return "packed" if packing else "shared" if share_prefix else "whole"
+
+
+def layout_columns(ranker: Any, workload: Workload, layout: str | None) -> dict:
+    """The row's layout, and for packed rows the score gap against padded."""
+    if layout != "packed":
+        return {"layout": layout}
+    gap = score_gap_vs_padded(ranker, workload)
+    return {"layout": layout, "score_gap_vs_padded": gap}
 
 
 def bench_model(

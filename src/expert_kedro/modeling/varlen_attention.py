@@ -12,16 +12,28 @@ flash speed, with no mask and no padding. No extra package is needed.
 Use it with ``attn_implementation: varlen`` (``load_base_model`` registers it).
 Outside the padding-free case (a padded batch, a KV cache during generation, no
 CUDA) it falls back to per-example SDPA or plain ``sdpa``, so the same model object
-also serves evaluation and inference.
+also serves evaluation and inference. Given ``shared_prefix_layout=`` (rerank
+scoring, :mod:`expert_kedro.modeling.shared_prefix_attention`) it runs a packed row
+of agenda prompts, each followed by its candidates' blocks.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812
+
+from expert_kedro.modeling.shared_prefix_attention import (
+    LAYOUT_KWARG,
+    SharedPrefixLayout,
+    gather_keys,
+    reference_attention,
+)
+
+logger = logging.getLogger(__name__)
 
 VARLEN = "varlen"
 
@@ -89,6 +101,7 @@ class _CudaVarlen:
         self.native_gqa = "enable_gqa" in params
         # Boundaries are the same for every layer of one forward: compute them once.
         self._cache: tuple[Any, torch.Tensor, int] | None = None
+        self._aligned: bool | None = None
 
     def boundaries(self, position_ids: torch.Tensor) -> tuple[torch.Tensor, int]:
         if self._cache is not None and self._cache[0] is position_ids:
@@ -100,22 +113,58 @@ class _CudaVarlen:
 
     def __call__(self, query, key, value, position_ids, scaling):  # noqa: D102
         cu_seqlens, max_len = self.boundaries(position_ids)
-        groups = query.shape[1] // key.shape[1]
+        # (1, H, T, D) -> (T, H, D), the kernel's packed layout.
+        q, k, v = (t[0].transpose(0, 1) for t in (query, key, value))
+        out = self.attend(q, k, v, (cu_seqlens, cu_seqlens, max_len, max_len), scaling)
+        return out.unsqueeze(0)  # (1, T, H, D), the interface's layout
+
+    def attend(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        segments: tuple[torch.Tensor, torch.Tensor, int, int],
+        scaling: float | None,
+    ) -> torch.Tensor:
+        """Causal varlen attention of packed ``(tokens, heads, head_dim)`` tensors;
+        ``segments`` = ``(cu_seq_q, cu_seq_k, max_q, max_k)``."""
+        groups = q.shape[1] // k.shape[1]
         extra = dict(self.causal)
         if groups > 1 and self.native_gqa:
             extra["enable_gqa"] = True
         elif groups > 1:
-            key = key.repeat_interleave(groups, dim=1)
-            value = value.repeat_interleave(groups, dim=1)
+            k = k.repeat_interleave(groups, dim=1)
+            v = v.repeat_interleave(groups, dim=1)
         # The kernel takes bf16/fp16 only; fp32 queries come from upcast norms/RoPE.
-        dtype = query.dtype
+        dtype = q.dtype
         kernel_dtype = dtype if dtype in _HALF else _autocast_or_bf16()
-        # (1, H, T, D) -> (T, H, D), the kernel's packed layout.
-        q, k, v = (t[0].transpose(0, 1).to(kernel_dtype) for t in (query, key, value))
-        out = self.fn(
-            q, k, v, cu_seqlens, cu_seqlens, max_len, max_len, scale=scaling, **extra
-        )
-        return out.unsqueeze(0).to(dtype)  # (1, T, H, D), the interface's layout
+        q, k, v = (t.to(kernel_dtype) for t in (q, k, v))
+        out = self.fn(q, k, v, *segments, scale=scaling, **extra)
+        return out.to(dtype)
+
+    def aligned_to_last_key(self, device: torch.device) -> bool:
+        """Whether the kernel's causal mask of a segment with more keys than
+        queries is aligned to the last key (FlashAttention's rule), which shared
+        prefixes need; checked once against SDPA with an explicit mask."""
+        if self._aligned is None:
+            generator = torch.Generator(device="cpu").manual_seed(0)
+            q, k, v = (
+                torch.randn(n, 1, 64, generator=generator).to(device, torch.bfloat16)
+                for n in (2, 5, 5)
+            )
+            bounds = (
+                torch.tensor([0, 2], dtype=torch.int32, device=device),
+                torch.tensor([0, 5], dtype=torch.int32, device=device),
+                2,
+                5,
+            )
+            got = self.attend(q, k, v, bounds, None).float()
+            mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], device=device)
+            want = F.scaled_dot_product_attention(
+                *(t.float().transpose(0, 1) for t in (q, k, v)), attn_mask=mask.bool()
+            ).transpose(0, 1)
+            self._aligned = bool(torch.allclose(got, want, atol=3e-2))
+        return self._aligned
 
 
 _HALF = (torch.bfloat16, torch.float16)
@@ -128,6 +177,44 @@ def _autocast_or_bf16() -> torch.dtype:
 
 
 _CUDA_VARLEN: _CudaVarlen | None = None
+
+
+def _cuda_varlen() -> _CudaVarlen:
+    global _CUDA_VARLEN  # noqa: PLW0603
+    if _CUDA_VARLEN is None:
+        _CUDA_VARLEN = _CudaVarlen()
+    return _CUDA_VARLEN
+
+
+def _shared_prefix_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    layout: SharedPrefixLayout,
+    scaling: float | None,
+) -> torch.Tensor:
+    # A row of shared prefixes and their suffixes (see shared_prefix_attention).
+    if query.is_cuda and _cuda_varlen().aligned_to_last_key(query.device):
+        k, v = gather_keys(key, value, layout)
+        q = query[0].transpose(0, 1)
+        segments = (layout.cu_seq_q, layout.cu_seq_k, layout.max_q, layout.max_k)
+        return _cuda_varlen().attend(q, k, v, segments, scaling).unsqueeze(0)
+    if query.is_cuda and not _WARNED:
+        _warn_unaligned()
+    return reference_attention(query, key, value, layout, scaling)
+
+
+_WARNED = False
+
+
+def _warn_unaligned() -> None:
+    global _WARNED  # noqa: PLW0603
+    _WARNED = True
+    logger.warning(
+        "This torch's varlen kernel aligns the causal mask of a segment to its "
+        "first key, not its last: shared-prefix rows run through per-segment SDPA "
+        "(correct, slower). Set recommender.packing: false to compare."
+    )
 
 
 def varlen_attention_forward(  # noqa: PLR0917 (transformers' positional interface)
@@ -155,7 +242,9 @@ def varlen_attention_forward(  # noqa: PLR0917 (transformers' positional interfa
     Returns:
         ``(output (batch, tokens, heads, head_dim), None)``.
     """
-    global _CUDA_VARLEN  # noqa: PLW0603
+    layout = kwargs.get(LAYOUT_KWARG)
+    if layout is not None:
+        return _shared_prefix_attention(query, key, value, layout, scaling), None
     position_ids = kwargs.get("position_ids")
     packed = (
         attention_mask is None
@@ -163,9 +252,7 @@ def varlen_attention_forward(  # noqa: PLR0917 (transformers' positional interfa
         and key.shape[2] == query.shape[2]  # no KV cache in front
     )
     if packed and query.is_cuda and dropout == 0.0:
-        if _CUDA_VARLEN is None:
-            _CUDA_VARLEN = _CudaVarlen()
-        return _CUDA_VARLEN(query, key, value, position_ids, scaling), None
+        return _cuda_varlen()(query, key, value, position_ids, scaling), None
     if packed:
         cu_seqlens = cu_seqlens_from_position_ids(position_ids.flatten())
         out = _segments_sdpa(query, key, value, cu_seqlens, scaling)

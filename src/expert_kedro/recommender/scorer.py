@@ -22,6 +22,7 @@ from expert_kedro.recommender.llm_scoring import (
     next_token_logits,
     token_id,
 )
+from expert_kedro.recommender.packed_scoring import packed_next_token_logits
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class LLMScorer:
         batch_size: Candidates per forward pass.
         share_prefix: Compute the agenda prompt shared by a rerank's candidates
             once (see ``llm_scoring.next_token_logits``).
+        packing: Score rerank prompts in packed rows, each agenda's prompt once
+            and no padding (see :mod:`expert_kedro.recommender.packed_scoring`);
+            overrides ``share_prefix``.
     """
 
     model: Any
@@ -52,6 +56,7 @@ class LLMScorer:
     max_prompt_tokens: int = 2048
     batch_size: int = 16
     share_prefix: bool = True
+    packing: bool = False
     _prompt_encoder: PromptEncoder | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -146,17 +151,27 @@ class LLMScorer:
         for ids, case in zip(sequences, owners, strict=True):
             self._check_length(ids, case)
         yes, no = token_id(self.tokenizer, "yes"), token_id(self.tokenizer, "no")
-        logits = next_token_logits(
-            self.model,
-            sequences,
-            [yes, no],
-            pad_id=self.pad_id,
-            batch_size=self.batch_size,
-            share_prefix=self.share_prefix,
-        )
-        scores = (logits[:, 0] - logits[:, 1]).astype(float)
         bounds = np.cumsum([0] + [len(users) for users in groups])
-        return [scores[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+        if self.packing:
+            logits = packed_next_token_logits(
+                self.model,
+                [sequences[a:b] for a, b in spans],
+                [yes, no],
+                pad_id=self.pad_id,
+                batch_size=self.batch_size,
+            )
+        else:
+            logits = next_token_logits(
+                self.model,
+                sequences,
+                [yes, no],
+                pad_id=self.pad_id,
+                batch_size=self.batch_size,
+                share_prefix=self.share_prefix,
+            )
+        scores = (logits[:, 0] - logits[:, 1]).astype(float)
+        return [scores[a:b] for a, b in spans]
 
     def continuation_scores(
         self,

@@ -214,17 +214,26 @@ def load_scorer(
             # pass costs the same as the bare base model.
             model = model.merge_and_unload().eval()
         info = adapter.training_info or {}
-    share_prefix = settings.share_prefix
-    if share_prefix == "auto":
-        share_prefix = not torch.cuda.is_available()
+    share_prefix, packing = scoring_layout(settings)
     return LLMScorer(
         model=model,
         tokenizer=tokenizer,
         prompt_style=str(info.get("prompt_style", "auto")),
         max_prompt_tokens=settings.max_prompt_tokens,
         batch_size=settings.batch_size,
-        share_prefix=bool(share_prefix),
+        share_prefix=share_prefix,
+        packing=packing,
     )
+
+
+def scoring_layout(settings: RecommenderSettings) -> tuple[bool, bool]:
+    """``(share_prefix, packing)`` of rerank scoring, ``auto`` resolved here."""
+    import torch  # noqa: PLC0415 - heavy import
+
+    share_prefix = settings.share_prefix
+    if share_prefix == "auto":
+        share_prefix = not torch.cuda.is_available()
+    return bool(share_prefix), settings.packing in ("auto", True)
 
 
 def build_ranker(

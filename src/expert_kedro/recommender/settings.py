@@ -38,6 +38,10 @@ class RecommenderSettings:
         share_prefix: Rerank scoring runs the agenda prompt once for all
             candidates: ``auto`` (on CPU, off on CUDA, where one padded batch of
             whole prompts measured faster), true or false.
+        packing: Rerank prompts of a forward pass packed into one padding-free
+            row in which each agenda's prompt runs once for all its candidates
+            (``varlen`` attention): ``auto`` (on), true or false (then
+            ``share_prefix`` decides).
         generate_text: Add ``generated_text`` (the model's text for the top expert):
             true, false, or ``auto`` (only when ``pairs.output_format`` is
             ``rationale``).
@@ -69,6 +73,7 @@ class RecommenderSettings:
     batch_size: int = 16
     agenda_batch: int = 1
     share_prefix: bool | str = "auto"
+    packing: bool | str = "auto"
     generate_text: bool | str = "auto"
     max_new_tokens: int = 160
     load_in_4bit: bool | str = "auto"
@@ -138,6 +143,7 @@ class RecommenderSettings:
             "load_in_4bit": self.load_in_4bit in ("auto", True, False),
             "generate_text": self.generate_text in ("auto", True, False),
             "share_prefix": self.share_prefix in ("auto", True, False),
+            "packing": self.packing in ("auto", True, False),
             "candidate_region": isinstance(self.candidate_region, bool),
             "agenda_region": self.agenda_region in AGENDA_REGION_CHOICES,
         }
@@ -147,9 +153,9 @@ class RecommenderSettings:
                 f"Invalid recommender parameter(s) {bad}: top_k, candidates, "
                 "batch_size, agenda_batch, "
                 "max_new_tokens >= 1; retrieval_weight in [0, 1]; history_questions "
-                ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text and "
-                "share_prefix auto/true/false; candidate_region true/false; "
-                "agenda_region true/false/compare."
+                ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text, "
+                "share_prefix and packing auto/true/false; candidate_region "
+                "true/false; agenda_region true/false/compare."
             )
         if not str(self.rerank_system_prompt).strip():
             raise ValueError("recommender.rerank_system_prompt is empty.")

@@ -1,0 +1,180 @@
+"""Rerank scoring in packed rows: each agenda's prompt once, no padding.
+
+A rerank pass scores the ``K`` candidate prompts of many agendas. Padded, every
+prompt runs whole and is padded to the longest (on the 64-agenda benchmark batch:
+191k token slots for 160k real tokens, of which 40k are agenda prompts repeated
+``K`` times). Packed, a pass is one row ``[agenda_a, block_a1, ..., block_aK,
+agenda_b, ...]`` run through the ``varlen`` attention with a
+:class:`~expert_kedro.modeling.shared_prefix_attention.SharedPrefixLayout`: 120k
+tokens, no mask, no padding, one forward pass.
+
+The first packed call of each model is checked against the padded path on one
+agenda's prompts; a model whose attention ignores the layout (it would let a
+candidate see the others) is scored padded from then on, with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from expert_kedro.modeling.shared_prefix_attention import (
+    LAYOUT_KWARG,
+    SharedPrefixLayout,
+)
+from expert_kedro.modeling.varlen_attention import VARLEN, register_varlen_attention
+from expert_kedro.recommender.llm_scoring import common_prefix_length, next_token_logits
+
+logger = logging.getLogger(__name__)
+
+# Models checked against the padded path: True = packed scoring agrees.
+_VERIFIED: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _base(model: Any) -> Any:
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def use_varlen_attention(model: Any) -> None:
+    """Switch a (peft-wrapped) transformers model to the ``varlen`` attention.
+
+    ``varlen`` runs plain batches (padded, cached) as SDPA does, so the model keeps
+    serving every other path unchanged.
+    """
+    base = _base(model)
+    if getattr(base.config, "_attn_implementation", None) != VARLEN:
+        register_varlen_attention()
+        base.set_attn_implementation(VARLEN)
+
+
+def _passes(
+    groups: Sequence[Sequence[Sequence[int]]], batch_size: int
+) -> list[list[Sequence[Sequence[int]]]]:
+    """Groups split into pieces of at most ``batch_size`` prompts, then packed into
+    passes of at most ``batch_size`` prompts (group order kept)."""
+    pieces = [
+        group[start : start + batch_size]
+        for group in groups
+        for start in range(0, len(group), batch_size)
+    ]
+    passes: list[list[Sequence[Sequence[int]]]] = []
+    count = batch_size
+    for piece in pieces:
+        if count + len(piece) > batch_size:
+            passes.append([])
+            count = 0
+        passes[-1].append(piece)
+        count += len(piece)
+    return passes
+
+
+def _pass_logits(
+    model: Any, pieces: Sequence[Sequence[Sequence[int]]], wanted: torch.Tensor
+) -> torch.Tensor:
+    """Wanted logits after every prompt of one packed pass, prompt order."""
+    device = next(model.parameters()).device
+    shape, tokens = [], []
+    for piece in pieces:
+        prefix = common_prefix_length(piece) if len(piece) > 1 else 0
+        shape.append((prefix, [len(s) - prefix for s in piece]))
+        tokens.append(piece[0][:prefix])
+        tokens += [s[prefix:] for s in piece]
+    layout = SharedPrefixLayout.build(shape, device)
+    ids = torch.as_tensor(
+        np.fromiter(
+            (t for part in tokens for t in part),
+            dtype=np.int64,
+            count=layout.row_length,
+        )
+    ).to(device)
+    out = model(
+        input_ids=ids[None],
+        position_ids=layout.positions[None],
+        use_cache=False,
+        logits_to_keep=layout.last_tokens,
+        **{LAYOUT_KWARG: layout},
+    )
+    return out.logits[0][:, wanted.to(device)].float().cpu()
+
+
+def _agrees(
+    model: Any, group: Sequence[Sequence[int]], token_ids: Sequence[int], pad_id: int
+) -> bool:
+    wanted = torch.tensor(list(token_ids), dtype=torch.long)
+    packed = _pass_logits(model, [group], wanted).numpy()
+    padded = next_token_logits(
+        model,
+        group,
+        token_ids,
+        pad_id=pad_id,
+        batch_size=len(group),
+        share_prefix=False,
+    )
+    gap = float(np.abs(packed - padded).max())
+    # bf16 kernels differ by rounding; a layout that is ignored changes logits by
+    # whole units (candidates then see the agenda and each other's blocks).
+    limit = 0.1 + 0.02 * float(np.abs(padded).max())
+    logger.info(
+        "Packed rerank scoring vs padded on one agenda: max |diff| %.3g (limit %.3g).",
+        gap,
+        limit,
+    )
+    return gap <= limit
+
+
+@torch.inference_mode()
+def packed_next_token_logits(
+    model: Any,
+    groups: Sequence[Sequence[Sequence[int]]],
+    token_ids: Sequence[int],
+    *,
+    pad_id: int,
+    batch_size: int = 16,
+) -> np.ndarray:
+    """Logits of chosen tokens after each prompt, prompts of a group sharing work.
+
+    Args:
+        model: A causal LM (plain or peft) in eval mode; switched to the ``varlen``
+            attention.
+        groups: Per agenda, its candidates' prompt token ids (they share the
+            agenda's tokens; the shared prefix is found, not assumed).
+        token_ids: Vocabulary ids whose logits are returned (``yes``, ``no``).
+        pad_id: Padding id of the padded path (the first call's check and the
+            fallback).
+        batch_size: Prompts per forward pass (a group larger than that is split).
+
+    Returns:
+        ``[total prompts, len(token_ids)]`` float32 logits, groups in order.
+    """
+    groups = [group for group in groups if group]
+    sequences = [s for group in groups for s in group]
+    if not sequences:
+        return np.zeros((0, len(token_ids)), dtype=np.float32)
+    use_varlen_attention(model)
+    if model not in _VERIFIED:
+        _VERIFIED[model] = _agrees(model, groups[0], token_ids, pad_id)
+        if not _VERIFIED[model]:
+            logger.warning(
+                "Packed rerank scoring does not match padded scoring for this model "
+                "(its attention ignores the shared-prefix layout): scoring padded. "
+                "Set recommender.packing: false to silence this."
+            )
+    if not _VERIFIED[model]:
+        return next_token_logits(
+            model,
+            sequences,
+            token_ids,
+            pad_id=pad_id,
+            batch_size=batch_size,
+            share_prefix=False,
+        )
+    wanted = torch.tensor(list(token_ids), dtype=torch.long)
+    rows = [
+        _pass_logits(model, pieces, wanted) for pieces in _passes(groups, batch_size)
+    ]
+    return torch.cat(rows).numpy()
