@@ -626,8 +626,12 @@ def layout_columns(ranker: Any, workload: Workload, layout: str | None) -> dict:
     """The row's layout, and for packed rows the score gap against padded."""
     if layout != "packed":
         return {"layout": layout}
+    from expert_kedro.recommender.packed_scoring import _VERIFIED
+
     gap = score_gap_vs_padded(ranker, workload)
-    return {"layout": layout, "score_gap_vs_padded": gap}
+    # False: the first call's check failed and the row was scored padded.
+    verified = _VERIFIED.get(ranker.scorer.model)
+    return {"layout": f"{layout} (verified: {verified})", "score_gap_vs_padded": gap}
 
 
 def bench_model(

@@ -42,9 +42,15 @@ def test_tiny_cpu_run_writes_every_row(tmp_path: Path) -> None:
         ("rerank", "batch=1"),
         ("rerank", "agendas=64+prefix-off"),
         ("rerank", "agendas=64"),
+        ("rerank", "agendas=64+packed"),
         ("both", "static-kv-cache"),
     }
     assert expected <= levers
+    # Packed rows (the default's layout too) are checked against padded scoring.
+    packed = [r for r in rows if str(r.get("layout", "")).startswith("packed")]
+    assert {r["lever"] for r in packed} == {"default", "agendas=64+packed"}
+    assert all(r["layout"] == "packed (verified: True)" for r in packed)
+    assert all(r["score_gap_vs_padded"] < 1e-3 for r in packed)
     measured = [r for r in rows if r["lever"] != "static-kv-cache"]
     assert all(r["agendas_per_s"] > 0 and r["single_p50_ms"] > 0 for r in measured)
     assert (tmp_path / "inference_throughput.md").is_file()
@@ -53,6 +59,7 @@ def test_tiny_cpu_run_writes_every_row(tmp_path: Path) -> None:
     assert {p.name.rsplit("_", 1)[-1] for p in profiles} == {
         "agendas=64+prefix-off.txt",
         "agendas=64.txt",
+        "agendas=64+packed.txt",
     }
     text = profiles[0].read_text()
     assert "cumulative time" in text and "rank_many_with_scores" in text

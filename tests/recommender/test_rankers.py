@@ -122,30 +122,34 @@ def test_generated_text_starts_with_the_top_roster_expert(loaded, small_roster):
     assert metrics["n_agendas"] == 1
 
 
+@pytest.mark.parametrize("name", ["share_prefix", "packing"])
 @pytest.mark.parametrize("value", ["yes", 2])
-def test_share_prefix_must_be_auto_or_boolean(value):
-    with pytest.raises(ValueError, match="share_prefix"):
-        RecommenderSettings.from_params({"share_prefix": value})
+def test_share_prefix_and_packing_must_be_auto_or_boolean(name, value):
+    with pytest.raises(ValueError, match=name):
+        RecommenderSettings.from_params({name: value})
 
 
-@pytest.mark.parametrize("share_prefix", [True, False])
-def test_agendas_batched_together_score_as_one_at_a_time(loaded, share_prefix):
-    """agenda_batch > 1 fills forward passes with several agendas' candidates (and
-    pads them together): same candidates, same LLM scores up to the model's
-    precision (bf16 on CPUs that support it: other padding and prefix splits round
-    differently), same order."""
+@pytest.mark.parametrize(
+    ("share_prefix", "packing"), [(True, False), (False, False), (False, True)]
+)
+def test_agendas_batched_together_score_as_one_at_a_time(loaded, share_prefix, packing):
+    """agenda_batch > 1 fills forward passes with several agendas' candidates
+    (padded together, or packed in one row): same candidates, same LLM scores up to
+    the model's precision (bf16 on CPUs that support it: other padding and prefix
+    splits round differently), same order."""
     scorer, roster, roster_df, train_pairs, _ = loaded
     bm25 = BM25Retriever().fit(build_expert_documents(roster_df, train_pairs))
     ranker = RerankRanker(
         scorer, roster, bm25, RecommenderSettings().rerank_system_prompt, candidates=3
     )
     agendas = [AGENDA, INJECTION, AGENDA[:1]]
-    original, scorer.share_prefix = scorer.share_prefix, share_prefix
+    original = scorer.share_prefix, scorer.packing
+    scorer.share_prefix, scorer.packing = share_prefix, packing
     try:
         one_by_one = [ranker.candidate_table(a, case=i) for i, a in enumerate(agendas)]
         batched = ranker.candidate_tables(agendas, [0, 1, 2])
     finally:
-        scorer.share_prefix = original
+        scorer.share_prefix, scorer.packing = original
     for (table, tail), (table_b, tail_b) in zip(one_by_one, batched, strict=True):
         assert tail_b == tail
         assert table_b["expert_id"].tolist() == table["expert_id"].tolist()
