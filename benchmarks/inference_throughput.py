@@ -763,7 +763,13 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    import logging
+
     import torch
+
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    # The packed path's first-call check: its logit gap against padded scoring.
+    logging.getLogger("expert_kedro.recommender.packed_scoring").setLevel(logging.INFO)
 
     from expert_kedro.modeling.base_model import load_tokenizer
 
