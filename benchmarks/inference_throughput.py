@@ -515,6 +515,7 @@ COLUMNS = [
     "single_p90_ms",
     "single_repeats",
     "peak_mem_gib",
+    "packed_check_rms_sd",
     "score_gap_vs_padded",
     "layout",
     "device",
@@ -578,6 +579,8 @@ def run_variant(
             "candidates_scored": settings.candidates if mode == "rerank" else n_roster,
         }
         layout = default_layout(settings) if mode == "rerank" else None
+        if mode == "rerank":
+            check_packed_once(scorer, workload)
         row = measure(ranker, workload, settings, main, layout=layout)
         results.add(
             {**base, **row, **layout_columns(ranker, workload, layout)},
@@ -623,15 +626,46 @@ def default_layout(settings: Any) -> str:
 
 
 def layout_columns(ranker: Any, workload: Workload, layout: str | None) -> dict:
-    """The row's layout, and for packed rows the score gap against padded."""
+    """The row's layout; for packed rows the first-call check against padded
+    logits and the yes/no score gap on 8 agendas (after the row was timed)."""
     if layout != "packed":
         return {"layout": layout}
-    from expert_kedro.recommender.packed_scoring import _VERIFIED
+    return {
+        "layout": layout,
+        "packed_check_rms_sd": CHECKS.get(id(ranker.scorer.model)),
+        "score_gap_vs_padded": score_gap_vs_padded(ranker, workload),
+    }
 
-    gap = score_gap_vs_padded(ranker, workload)
-    # False: the first call's check failed and the row was scored padded.
-    verified = _VERIFIED.get(ranker.scorer.model)
-    return {"layout": f"{layout} (verified: {verified})", "score_gap_vs_padded": gap}
+
+CHECKS: dict[int, float] = {}
+
+
+def check_packed_once(scorer: Any, workload: Workload) -> None:
+    """The packed path's own check, recorded; the path is then timed even if the
+    check fails (its rows show the gap), so a bf16 rounding difference above the
+    tolerance cannot silently turn a packed row into a padded one."""
+    from expert_kedro.recommender import packed_scoring
+
+    model = scorer.model
+    if id(model) in CHECKS:
+        return
+    ranker, _ = make_ranker("rerank", scorer, workload, None)
+    agenda = take(workload.agendas, 1)["agenda"].iloc[0]
+    table, _ = ranker.candidate_table(agenda, case="check")
+    users = [ranker.candidate_input(agenda, e) for e in table["expert_id"]]
+    group = scorer.encode_many(ranker.system, users)
+    packed_scoring.use_varlen_attention(model)
+    with torch_inference():
+        check = packed_scoring.packed_check(model, group, scorer.pad_id)
+    CHECKS[id(model)] = check["rms"]
+    packed_scoring._VERIFIED[model] = True
+    print(f"packed check: {check}", flush=True)
+
+
+def torch_inference() -> contextlib.AbstractContextManager:
+    import torch
+
+    return torch.inference_mode()
 
 
 def bench_model(
@@ -646,6 +680,7 @@ def bench_model(
     """Every variant and lever of one model (each weight kind loaded once)."""
     from expert_kedro.recommender.scorer import LLMScorer
 
+    restore_rope()  # the first call records the plain RoPE, before any Liger row
     for weights in ("nf4", "bf16"):
         wanted = [v for v in args.variants if VARIANTS[v][0] == weights]
         if not wanted:
@@ -655,19 +690,28 @@ def bench_model(
         started = time.perf_counter()
         model = load_with_lora(path, kind)
         print(f"[{name}] {kind}+lora loaded in {time.perf_counter() - started:.1f}s")
-        for variant in sorted(wanted, key=lambda v: VARIANTS[v][1]):
+        ordered = sorted(wanted, key=lambda v: VARIANTS[v][1])
+        for variant in ordered:
             if VARIANTS[variant][1]:
                 model = model.merge_and_unload().eval()
-            run_variant(
-                variant.replace(weights, kind),
-                LLMScorer(model=model, tokenizer=tokenizer, share_prefix=True),
-                workload,
-                args,
-                results,
-                name=name,
-                with_levers=variant == "nf4+lora" or args.levers_all_variants,
-                reference=variant == "nf4+lora",
-            )
+            labels = [variant.replace(weights, kind)]
+            # Liger patches the model in place: only after its last plain variant.
+            if args.fused_kernels and variant == ordered[-1]:
+                labels.append(f"{labels[0]}+liger")
+            for label in labels:
+                if label.endswith("+liger"):
+                    apply_fused_kernels(model)
+                run_variant(
+                    label,
+                    LLMScorer(model=model, tokenizer=tokenizer, share_prefix=True),
+                    workload,
+                    args,
+                    results,
+                    name=name,
+                    with_levers=variant == "nf4+lora" or args.levers_all_variants,
+                    reference=variant == "nf4+lora",
+                )
+            restore_rope()
         del model
         release()
     if "static-kv-cache" in args.levers:
@@ -681,6 +725,24 @@ def bench_model(
                 "repeated per batch): not measured",
             }
         )
+
+
+def apply_fused_kernels(model: Any) -> None:
+    """``recommender.fused_kernels``: what ``service.load_scorer`` applies."""
+    from expert_kedro.modeling import fused_kernels
+
+    fused_kernels.apply_fused_kernels(model)
+
+
+_ROPE: dict[str, Any] = {}
+
+
+def restore_rope() -> None:
+    """Undo Liger's module-level RoPE swap, so the next model runs plain."""
+    from transformers.models.llama import modeling_llama
+
+    _ROPE.setdefault("llama", modeling_llama.apply_rotary_pos_emb)
+    modeling_llama.apply_rotary_pos_emb = _ROPE["llama"]
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -744,6 +806,12 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="profile one extra batch of each multi-agenda lever row "
         "(inference_profile_<model>_<variant>_<lever>.txt)",
+    )
+    parser.add_argument(
+        "--fused-kernels",
+        action="store_true",
+        help="also each model's last variant with recommender.fused_kernels "
+        "(Liger RMSNorm/SwiGLU/RoPE; CUDA only), rows labelled +liger",
     )
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()

@@ -188,6 +188,9 @@ def load_scorer(
         load_base_model,
         load_tokenizer,
     )
+    from expert_kedro.modeling.fused_kernels import (  # noqa: PLC0415
+        apply_fused_kernels,
+    )
 
     if adapter is not None:
         check_adapter_base(base_model, adapter)
@@ -214,6 +217,8 @@ def load_scorer(
             # pass costs the same as the bare base model.
             model = model.merge_and_unload().eval()
         info = adapter.training_info or {}
+    if settings.fused_kernels:
+        apply_fused_kernels(model)
     share_prefix, packing = scoring_layout(settings)
     return LLMScorer(
         model=model,

@@ -42,6 +42,8 @@ class RecommenderSettings:
             row in which each agenda's prompt runs once for all its candidates
             (``varlen`` attention): ``auto`` (on), true or false (then
             ``share_prefix`` decides).
+        fused_kernels: Liger's fused RMSNorm/SwiGLU/RoPE kernels on the loaded
+            model (CUDA and the ``gpu`` extra only).
         generate_text: Add ``generated_text`` (the model's text for the top expert):
             true, false, or ``auto`` (only when ``pairs.output_format`` is
             ``rationale``).
@@ -74,6 +76,7 @@ class RecommenderSettings:
     agenda_batch: int = 1
     share_prefix: bool | str = "auto"
     packing: bool | str = "auto"
+    fused_kernels: bool = False
     generate_text: bool | str = "auto"
     max_new_tokens: int = 160
     load_in_4bit: bool | str = "auto"
@@ -144,6 +147,7 @@ class RecommenderSettings:
             "generate_text": self.generate_text in ("auto", True, False),
             "share_prefix": self.share_prefix in ("auto", True, False),
             "packing": self.packing in ("auto", True, False),
+            "fused_kernels": isinstance(self.fused_kernels, bool),
             "candidate_region": isinstance(self.candidate_region, bool),
             "agenda_region": self.agenda_region in AGENDA_REGION_CHOICES,
         }
@@ -154,8 +158,8 @@ class RecommenderSettings:
                 "batch_size, agenda_batch, "
                 "max_new_tokens >= 1; retrieval_weight in [0, 1]; history_questions "
                 ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text, "
-                "share_prefix and packing auto/true/false; candidate_region "
-                "true/false; agenda_region true/false/compare."
+                "share_prefix and packing auto/true/false; candidate_region and "
+                "fused_kernels true/false; agenda_region true/false/compare."
             )
         if not str(self.rerank_system_prompt).strip():
             raise ValueError("recommender.rerank_system_prompt is empty.")
