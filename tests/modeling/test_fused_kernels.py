@@ -42,12 +42,15 @@ def test_fused_model_gives_the_same_logits():
     config = tiny_llama_config(vocab_size=97, hidden_size=64, intermediate_size=128)
     model = LlamaForCausalLM(config).to("cuda", torch.bfloat16).eval()
     ids = torch.randint(0, 97, (2, 24), device="cuda")
-    rope = modeling_llama.apply_rotary_pos_emb
+    rope, norm = modeling_llama.apply_rotary_pos_emb, modeling_llama.LlamaRMSNorm
     try:
         with torch.inference_mode():
             plain = model(input_ids=ids).logits.float()
             apply_fused_kernels(model)
             assert modeling_llama.apply_rotary_pos_emb is not rope  # Liger's RoPE
+            # Models built later keep plain (CPU-capable) modules.
+            assert modeling_llama.LlamaRMSNorm is norm
+            assert model.model.layers[0].mlp._get_name() == "LigerSwiGLUMLP"
             fused = model(input_ids=ids).logits.float()
     finally:
         modeling_llama.apply_rotary_pos_emb = rope

@@ -6,13 +6,18 @@ RoPE's rotate-and-add, SiLU times the up projection (H200 profile,
 ``benchmarks/results/inference_profile_*``). Liger (the ``gpu`` extra, also the
 training pipeline's ``use_liger_kernel``) fuses each into one kernel.
 
-Note that Liger swaps RoPE by replacing the module-level function of the model's
-transformers module: every model of that architecture in the process gets it.
+Liger also swaps the architecture's module-level classes (``LlamaRMSNorm``,
+``LlamaMLP``), which would give every model built later in the process its
+CUDA-only modules; those swaps are undone here, the loaded model keeps its
+patched instances. RoPE stays swapped: it is a module-level function that the
+attention calls by name, so every model of that architecture in the process gets
+Liger's RoPE (the same values).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -56,6 +61,8 @@ def apply_fused_kernels(model: Any) -> None:
             f"Liger has no kernels for model type {model_type!r}; set "
             "recommender.fused_kernels to false."
         )
+    module = sys.modules[type(base).__module__]
+    classes = {k: v for k, v in vars(module).items() if isinstance(v, type)}
     # No loss kernels: inference reads logits, it computes no loss.
     _apply_liger_kernel_to_instance(
         model=base,
@@ -65,4 +72,6 @@ def apply_fused_kernels(model: Any) -> None:
         cross_entropy=False,
         fused_linear_cross_entropy=False,
     )
+    for name, cls in classes.items():
+        setattr(module, name, cls)
     logger.info("Liger kernels (RMSNorm, SwiGLU, RoPE) applied to %s.", model_type)
