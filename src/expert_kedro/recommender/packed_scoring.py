@@ -109,11 +109,11 @@ def _pass_logits(
 
 # Largest packed-vs-padded difference accepted: root-mean-square over the
 # vocabulary of the logit difference, in standard deviations of the prompt's
-# logits. Kernels round differently in bf16 (measured on an H200: a few hundredths,
-# whose largest single logit reaches ~0.25 over a 49k-128k vocabulary), while a
-# candidate that sees the others, or no agenda, moves logits by a sizeable part of
-# their spread (1.5 in the tests).
-TOLERANCE = 0.1
+# logits. Kernels round differently in bf16: 0.047-0.072 on an H200 (SmolLM2 base
+# and fine-tuned, 8B architecture, with and without Liger), while a candidate that
+# sees the others, or no agenda, moves logits by about their whole spread (1.5 in
+# the tests).
+TOLERANCE = 0.25
 
 
 def packed_check(
