@@ -48,7 +48,16 @@ Rows (``variant`` column):
   generative uses ``max(batch_size, 32)``): rerank 1 instead of all K=5 at once,
   generative 64 and the whole roster instead of 32;
 * ``nf4+lora, agendas=64+prefix-off`` (rerank): ``recommender.agenda_batch: 64`` and
-  ``share_prefix: false``: the candidates of 64 agendas in one forward pass;
+  ``share_prefix: false``: the candidates of 64 agendas in one padded forward pass;
+  ``agendas=64``: the same with the prompt common to all of them (the system
+  prompt) shared through a KV cache; ``agendas=64+packed``: ``recommender.packing``,
+  one padding-free row in which each agenda's prompt runs once for its candidates;
+* ``default`` rows score in the layout the pipeline picks here (``packing: auto``:
+  packed); packed rows record ``packed_check_rms_sd`` (the path's own first-call
+  check: logit gap to padded scoring in standard deviations of the logits) and
+  ``score_gap_vs_padded`` (largest yes-no score gap on 8 agendas);
+* ``--fused-kernels``: each model's last variant again with Liger's fused
+  RMSNorm/SwiGLU/RoPE (``recommender.fused_kernels``), rows labelled ``+liger``;
 * ``static-kv-cache``: not supported by ``llm_scoring`` (a ``DynamicCache`` is
   copied and repeated per batch), listed with no measurement.
 
