@@ -43,6 +43,9 @@ LEVERS = {
     "ours+grad_ckpt": {"training": {"gradient_checkpointing": True}},
     "ours-padding_free(grouped padding)": {"training": {"padding_free": False}},
     "ours+paged_adamw_8bit": {"training": {"optim": "paged_adamw_8bit"}},
+    # transformers' TrainingArguments.torch_compile (inductor, dynamic shapes: the
+    # padding-free rows change length every step).
+    "ours+torch_compile": {"training": {"extra_args": {"torch_compile": True}}},
     # Same examples per step as the seed (4), with and without gradient
     # checkpointing: the equal-tokens-per-step memory check.
     "ours@batch4": {
