@@ -58,8 +58,8 @@ Rows (``variant`` column):
   ``score_gap_vs_padded`` (largest yes-no score gap on 8 agendas);
 * ``--fused-kernels``: each model's last variant again with Liger's fused
   RMSNorm/SwiGLU/RoPE (``recommender.fused_kernels``), rows labelled ``+liger``;
-* ``static-kv-cache``: not supported by ``llm_scoring`` (a ``DynamicCache`` is
-  copied and repeated per batch), listed with no measurement.
+* ``static-kv-cache``: listed with no measurement: packed rows (the default) use no
+  KV cache at all, and the shared-prefix layout copies a ``DynamicCache`` per batch.
 
 Llama-3-8B architecture: random bf16 weights built by
 ``workload.build_random_llama8b`` into ``--llama8b`` (kept for later runs), then
@@ -730,8 +730,9 @@ def bench_model(
                 "variant": "unsupported",
                 "mode": "both",
                 "lever": "static-kv-cache",
-                "notes": "not supported by llm_scoring (DynamicCache copied and "
-                "repeated per batch): not measured",
+                "notes": "no KV cache in the default packed rows (one forward "
+                "pass per batch); the shared-prefix layout copies a DynamicCache "
+                "per batch: not measured",
             }
         )
 
