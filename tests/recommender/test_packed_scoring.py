@@ -67,13 +67,28 @@ def test_passes_keep_order_and_split_large_groups():
 
 def test_model_that_ignores_the_layout_is_scored_padded(monkeypatch, caplog):
     """A model whose attention never sees the layout (here: left on SDPA) would let
-    candidates attend to each other; the first call's check catches it."""
+    candidates attend to each other; every packed pass checks that the layout ran."""
     monkeypatch.setattr(packed_scoring, "use_varlen_attention", lambda model: None)
     model = _model(2)
     with caplog.at_level(logging.WARNING):
         got = packed_next_token_logits(model, GROUPS, [3, 7], pad_id=0)
-    assert "scoring padded" in caplog.text
+        again = packed_next_token_logits(model, GROUPS, [3, 7], pad_id=0)
+    assert caplog.text.count("scoring padded") == 1
     np.testing.assert_allclose(got, _alone(model, GROUPS, [3, 7]), atol=1e-4)
+    np.testing.assert_allclose(again, got)
+
+
+def test_logit_check_against_padded_scoring():
+    """The first-call check of CUDA models: ~0 for a model that runs the layout,
+    failed for one whose attention ignores it."""
+    model = _model(3)
+    packed_scoring.use_varlen_attention(model)
+    with torch.inference_mode():
+        good = packed_scoring.packed_check(model, GROUPS[0], pad_id=0)
+    assert good["ok"] and good["rms"] < 1e-4
+    plain = _model(3)  # left on SDPA
+    with torch.inference_mode():
+        assert not packed_scoring.packed_check(plain, GROUPS[0], pad_id=0)["ok"]
 
 
 def test_no_prompts_give_no_rows():

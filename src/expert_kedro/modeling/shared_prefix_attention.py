@@ -20,7 +20,7 @@ on CUDA, causal SDPA per segment elsewhere (the reference the tests compare with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ import torch.nn.functional as F  # noqa: N812
 LAYOUT_KWARG = "shared_prefix_layout"
 
 
-@dataclass(frozen=True)
+@dataclass
 class SharedPrefixLayout:
     """Segments of a packed row of prefixes, each followed by its suffixes.
 
@@ -41,6 +41,8 @@ class SharedPrefixLayout:
         max_k: Longest key segment.
         positions: RoPE position of each row token (a suffix continues its prefix).
         last_tokens: Row position of each suffix's last token, suffix order.
+        attention_calls: Attention layers that ran this layout (0 after a forward
+            pass: the model's attention ignored it, and its outputs mix prompts).
     """
 
     cu_seq_q: torch.Tensor
@@ -50,6 +52,7 @@ class SharedPrefixLayout:
     max_k: int
     positions: torch.Tensor
     last_tokens: torch.Tensor
+    attention_calls: int = field(default=0, compare=False)
 
     @property
     def row_length(self) -> int:

@@ -194,6 +194,7 @@ def _shared_prefix_attention(
     scaling: float | None,
 ) -> torch.Tensor:
     # A row of shared prefixes and their suffixes (see shared_prefix_attention).
+    layout.attention_calls += 1
     if query.is_cuda and _cuda_varlen().aligned_to_last_key(query.device):
         k, v = gather_keys(key, value, layout)
         q = query[0].transpose(0, 1)

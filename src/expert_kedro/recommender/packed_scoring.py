@@ -8,9 +8,12 @@ agenda_b, ...]`` run through the ``varlen`` attention with a
 :class:`~expert_kedro.modeling.shared_prefix_attention.SharedPrefixLayout`: 120k
 tokens, no mask, no padding, one forward pass.
 
-The first packed call of each model is checked against the padded path on one
-agenda's prompts; a model whose attention ignores the layout (it would let a
-candidate see the others) is scored padded from then on, with a warning.
+Two guards keep a packed score equal to a padded one. Every pass checks that the
+model's attention ran the layout (a model whose attention ignores it would let a
+candidate see the others); on CUDA, where kernels differ from the per-segment
+reference, the first call of each model also compares packed and padded logits
+on one agenda. A model that fails either is scored padded from then on, with a
+warning.
 """
 
 from __future__ import annotations
@@ -32,8 +35,14 @@ from expert_kedro.recommender.llm_scoring import common_prefix_length, next_toke
 
 logger = logging.getLogger(__name__)
 
+
+class LayoutIgnoredError(RuntimeError):
+    """The model's attention never ran the packed row's layout."""
+
+
 # Models checked against the padded path: True = packed scoring agrees.
 _VERIFIED: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+_WARNED: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 def _base(model: Any) -> Any:
@@ -102,6 +111,8 @@ def _pass_logits(
         logits_to_keep=layout.last_tokens,
         **{LAYOUT_KWARG: layout},
     ).logits[0]
+    if layout.attention_calls == 0:
+        raise LayoutIgnoredError(type(model).__name__)
     if wanted is not None:
         logits = logits[:, wanted.to(device)]
     return logits.float().cpu()
@@ -125,7 +136,11 @@ def packed_check(
         ``rms`` and ``max`` of the difference in standard deviations of the padded
         logits (worst prompt), and ``ok`` (``rms <= TOLERANCE``).
     """
-    packed = _pass_logits(model, [group], None).numpy()
+    try:
+        packed = _pass_logits(model, [group], None).numpy()
+    except LayoutIgnoredError:
+        logger.info("Packed rerank scoring: the model's attention ignores the layout.")
+        return {"rms": float("inf"), "max": float("inf"), "ok": False}
     padded = next_token_logits(
         model,
         group,
@@ -177,25 +192,31 @@ def packed_next_token_logits(
     if not sequences:
         return np.zeros((0, len(token_ids)), dtype=np.float32)
     use_varlen_attention(model)
-    if model not in _VERIFIED:
+    if model not in _VERIFIED and next(model.parameters()).is_cuda:
         _VERIFIED[model] = bool(packed_check(model, groups[0], pad_id)["ok"])
-        if not _VERIFIED[model]:
-            logger.warning(
-                "Packed rerank scoring does not match padded scoring for this model "
-                "(its attention ignores the shared-prefix layout): scoring padded. "
-                "Set recommender.packing: false to silence this."
-            )
-    if not _VERIFIED[model]:
-        return next_token_logits(
-            model,
-            sequences,
-            token_ids,
-            pad_id=pad_id,
-            batch_size=batch_size,
-            share_prefix=False,
+    if _VERIFIED.get(model, True):
+        wanted = torch.tensor(list(token_ids), dtype=torch.long)
+        try:
+            rows = [
+                _pass_logits(model, pieces, wanted)
+                for pieces in _passes(groups, batch_size)
+            ]
+            return torch.cat(rows).numpy()
+        except LayoutIgnoredError:
+            _VERIFIED[model] = False
+    if not _WARNED.get(model):
+        _WARNED[model] = True
+        logger.warning(
+            "Packed rerank scoring is off for this model (its attention ignored "
+            "the shared-prefix layout, or its logits differed from padded scoring: "
+            "see the log above): scoring padded. Set recommender.packing: false "
+            "to silence this."
         )
-    wanted = torch.tensor(list(token_ids), dtype=torch.long)
-    rows = [
-        _pass_logits(model, pieces, wanted) for pieces in _passes(groups, batch_size)
-    ]
-    return torch.cat(rows).numpy()
+    return next_token_logits(
+        model,
+        sequences,
+        token_ids,
+        pad_id=pad_id,
+        batch_size=batch_size,
+        share_prefix=False,
+    )
