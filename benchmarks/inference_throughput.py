@@ -653,28 +653,28 @@ def check_packed_once(scorer: Any, workload: Workload) -> None:
     """The packed path's own check, recorded; the path is then timed even if the
     check fails (its rows show the gap), so a bf16 rounding difference above the
     tolerance cannot silently turn a packed row into a padded one."""
+    import torch
+
     from expert_kedro.recommender import packed_scoring
+    from expert_kedro.retrieval.base import top_k
 
     model = scorer.model
     if id(model) in CHECKS:
         return
     ranker, _ = make_ranker("rerank", scorer, workload, None)
     agenda = take(workload.agendas, 1)["agenda"].iloc[0]
-    table, _ = ranker.candidate_table(agenda, case="check")
-    users = [ranker.candidate_input(agenda, e) for e in table["expert_id"]]
+    # The retriever's top K, not candidate_table: that would score them (and on
+    # CUDA run the path's first-call check) before this one.
+    scores = ranker.retriever.score_all([agenda])
+    experts = top_k(scores, ranker.expert_ids, ranker.candidates)[0][0]
+    users = [ranker.candidate_input(agenda, e) for e in experts]
     group = scorer.encode_many(ranker.system, users)
     packed_scoring.use_varlen_attention(model)
-    with torch_inference():
+    with torch.inference_mode():
         check = packed_scoring.packed_check(model, group, scorer.pad_id)
     CHECKS[id(model)] = check["rms"]
     packed_scoring._VERIFIED[model] = True
     print(f"packed check: {check}", flush=True)
-
-
-def torch_inference() -> contextlib.AbstractContextManager:
-    import torch
-
-    return torch.inference_mode()
 
 
 def bench_model(
