@@ -164,6 +164,13 @@ class _CudaVarlen:
                 *(t.float().transpose(0, 1) for t in (q, k, v)), attn_mask=mask.bool()
             ).transpose(0, 1)
             self._aligned = bool(torch.allclose(got, want, atol=3e-2))
+            if not self._aligned:
+                logger.warning(
+                    "This torch's varlen kernel aligns the causal mask of a segment "
+                    "to its first key, not its last: shared-prefix rows run "
+                    "through per-segment SDPA (correct, slower). Set "
+                    "recommender.packing: false to compare."
+                )
         return self._aligned
 
 
@@ -200,22 +207,7 @@ def _shared_prefix_attention(
         q = query[0].transpose(0, 1)
         segments = (layout.cu_seq_q, layout.cu_seq_k, layout.max_q, layout.max_k)
         return _cuda_varlen().attend(q, k, v, segments, scaling).unsqueeze(0)
-    if query.is_cuda and not _WARNED:
-        _warn_unaligned()
     return reference_attention(query, key, value, layout, scaling)
-
-
-_WARNED = False
-
-
-def _warn_unaligned() -> None:
-    global _WARNED  # noqa: PLW0603
-    _WARNED = True
-    logger.warning(
-        "This torch's varlen kernel aligns the causal mask of a segment to its "
-        "first key, not its last: shared-prefix rows run through per-segment SDPA "
-        "(correct, slower). Set recommender.packing: false to compare."
-    )
 
 
 def varlen_attention_forward(  # noqa: PLR0917 (transformers' positional interface)
