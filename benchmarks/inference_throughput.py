@@ -135,10 +135,10 @@ class Workload:
 def build_workload(n_agendas: int) -> Workload:
     """Data-processing nodes in memory, a BM25 retriever and ``n_agendas`` agendas."""
     from expert_kedro.pipelines.data_processing import nodes
-    from expert_kedro.pipelines.data_processing.pairs import pairs_settings
     from expert_kedro.recommender.service import parse_agenda_table
     from expert_kedro.retrieval.bm25 import BM25Retriever
     from expert_kedro.retrieval.expert_documents import build_expert_documents
+    from expert_kedro.training_data.pairs import pairs_settings
 
     conf = Path("conf/base")
     params = yaml.safe_load((conf / "parameters_data_processing.yml").read_text())
@@ -323,9 +323,9 @@ def unshared_generative(ranker: Any) -> Any:
     ``next_token_logits`` with prefix sharing off; one position's logits are read
     per sequence, so this is a lower bound of unshared continuation scoring.
     """
-    from expert_kedro.formatting import format_agenda
     from expert_kedro.recommender.generative import GenerativeRanker
-    from expert_kedro.recommender.llm_scoring import next_token_logits
+    from expert_kedro.scoring.llm_scoring import next_token_logits
+    from expert_kedro.training_data.formatting import format_agenda
 
     class UnsharedGenerativeRanker(GenerativeRanker):
         def score_all(self, agendas, cases=None):  # noqa: ANN001, ANN202
@@ -687,7 +687,7 @@ def bench_model(
     results: Results,
 ) -> None:
     """Every variant and lever of one model (each weight kind loaded once)."""
-    from expert_kedro.recommender.scorer import LLMScorer
+    from expert_kedro.scoring.scorer import LLMScorer
 
     restore_rope()  # the first call records the plain RoPE, before any Liger row
     for weights in ("nf4", "bf16"):
@@ -847,7 +847,7 @@ def main() -> None:
 
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     # The packed path's first-call check: its logit gap against padded scoring.
-    logging.getLogger("expert_kedro.recommender.packed_scoring").setLevel(logging.INFO)
+    logging.getLogger("expert_kedro.scoring.packed_scoring").setLevel(logging.INFO)
 
     from expert_kedro.modeling.base_model import load_tokenizer
 

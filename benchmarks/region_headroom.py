@@ -2,11 +2,12 @@
 
 Reads the evaluation's saved hybrid rankings (``baseline_rankings``, written by
 ``kedro run --pipeline=evaluation``) and re-orders each project's top 5 with a crude
-rule: experts whose roster region (``expert_kedro.regions.expert_region``) is
-named in the agenda (``agenda_regions``: countries, region words, places) first,
-retrieval order otherwise. Not a
-system of the project: an upper-bound style probe of the signal the reranker should
-learn from the candidate's ``Region:`` line. Run from the project root::
+rule: experts whose roster region
+(``expert_kedro.training_data.regions.expert_region``) is named in the agenda
+(``agenda_regions``: countries, region words, places) first, retrieval order
+otherwise. Not a system of the project: an upper-bound style probe of the signal
+the reranker should learn from the candidate's ``Region:`` line. Run from the
+project root::
 
     python benchmarks/region_headroom.py
 """
@@ -17,7 +18,7 @@ import json
 
 import pandas as pd
 
-from expert_kedro.regions import agenda_regions, expert_region
+from expert_kedro.training_data.regions import agenda_regions, expert_region
 
 
 def main() -> None:

@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from expert_kedro.metrics import per_project_metrics
+from expert_kedro.evaluation.metrics import per_project_metrics
 from expert_kedro.modeling.base_model import dequantize_gguf
 from expert_kedro.modeling.handles import ModelSource
 from expert_kedro.modeling.prompts import IGNORE_INDEX, encode_pair
 from expert_kedro.recommender.grounding import as_int_list, roster_lookup
 from expert_kedro.recommender.rerank import order_with_tail, tune_retrieval_weight
-from expert_kedro.recommender.rerank_pairs import ExpertHistory, format_rerank_input
-from expert_kedro.recommender.scorer import LLMScorer
 from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.scoring.scorer import LLMScorer
+from expert_kedro.training_data.rerank_pairs import ExpertHistory, format_rerank_input
 
 
 def _batches(examples, batch_size, rng):

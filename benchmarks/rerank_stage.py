@@ -20,9 +20,9 @@ import yaml
 
 from expert_kedro.pipelines.rerank_pairs.nodes import _acceptable, training_pairs
 from expert_kedro.recommender.grounding import as_int_list, roster_lookup
-from expert_kedro.recommender.rerank_pairs import ExpertHistory, build_rerank_examples
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import build_retrievers, top_k
+from expert_kedro.training_data.rerank_pairs import ExpertHistory, build_rerank_examples
 
 
 def _latest(project: Path, name: str) -> pd.DataFrame:

@@ -23,11 +23,11 @@ import pandas as pd
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from expert_kedro.pipelines.evaluation.nodes import compute_evaluation_metrics
-from expert_kedro.pipelines.evaluation.reporting import (
+from expert_kedro.evaluation.reporting import (
     compact_table,
     render_results_table,
 )
+from expert_kedro.pipelines.evaluation.nodes import compute_evaluation_metrics
 
 CATALOG_INPUTS = (
     "expert_roster",

@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     from omegaconf import OmegaConf
 
-    from expert_kedro.pipelines.evaluation.llm_systems import (
+    from expert_kedro.evaluation.llm_systems import (
         rerank_candidate_tables,
     )
     from expert_kedro.pipelines.evaluation.nodes import (

@@ -1,7 +1,9 @@
-"""Shared fixtures.
+"""Shared fixtures, in one place for the whole suite.
 
 ``project_copy`` gives tests that run pipelines a throw-away copy of the project, so
-that nothing is written into the repository's ``data/`` folder.
+that nothing is written into the repository's ``data/`` folder; ``smollm2_base``,
+``tiny_model``, ``chat_tokenizer`` and ``plain_tokenizer`` are the models and
+tokenizers of the modeling, scoring and dataset tests.
 """
 
 from __future__ import annotations
@@ -56,3 +58,38 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return copy_project(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def smollm2_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2-135M-Instruct prepared from the GGUF (once per test process)."""
+    from tests.model_fixtures import prepared_smollm2
+
+    return prepared_smollm2(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory, smollm2_base: Path) -> Path:
+    """A 2-layer random Llama with SmolLM2's tokenizer, for fast dataset tests."""
+    from tests.model_fixtures import tiny_llama
+
+    return tiny_llama(tmp_path_factory.mktemp("tiny_llama"), smollm2_base)
+
+
+@pytest.fixture(scope="module")
+def chat_tokenizer(smollm2_base: Path):
+    """SmolLM2's tokenizer, with its chat template."""
+    from expert_kedro.modeling.base_model import load_tokenizer
+
+    return load_tokenizer(str(smollm2_base))
+
+
+@pytest.fixture(scope="module")
+def plain_tokenizer(smollm2_base: Path):
+    """Same vocabulary without a chat template, like Llama-3 base (the fallback
+    ``### User:`` layout)."""
+    from expert_kedro.modeling.base_model import load_tokenizer
+
+    tokenizer = load_tokenizer(str(smollm2_base))
+    tokenizer.chat_template = None
+    return tokenizer

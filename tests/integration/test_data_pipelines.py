@@ -14,7 +14,7 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from expert_kedro.formatting import parse_expert_line
+from expert_kedro.training_data.formatting import parse_expert_line
 from tests.conftest import copy_project
 
 VERSIONED_OUTPUTS = {

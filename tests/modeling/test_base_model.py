@@ -15,7 +15,7 @@ from expert_kedro.modeling.base_model import (
     package_folder,
     resolve_model_source,
 )
-from tests.modeling.model_fixtures import GGUF_FILE
+from tests.model_fixtures import GGUF_FILE
 
 
 def test_missing_local_folder_error(tmp_path: Path):

@@ -10,7 +10,7 @@ import pytest
 from expert_kedro.modeling.base_model import load_tokenizer
 from expert_kedro.modeling.prompts import IGNORE_INDEX, encode_pair
 from expert_kedro.modeling.tokenization import tokenize_pairs
-from tests.modeling.model_fixtures import pairs_frame
+from tests.model_fixtures import pairs_frame
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from transformers import TrainerCallback
 from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
 from expert_kedro.modeling.tokenization import tokenize_pairs
 from expert_kedro.modeling.training import train_lora
-from tests.modeling.model_fixtures import pairs_frame
+from tests.model_fixtures import pairs_frame
 
 model_dir, checkpoint_dir, resume, slow = sys.argv[1:5]
 
@@ -129,7 +129,7 @@ def _train_tiny(
     from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
     from expert_kedro.modeling.tokenization import tokenize_pairs
     from expert_kedro.modeling.training import train_lora
-    from tests.modeling.model_fixtures import pairs_frame
+    from tests.model_fixtures import pairs_frame
 
     tokenizer = load_tokenizer(str(model_dir))
     model = load_base_model(str(model_dir))

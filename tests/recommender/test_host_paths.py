@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from expert_kedro.recommender.grounding import Roster
-from expert_kedro.recommender.llm_scoring import _batch_inputs
 from expert_kedro.recommender.rerank import RerankRanker, fuse, order_with_tail
-from expert_kedro.recommender.rerank_pairs import ExpertHistory, _words
+from expert_kedro.scoring.llm_scoring import _batch_inputs
+from expert_kedro.training_data.rerank_pairs import ExpertHistory, _words
 
 WORDS = ["pumps", "Germany", "LATAM", "lithium", "pricing", "GCC", "tender", "the"]
 

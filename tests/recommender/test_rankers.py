@@ -7,7 +7,6 @@ import json
 import pandas as pd
 import pytest
 
-from expert_kedro.pipelines.data_processing.pairs import pairs_settings
 from expert_kedro.pipelines.rerank_pairs.nodes import build_rerank_pairs
 from expert_kedro.recommender.generative import (
     GenerativeRanker,
@@ -15,7 +14,6 @@ from expert_kedro.recommender.generative import (
 )
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.rerank import RerankRanker
-from expert_kedro.recommender.rerank_pairs import HISTORY_HEADER
 from expert_kedro.recommender.service import (
     build_ranker,
     load_scorer,
@@ -24,6 +22,8 @@ from expert_kedro.recommender.service import (
 )
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import BM25Retriever, build_expert_documents
+from expert_kedro.training_data.pairs import pairs_settings
+from expert_kedro.training_data.rerank_pairs import HISTORY_HEADER
 from tests.llm_fixtures import TEST_RECOMMENDER, _session
 
 AGENDA = [

@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from expert_kedro.formatting import format_agenda, format_expert_line
 from expert_kedro.recommender.grounding import (
     Roster,
     RosterMatch,
     hallucination_summary,
 )
-from expert_kedro.recommender.scorer import LLMScorer
 from expert_kedro.retrieval.base import top_k
+from expert_kedro.scoring.scorer import LLMScorer
+from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 
 logger = logging.getLogger(__name__)
 

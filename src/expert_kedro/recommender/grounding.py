@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expert_kedro.formatting import parse_expert_line
+from expert_kedro.training_data.formatting import parse_expert_line
 
 PROFILE_COLUMNS: tuple[str, ...] = (
     "expert_headline",

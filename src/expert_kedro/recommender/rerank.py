@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expert_kedro.metrics import METRIC_NAMES, per_project_metrics
+from expert_kedro.evaluation.metrics import METRIC_NAMES, per_project_metrics
 from expert_kedro.recommender.grounding import Roster
-from expert_kedro.recommender.rerank_pairs import ExpertHistory, format_rerank_input
-from expert_kedro.recommender.scorer import LLMScorer
-from expert_kedro.regions import log_missing_regions
 from expert_kedro.retrieval.base import ScoringRetriever, top_k
+from expert_kedro.scoring.scorer import LLMScorer
+from expert_kedro.training_data.regions import log_missing_regions
+from expert_kedro.training_data.rerank_pairs import ExpertHistory, format_rerank_input
 
 logger = logging.getLogger(__name__)
 

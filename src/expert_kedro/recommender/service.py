@@ -20,19 +20,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expert_kedro.formatting import format_agenda, format_expert_line
 from expert_kedro.modeling.handles import (
     BaseModelHandle,
     LoRAAdapterHandle,
     same_source,
 )
-from expert_kedro.parsing import parse_agenda_strict
+from expert_kedro.preprocessing.parsing import parse_agenda_strict
 from expert_kedro.recommender.generative import GenerativeRanker
 from expert_kedro.recommender.grounding import RECOMMENDATION_COLUMNS, Roster
 from expert_kedro.recommender.rerank import RerankRanker
-from expert_kedro.recommender.rerank_pairs import ExpertHistory
-from expert_kedro.recommender.scorer import LLMScorer
 from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.scoring.scorer import LLMScorer
+from expert_kedro.training_data.formatting import format_agenda, format_expert_line
+from expert_kedro.training_data.rerank_pairs import ExpertHistory
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ def load_scorer(
         load_base_model,
         load_tokenizer,
     )
-    from expert_kedro.modeling.fused_kernels import (  # noqa: PLC0415
+    from expert_kedro.scoring.fused_kernels import (  # noqa: PLC0415
         apply_fused_kernels,
     )
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from expert_kedro.metrics import METRIC_NAMES, per_project_metrics
+from expert_kedro.evaluation.metrics import METRIC_NAMES, per_project_metrics
 from expert_kedro.retrieval.base import Agenda, ScoringRetriever, top_k, zscore_rows
 
 logger = logging.getLogger(__name__)

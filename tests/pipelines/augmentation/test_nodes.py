@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from expert_kedro.formatting import parse_expert_line
 from expert_kedro.pipelines.augmentation.nodes import augment_pairs
-from expert_kedro.pipelines.data_processing.cleaning import clean_rows
 from expert_kedro.pipelines.data_processing.nodes import (
     build_expert_roster,
     build_instruction_pairs,
     select_clean_matches,
 )
+from expert_kedro.preprocessing.cleaning import clean_rows
+from expert_kedro.training_data.formatting import parse_expert_line
 from tests.pipelines.data_processing.factories import (
     PAIRS_PARAMS,
     raw_frame,

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from expert_kedro.pipelines.data_processing.cleaning import clean_rows
 from expert_kedro.pipelines.data_processing.nodes import select_clean_matches
+from expert_kedro.preprocessing.cleaning import clean_rows
 
 from .factories import questions, raw_frame, raw_row
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from expert_kedro.formatting import parse_expert_line
-from expert_kedro.pipelines.data_processing.cleaning import clean_rows
 from expert_kedro.pipelines.data_processing.nodes import (
     build_expert_roster,
     build_instruction_pairs,
     select_clean_matches,
     split_projects,
 )
+from expert_kedro.preprocessing.cleaning import clean_rows
+from expert_kedro.training_data.formatting import parse_expert_line
 
 from .factories import PAIRS_PARAMS, questions, raw_frame, raw_row, reference
 

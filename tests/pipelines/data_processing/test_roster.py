@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from expert_kedro.pipelines.data_processing.cleaning import clean_rows
 from expert_kedro.pipelines.data_processing.nodes import build_expert_roster
-from expert_kedro.pipelines.data_processing.roster import ROSTER_COLUMNS
+from expert_kedro.preprocessing.cleaning import clean_rows
+from expert_kedro.preprocessing.roster import ROSTER_COLUMNS
 
 from .factories import raw_frame, raw_row, reference
 

@@ -9,7 +9,7 @@ from expert_kedro.pipelines.data_processing.nodes import (
     build_evaluation_projects,
     split_projects,
 )
-from expert_kedro.pipelines.data_processing.splitting import (
+from expert_kedro.preprocessing.splitting import (
     assign_splits,
     group_projects,
 )

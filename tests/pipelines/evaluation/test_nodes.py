@@ -8,17 +8,17 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from expert_kedro.evaluation.rankings import RANKING_COLUMNS
+from expert_kedro.evaluation.reporting import (
+    compact_table,
+    plot_comparison,
+    render_results_table,
+)
 from expert_kedro.pipelines.evaluation.nodes import (
     build_hybrid_candidates,
     build_partial_test_projects,
     compute_evaluation_metrics,
     render_evaluation_table,
-)
-from expert_kedro.pipelines.evaluation.rankings import RANKING_COLUMNS
-from expert_kedro.pipelines.evaluation.reporting import (
-    compact_table,
-    plot_comparison,
-    render_results_table,
 )
 
 ROSTER = pd.DataFrame({"expert_id": [1, 2, 3, 4]})

@@ -14,7 +14,7 @@ from expert_kedro.pipelines.model_training.nodes import (
     select_validation_subset,
     verify_hardware,
 )
-from tests.modeling.model_fixtures import pairs_frame
+from tests.model_fixtures import pairs_frame
 
 PARAMS = {"seed": 42, "include_augmented": True, "max_train_examples": None}
 

@@ -9,7 +9,7 @@ from expert_kedro.pipelines.rerank_pairs.nodes import (
     select_training_pairs,
     training_pairs,
 )
-from expert_kedro.recommender.rerank_pairs import PAIR_COLUMNS
+from expert_kedro.training_data.rerank_pairs import PAIR_COLUMNS
 
 
 def _pairs(rows, output="Expert: A (ID 1)"):

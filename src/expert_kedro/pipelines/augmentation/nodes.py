@@ -9,19 +9,18 @@ from typing import Any
 
 import pandas as pd
 
-from expert_kedro.pipelines.data_processing.nodes import as_lists
-from expert_kedro.pipelines.data_processing.pairs import (
+from expert_kedro.preprocessing.frames import as_lists
+from expert_kedro.preprocessing.splitting import (
+    containing_projects,
+    question_index,
+)
+from expert_kedro.training_data.pairs import (
     PAIR_COLUMNS,
     make_pair,
     profile_for,
     roster_lookup,
 )
-from expert_kedro.pipelines.data_processing.splitting import (
-    containing_projects,
-    question_index,
-)
-
-from .partial_agendas import make_partial_agendas
+from expert_kedro.training_data.partial_agendas import make_partial_agendas
 
 logger = logging.getLogger(__name__)
 

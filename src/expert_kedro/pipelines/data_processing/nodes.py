@@ -8,15 +8,25 @@ count along the way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from .cleaning import clean_rows
-from .pairs import build_split_pairs, evaluation_projects, pairs_settings
-from .roster import build_roster
-from .splitting import SPLITS, assign_splits, ensure_train_coverage, group_projects
+from expert_kedro.preprocessing.cleaning import clean_rows
+from expert_kedro.preprocessing.frames import as_lists
+from expert_kedro.preprocessing.roster import build_roster
+from expert_kedro.preprocessing.splitting import (
+    SPLITS,
+    assign_splits,
+    ensure_train_coverage,
+    group_projects,
+)
+from expert_kedro.training_data.pairs import (
+    build_split_pairs,
+    evaluation_projects,
+    pairs_settings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +39,6 @@ MATCH_COLUMNS = (
     "responses",
     "expert_id",
 )
-
-
-def as_lists(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """Turn list-like cells (numpy arrays after a parquet round trip) into lists."""
-    frame = frame.copy()
-    for column in columns:
-        frame[column] = [list(v) if v is not None else [] for v in frame[column]]
-    return frame
 
 
 def clean_expert_data(

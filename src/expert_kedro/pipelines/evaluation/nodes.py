@@ -19,20 +19,19 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from expert_kedro.metrics import (
+from expert_kedro.evaluation.metrics import (
     METRIC_NAMES,
     bootstrap_summary,
     expected_random_metrics,
     per_project_metrics,
 )
-from expert_kedro.pipelines.augmentation.partial_agendas import make_partial_agendas
-from expert_kedro.pipelines.evaluation.rankings import (
+from expert_kedro.evaluation.rankings import (
     RANKING_COLUMNS,
     rank_with_retriever,
     ranked_lists,
     validate_rankings,
 )
-from expert_kedro.pipelines.evaluation.reporting import (
+from expert_kedro.evaluation.reporting import (
     compact_table,
     plot_comparison,
     render_results_table,
@@ -52,6 +51,7 @@ from expert_kedro.retrieval.factory import (
     fit_popularity,
     tune_hybrid,
 )
+from expert_kedro.training_data.partial_agendas import make_partial_agendas
 
 logger = logging.getLogger(__name__)
 

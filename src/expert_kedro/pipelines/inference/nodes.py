@@ -15,9 +15,7 @@ from typing import Any
 import pandas as pd
 
 from expert_kedro.modeling.handles import BaseModelHandle, LoRAAdapterHandle
-from expert_kedro.pipelines.data_processing.pairs import pairs_settings
 from expert_kedro.recommender.grounding import Roster
-from expert_kedro.recommender.scorer import LLMScorer
 from expert_kedro.recommender.service import (
     build_ranker,
     load_scorer,
@@ -26,6 +24,8 @@ from expert_kedro.recommender.service import (
 )
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import build_retrievers
+from expert_kedro.scoring.scorer import LLMScorer
+from expert_kedro.training_data.pairs import pairs_settings
 
 logger = logging.getLogger(__name__)
 

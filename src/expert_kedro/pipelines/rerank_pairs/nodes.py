@@ -15,14 +15,14 @@ from typing import Any
 import pandas as pd
 
 from expert_kedro.recommender.grounding import as_int_list, roster_lookup
-from expert_kedro.recommender.rerank_pairs import (
+from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.retrieval import build_retrievers, top_k
+from expert_kedro.training_data.regions import log_missing_regions
+from expert_kedro.training_data.rerank_pairs import (
     PAIR_COLUMNS,
     ExpertHistory,
     build_rerank_examples,
 )
-from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.regions import log_missing_regions
-from expert_kedro.retrieval import build_retrievers, top_k
 
 logger = logging.getLogger(__name__)
 

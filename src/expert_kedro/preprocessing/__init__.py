@@ -1,0 +1,1 @@
+"""Reading a raw export: tolerant parsing, cleaning, the roster, project splits."""

@@ -1,0 +1,1 @@
+"""The product: grounded expert recommendations (rerank or generative) as a service."""

@@ -1,0 +1,234 @@
+"""``LLMScorer``: a loaded model + tokenizer + the training prompt layout.
+
+Every prompt goes through :mod:`expert_kedro.modeling.prompts` (the single prompt
+format of training and inference) and is checked against the context limit before
+any forward pass, so an over-long agenda fails with the numbers a user needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from expert_kedro.modeling.prompts import encode_prompt
+from expert_kedro.scoring.llm_scoring import (
+    continuation_logprobs,
+    next_token_logits,
+    token_id,
+)
+from expert_kedro.scoring.packed_scoring import packed_next_token_logits
+from expert_kedro.scoring.prompt_cache import PromptEncoder
+
+logger = logging.getLogger(__name__)
+
+
+class AgendaTooLongError(ValueError):
+    """A prompt built from an agenda does not fit the model's context."""
+
+
+@dataclass
+class LLMScorer:
+    """Scores prompts with one loaded causal LM (plain or with a LoRA adapter).
+
+    Attributes:
+        model: The model, in eval mode.
+        tokenizer: Its tokenizer (the one saved with the adapter).
+        prompt_style: Prompt layout used in training (``auto``/``chat_template``/
+            ``fallback``).
+        max_prompt_tokens: Longest prompt accepted; longer ones raise
+            :class:`AgendaTooLongError` (nothing is silently truncated).
+        batch_size: Candidates per forward pass.
+        share_prefix: Compute the agenda prompt shared by a rerank's candidates
+            once (see ``llm_scoring.next_token_logits``).
+        packing: Score rerank prompts in packed rows, each agenda's prompt once
+            and no padding (see :mod:`expert_kedro.scoring.packed_scoring`);
+            overrides ``share_prefix``.
+    """
+
+    model: Any
+    tokenizer: Any
+    prompt_style: str = "auto"
+    max_prompt_tokens: int = 2048
+    batch_size: int = 16
+    share_prefix: bool = True
+    packing: bool = False
+    _prompt_encoder: PromptEncoder | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    @property
+    def pad_id(self) -> int:
+        """Padding id (EOS when the tokenizer has no pad token)."""
+        pad = self.tokenizer.pad_token_id
+        return int(pad if pad is not None else self.tokenizer.eos_token_id)
+
+    def encode(self, system: str, user: str, *, case: Any = None) -> list[int]:
+        """Prompt token ids, refusing prompts longer than ``max_prompt_tokens``.
+
+        Args:
+            system: System prompt.
+            user: User turn.
+            case: Identifier named in the error message.
+
+        Raises:
+            AgendaTooLongError: With the token count and the limit.
+        """
+        ids = encode_prompt(self.tokenizer, system, user, self.prompt_style)
+        self._check_length(ids, case)
+        return ids
+
+    def encode_many(self, system: str, users: Sequence[str]) -> list[list[int]]:
+        """Prompt token ids of many user turns (no length check).
+
+        The same ids as :func:`expert_kedro.modeling.prompts.encode_prompts`; the
+        ids of lines repeated across prompts (system prompt, agenda, candidate
+        profiles, past questions) are reused (:class:`PromptEncoder`).
+        """
+        encoder = self._prompt_encoder
+        if (
+            encoder is None
+            or encoder.tokenizer is not self.tokenizer
+            or encoder.style != self.prompt_style
+        ):
+            # Built on first use and rebuilt if the tokenizer or layout changes:
+            # cached ids belong to one tokenizer and one layout.
+            encoder = self._prompt_encoder = PromptEncoder(
+                self.tokenizer, self.prompt_style
+            )
+        return encoder.encode(system, users)
+
+    def _check_length(self, ids: Sequence[int], case: Any) -> None:
+        if len(ids) > self.max_prompt_tokens:
+            where = f" for case {case!r}" if case is not None else ""
+            raise AgendaTooLongError(
+                f"The agenda{where} is too long: its prompt needs {len(ids)} tokens "
+                f"but the limit is {self.max_prompt_tokens} "
+                "(recommender.max_prompt_tokens). Remove or shorten questions."
+            )
+
+    def yes_no_scores(
+        self, system: str, users: Sequence[str], *, case: Any = None
+    ) -> np.ndarray:
+        """``logit(yes) - logit(no)`` on the first assistant token of each prompt.
+
+        Args:
+            system: Rerank system prompt.
+            users: One user turn per candidate (same agenda first).
+            case: Identifier for error messages.
+
+        Returns:
+            ``[len(users)]`` float scores, higher = more likely a match.
+        """
+        return self.yes_no_scores_grouped(system, [users], [case])[0]
+
+    def yes_no_scores_grouped(
+        self,
+        system: str,
+        groups: Sequence[Sequence[str]],
+        cases: Sequence[Any],
+    ) -> list[np.ndarray]:
+        """:meth:`yes_no_scores` for several agendas' candidates in shared batches.
+
+        Forward passes are filled with the candidates of many agendas at once
+        (``batch_size`` prompts each) instead of one agenda's ``K``.
+
+        Args:
+            system: Rerank system prompt.
+            groups: Per agenda, one user turn per candidate.
+            cases: Per agenda, an identifier for error messages.
+
+        Returns:
+            Per agenda, ``[len(group)]`` float scores.
+        """
+        users = [user for group in groups for user in group]
+        owners = [c for group, c in zip(groups, cases, strict=True) for _ in group]
+        sequences = self.encode_many(system, users)
+        for ids, case in zip(sequences, owners, strict=True):
+            self._check_length(ids, case)
+        yes, no = token_id(self.tokenizer, "yes"), token_id(self.tokenizer, "no")
+        bounds = np.cumsum([0] + [len(users) for users in groups])
+        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+        if self.packing:
+            logits = packed_next_token_logits(
+                self.model,
+                [sequences[a:b] for a, b in spans],
+                [yes, no],
+                pad_id=self.pad_id,
+                batch_size=self.batch_size,
+            )
+        else:
+            logits = next_token_logits(
+                self.model,
+                sequences,
+                [yes, no],
+                pad_id=self.pad_id,
+                batch_size=self.batch_size,
+                share_prefix=self.share_prefix,
+            )
+        scores = (logits[:, 0] - logits[:, 1]).astype(float)
+        return [scores[a:b] for a, b in spans]
+
+    def continuation_scores(
+        self,
+        system: str,
+        user: str,
+        continuations: Sequence[Sequence[int]],
+        *,
+        case: Any = None,
+    ) -> np.ndarray:
+        """Log-probability of each tokenized continuation after one prompt."""
+        prompt = self.encode(system, user, case=case)
+        return continuation_logprobs(
+            self.model,
+            prompt,
+            continuations,
+            pad_id=self.pad_id,
+            batch_size=max(self.batch_size, 32),
+        )
+
+    def tokenize_continuation(self, text: str) -> list[int]:
+        """Token ids of an assistant-side text (no special tokens), as in training."""
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        system: str,
+        user: str,
+        *,
+        prefill: str = "",
+        max_new_tokens: int = 128,
+        case: Any = None,
+    ) -> str:
+        """Greedy generation after the prompt (and an optional forced answer start).
+
+        Args:
+            system: System prompt.
+            user: User turn.
+            prefill: Text forced at the start of the answer (e.g. the chosen
+                expert's ``Expert: ... (ID ...)`` line), returned as part of the text.
+            max_new_tokens: Generation budget.
+            case: Identifier for error messages.
+
+        Returns:
+            ``prefill`` + the generated text, special tokens removed.
+        """
+        prompt = self.encode(system, user, case=case) + (
+            self.tokenize_continuation(prefill) if prefill else []
+        )
+        device = next(self.model.parameters()).device
+        ids = torch.tensor([prompt], dtype=torch.long, device=device)
+        out = self.model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=self.pad_id,
+        )
+        text = self.tokenizer.decode(out[0, len(prompt) :], skip_special_tokens=True)
+        return (prefill + text).strip()

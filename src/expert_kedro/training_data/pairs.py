@@ -1,0 +1,144 @@
+"""Instruction pairs: formatted agenda in, expert target text out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from expert_kedro.training_data.formatting import (
+    OUTPUT_FORMATS,
+    format_agenda,
+    format_target,
+)
+
+PAIR_COLUMNS = (
+    "project_id",
+    "expert_id",
+    "agenda",
+    "system",
+    "input",
+    "output",
+    "source",
+)
+
+
+def pairs_settings(params: Mapping[str, Any]) -> tuple[str, str, bool, int]:
+    """Validate the ``pairs`` parameters.
+
+    Returns:
+        Output format, its system prompt, whether to show the project title, and
+        the number of answers a rationale quotes.
+
+    Raises:
+        ValueError: Naming the offending parameter.
+    """
+    output_format = params.get("output_format", "profile")
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError(
+            f"Parameter pairs.output_format={output_format!r}: use one of "
+            f"{OUTPUT_FORMATS}."
+        )
+    prompts = params.get("system_prompts") or {}
+    system = prompts.get(output_format)
+    if not isinstance(system, str) or not system.strip():
+        raise ValueError(
+            f"Parameter pairs.system_prompts.{output_format} is missing or empty: each "
+            "output format needs its system prompt."
+        )
+    max_answers = int(params.get("rationale_max_answers", 2))
+    return output_format, system.strip(), bool(params.get("include_title")), max_answers
+
+
+def make_pair(
+    *,
+    project_id: int,
+    profile: Mapping[str, Any],
+    agenda: Sequence[str],
+    responses: Sequence[Mapping[str, str]],
+    title: str | None,
+    params: Mapping[str, Any],
+    source: str,
+) -> dict[str, Any]:
+    """One training example for ``profile``'s expert on ``agenda``.
+
+    Args:
+        project_id: Project the agenda comes from.
+        profile: Roster row of the expert.
+        agenda: Questions shown in the input (full or partial agenda).
+        responses: The expert's answers on that project (rationale format).
+        title: Project title, shown only if ``pairs.include_title``.
+        params: The ``pairs`` parameters.
+        source: ``"original"`` or ``"partial"``.
+    """
+    output_format, system, include_title, max_answers = pairs_settings(params)
+    return {
+        "project_id": int(project_id),
+        "expert_id": int(profile["expert_id"]),
+        "agenda": list(agenda),
+        "system": system,
+        "input": format_agenda(agenda, title if include_title else None),
+        "output": format_target(profile, agenda, responses, output_format, max_answers),
+        "source": source,
+    }
+
+
+def roster_lookup(roster: pd.DataFrame) -> dict[int, dict[str, Any]]:
+    """Expert id -> roster row as a dict."""
+    return {int(r["expert_id"]): r for r in roster.to_dict(orient="records")}
+
+
+def profile_for(
+    profiles: Mapping[int, dict[str, Any]], expert_id: int
+) -> dict[str, Any]:
+    """Roster row of an expert.
+
+    Raises:
+        ValueError: If the expert is missing from the roster.
+    """
+    try:
+        return profiles[int(expert_id)]
+    except KeyError:
+        raise ValueError(
+            f"expert_id {expert_id} appears in clean_matches but not in expert_roster."
+        ) from None
+
+
+def build_split_pairs(
+    matches: pd.DataFrame,
+    roster: pd.DataFrame,
+    params: Mapping[str, Any],
+) -> pd.DataFrame:
+    """Pairs for every (project, expert) row of ``matches``, sorted by ids."""
+    profiles = roster_lookup(roster)
+    records = [
+        make_pair(
+            project_id=row["project_id"],
+            profile=profile_for(profiles, row["expert_id"]),
+            agenda=row["agenda"],
+            responses=row["responses"],
+            title=row["project_title"],
+            params=params,
+            source="original",
+        )
+        for row in matches.sort_values(["project_id", "expert_id"]).to_dict("records")
+    ]
+    return pd.DataFrame(records, columns=list(PAIR_COLUMNS))
+
+
+def evaluation_projects(matches: pd.DataFrame) -> pd.DataFrame:
+    """One row per project with its agenda and every acceptable expert id."""
+    records = [
+        {
+            "project_id": int(project_id),
+            "project_title": group["project_title"].iloc[0],
+            "agenda": list(group["agenda"].iloc[0]),
+            "acceptable_expert_ids": sorted(int(e) for e in group["expert_id"]),
+        }
+        for project_id, group in matches.groupby("project_id", sort=True)
+    ]
+    return pd.DataFrame(
+        records,
+        columns=["project_id", "project_title", "agenda", "acceptable_expert_ids"],
+    )

@@ -1,0 +1,149 @@
+"""Regions of roster locations and of agendas, behind the rerank prompt's lines."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import pytest
+
+from expert_kedro.training_data.regions import (
+    COUNTRY_REGION,
+    REGIONS,
+    agenda_regions,
+    expert_region,
+    log_missing_regions,
+)
+from tests.conftest import PROJECT_ROOT
+
+
+@pytest.mark.parametrize(
+    ("location", "region"),
+    [
+        ("Phoenix, United States", "North America"),
+        ("Toronto, Canada", "North America"),
+        ("Berlin, Germany", "Europe"),
+        ("Amsterdam, Netherlands", "Europe"),
+        ("London, United Kingdom", "Europe"),
+        ("Oslo, Norway", "Europe"),
+        ("Singapore, Singapore", "APAC"),
+        ("Tokyo, Japan", "APAC"),
+        ("Bengaluru, India", "APAC"),
+        ("Sydney, Australia", "APAC"),
+        ("Sao Paulo, Brazil", "Latin America"),
+        ("Monterrey, Mexico", "Latin America"),
+        ("Mexico City, Mexico", "Latin America"),
+        ("Santiago, Chile", "Latin America"),
+        ("Jeddah, Saudi Arabia", "Middle East"),
+        ("Abu Dhabi, United Arab Emirates", "Middle East"),
+        ("Tel Aviv, Israel", "Middle East"),
+        ("Manama, Bahrain", "Middle East"),
+    ],
+)
+def test_known_countries_of_each_region(location, region):
+    assert expert_region(location) == region
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "  Monterrey ,   Mexico  ",
+        "Monterrey,Mexico",
+        "monterrey, MEXICO",
+        "Monterrey, México",  # accents are ignored
+        "Monterrey, Nuevo León, Mexico",  # the country is after the last comma
+        "Mexico",  # no comma: the whole text is the country
+    ],
+)
+def test_location_parsing(location):
+    assert expert_region(location) == "Latin America"
+
+
+@pytest.mark.parametrize(
+    ("location", "region"),
+    [
+        ("Austin, USA", "North America"),
+        ("Manchester, UK", "Europe"),
+        ("Dubai, UAE", "Middle East"),
+        ("Seoul, Korea", "APAC"),
+        ("Prague, Czechia", "Europe"),
+        ("Istanbul, Türkiye", "Middle East"),
+    ],
+)
+def test_common_aliases(location, region):
+    assert expert_region(location) == region
+
+
+@pytest.mark.parametrize(
+    "location", ["Lagos, Nigeria", "Berlin", "Atlantis", "", "   ", ",", None, 3.0]
+)
+def test_unknown_or_missing_country_has_no_region(location):
+    assert expert_region(location) is None
+
+
+def test_table_uses_exactly_the_data_cards_five_regions():
+    card = {"North America", "Europe", "APAC", "Latin America", "Middle East"}
+    assert set(REGIONS) == card
+    assert set(COUNTRY_REGION.values()) == card
+    assert len(COUNTRY_REGION) >= 80
+
+
+def test_every_raw_roster_country_has_a_region():
+    experts = pd.read_csv(PROJECT_ROOT / "data" / "01_raw" / "experts.csv")
+    unmapped = sorted(
+        {loc for loc in experts["expert_location"] if expert_region(loc) is None}
+    )
+    assert unmapped == []
+
+
+def test_log_missing_regions_counts_and_names_them(caplog):
+    locations = ["Berlin, Germany", "Lagos, Nigeria", None, "Lima, Peru"]
+    with caplog.at_level(logging.INFO, logger="expert_kedro.training_data.regions"):
+        assert log_missing_regions(locations, "test") == 2
+        assert log_missing_regions(["Lima, Peru"], "test") == 0
+    warning, info = caplog.records
+    assert warning.levelno == logging.WARNING
+    assert "2 of 4 roster experts have no region" in warning.getMessage()
+    assert "Lagos, Nigeria" in warning.getMessage()
+    assert info.levelno == logging.INFO
+
+
+@pytest.mark.parametrize(
+    ("agenda", "regions"),
+    [
+        (["How do hospitals in Germany run RFPs?"], ("Europe",)),
+        (["Pricing for buyers in the US Southeast?"], ("North America",)),
+        (["Demand in California and Ontario?"], ("North America",)),
+        (["How do DACH and Benelux distributors differ?"], ("Europe",)),
+        (
+            ["Who wins in LatAm?", "What about the GCC?"],
+            ("Latin America", "Middle East"),
+        ),
+        (["Latin American buyers?"], ("Latin America",)),  # not "American"
+        (["ASEAN growth versus Greater China?"], ("APAC",)),
+        (["How do Saudi utilities tender?"], ("Middle East",)),
+        (["Gulf Coast refiners' feedstock?"], ("North America",)),  # not the Gulf
+        (["What are the main risks over the next 12-18 months?"], ()),
+    ],
+)
+def test_agenda_regions_reads_countries_region_words_and_places(agenda, regions):
+    assert agenda_regions(agenda) == regions
+
+
+def test_short_acronyms_match_in_upper_case_only():
+    # "us", "eu" and "uk" are words of plain English questions.
+    assert agenda_regions(["Tell us how pricing works, e.g. for eu-style rules"]) == ()
+    assert agenda_regions(["How do US and EU rules differ?"]) == (
+        "North America",
+        "Europe",
+    )
+
+
+def test_places_outside_the_five_regions_name_none():
+    # "Central Asia" must not read as Asia, "Africa" is not one of the five.
+    assert agenda_regions(["Growth in Central Asia and Africa?"]) == ()
+
+
+def test_agenda_regions_come_in_table_order_without_repeats():
+    agenda = ["Brazil?", "Japan and Korea?", "Germany?", "France?"]
+    assert agenda_regions(agenda) == ("Europe", "APAC", "Latin America")
