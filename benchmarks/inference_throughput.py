@@ -655,8 +655,8 @@ def check_packed_once(scorer: Any, workload: Workload) -> None:
     tolerance cannot silently turn a packed row into a padded one."""
     import torch
 
-    from expert_kedro.recommender import packed_scoring
     from expert_kedro.retrieval.base import top_k
+    from expert_kedro.scoring import packed_scoring
 
     model = scorer.model
     if id(model) in CHECKS:
@@ -739,7 +739,7 @@ def bench_model(
 
 def apply_fused_kernels(model: Any) -> None:
     """``recommender.fused_kernels``: what ``service.load_scorer`` applies."""
-    from expert_kedro.modeling import fused_kernels
+    from expert_kedro.scoring import fused_kernels
 
     fused_kernels.apply_fused_kernels(model)
 

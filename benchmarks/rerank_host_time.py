@@ -90,8 +90,9 @@ def main() -> None:
     import torch
 
     from expert_kedro.modeling.base_model import load_tokenizer
-    from expert_kedro.recommender import llm_scoring, rerank
-    from expert_kedro.recommender import scorer as scorer_module
+    from expert_kedro.recommender import rerank
+    from expert_kedro.scoring import llm_scoring
+    from expert_kedro.scoring import scorer as scorer_module
 
     torch.manual_seed(0)
     workload = bench.build_workload(10_000)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import LlamaForCausalLM
 
-from expert_kedro.recommender import packed_scoring
+from expert_kedro.scoring import packed_scoring
 from expert_kedro.scoring.packed_scoring import _passes, packed_next_token_logits
 from tests.tiny_llama import tiny_llama_config
 

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tokenizers import Regex, normalizers, pre_tokenizers
 
-from expert_kedro.modeling import prompt_cache
 from expert_kedro.modeling.base_model import load_tokenizer
 from expert_kedro.modeling.prompts import encode_prompts
+from expert_kedro.scoring import prompt_cache
 from expert_kedro.scoring.prompt_cache import (
     PromptEncoder,
     line_pieces,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from expert_kedro.evaluation.llm_systems import rank_llm_projects
 from expert_kedro.evaluation.rankings import (
     RANKING_COLUMNS,
     validate_rankings,
 )
+from expert_kedro.pipelines.evaluation_llm.nodes import rank_llm_projects
 from expert_kedro.retrieval import BM25Retriever, build_expert_documents
 from tests.llm_fixtures import TEST_RECOMMENDER, _session
 
@@ -54,7 +54,7 @@ def test_rerank_rankings_cover_the_roster_and_report_the_tuned_weight(
 
 def test_zero_shot_base_model_is_ranked_without_the_adapter(trained_project):
     """The zero-shot baseline: same design, grounding and projects, no adapter."""
-    from expert_kedro.evaluation.llm_systems import rank_zero_shot_projects
+    from expert_kedro.pipelines.evaluation_llm.nodes import rank_zero_shot_projects
 
     with _session(trained_project.path) as session:
         context = session.load_context()
