@@ -16,6 +16,7 @@ from expert_kedro.pipelines import (
     inference,
     model_training,
     rerank_pairs,
+    retrieval,
 )
 
 
@@ -27,6 +28,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     """
     pipelines = {
         "data_processing": data_processing.create_pipeline(),
+        "retrieval": retrieval.create_pipeline(),
         "augmentation": augmentation.create_pipeline(),
         "rerank_pairs": rerank_pairs.create_pipeline(),
         "model_training": model_training.create_pipeline(),
@@ -35,6 +37,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     }
     pipelines["training"] = (
         pipelines["data_processing"]
+        + pipelines["retrieval"]
         + pipelines["augmentation"]
         + pipelines["rerank_pairs"]
         + pipelines["model_training"]

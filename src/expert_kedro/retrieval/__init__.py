@@ -15,6 +15,14 @@ pairs only, and scores every roster expert::
 ``build_retrievers`` does the whole construction from a parameters dictionary (the
 ``evaluation`` group of ``parameters_evaluation.yml``), so another pipeline (e.g. hard
 negatives for training) gets exactly the retrievers the evaluation uses.
+
+``RetrievalIndex`` holds all of them fitted once (the ``retrieval`` pipeline saves it
+as the versioned ``retrieval_index`` dataset), so consumers load it instead of
+re-fitting and re-encoding the roster::
+
+    index = tune_retrieval_index(fit_retrieval_index(docs, settings), validation)
+    index.candidates(agendas, k=10)  # hybrid top-k
+    index.retrievers()  # {"popularity", "bm25", "dense", "hybrid"}
 """
 
 from __future__ import annotations
@@ -41,16 +49,34 @@ from expert_kedro.retrieval.hybrid import (
     fuse_scores,
     tune_fusion_weight,
 )
+from expert_kedro.retrieval.index import (
+    EncoderInfo,
+    EncoderMismatchError,
+    RetrievalIndex,
+    fit_retrieval_index,
+    tune_retrieval_index,
+)
+from expert_kedro.retrieval.index_io import (
+    RetrievalIndexFormatError,
+    load_index,
+    save_index,
+)
 from expert_kedro.retrieval.popularity import PopularityRetriever
+from expert_kedro.retrieval.settings import RetrievalSettings
 
 __all__ = [
     "BM25Retriever",
     "DenseRetriever",
+    "EncoderInfo",
+    "EncoderMismatchError",
     "ExpertDocuments",
     "HybridRetriever",
     "IndexLeakageError",
     "PopularityRetriever",
     "Recommender",
+    "RetrievalIndex",
+    "RetrievalIndexFormatError",
+    "RetrievalSettings",
     "ScoringRecommender",
     "ScoringRetriever",
     "SentenceEncoder",
@@ -58,8 +84,12 @@ __all__ = [
     "build_expert_documents",
     "build_retrievers",
     "check_no_leakage",
+    "fit_retrieval_index",
     "fuse_scores",
+    "load_index",
     "load_sentence_encoder",
+    "save_index",
     "top_k",
     "tune_fusion_weight",
+    "tune_retrieval_index",
 ]

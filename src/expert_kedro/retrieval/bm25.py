@@ -76,6 +76,62 @@ class BM25Retriever:
         )
         return self
 
+    @classmethod
+    def from_index(  # noqa: PLR0913 - the fitted state and its settings
+        cls,
+        expert_ids: np.ndarray,
+        index: bm25s.BM25,
+        tokenizer: bm25s.tokenization.Tokenizer,
+        *,
+        k1: float,
+        b: float,
+        method: str,
+        stopwords: str | None,
+        name: str = "bm25",
+    ) -> BM25Retriever:
+        """A fitted retriever around a loaded ``bm25s`` index (no re-indexing).
+
+        Args:
+            expert_ids: Roster ids, in the order the documents were indexed.
+            index: The ``bm25s`` index of those documents.
+            tokenizer: The tokenizer whose vocabulary built the index.
+            k1: Term-frequency saturation the index was built with.
+            b: Length normalisation the index was built with.
+            method: ``bm25s`` variant the index was built with.
+            stopwords: Stop-word list name the tokenizer was built with.
+            name: System name used in reports.
+
+        Returns:
+            A retriever that scores like the one that was fitted.
+
+        Raises:
+            ValueError: If the index holds another number of documents.
+        """
+        n_docs = int(index.scores["num_docs"])
+        if n_docs != len(expert_ids):
+            raise ValueError(
+                f"The BM25 index holds {n_docs} documents but {len(expert_ids)} "
+                "expert ids were given; they must align one to one."
+            )
+        retriever = cls(k1=k1, b=b, method=method, stopwords=stopwords, name=name)
+        retriever.expert_ids = np.asarray(expert_ids)
+        retriever._index, retriever._tokenizer = index, tokenizer
+        return retriever
+
+    @property
+    def index(self) -> bm25s.BM25:
+        """The fitted ``bm25s`` index (e.g. to save it with ``bm25s``' own format)."""
+        if self._index is None:
+            raise RuntimeError("BM25Retriever.index read before fit().")
+        return self._index
+
+    @property
+    def tokenizer(self) -> bm25s.tokenization.Tokenizer:
+        """The tokenizer whose vocabulary built the index (queries need it)."""
+        if self._tokenizer is None:
+            raise RuntimeError("BM25Retriever.tokenizer read before fit().")
+        return self._tokenizer
+
     def score_all(self, agendas: Sequence[Agenda]) -> np.ndarray:
         """BM25 score of every roster expert for each agenda.
 

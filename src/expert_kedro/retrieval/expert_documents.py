@@ -7,14 +7,18 @@ experts who share a topic differ by region and function, and past agendas tell w
 region/function mix a given expert is booked for.
 
 ``check_no_leakage`` guards the evaluation: no validation or test project (by id or by
-identical agenda) may be part of the index.
+identical agenda) may be part of the index. It reads only the indexed project ids and
+agenda digests, so a saved ``RetrievalIndex`` can be checked as well as documents.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -73,17 +77,53 @@ class ExpertDocuments:
             )
         ]
 
-    def indexed_agenda_keys(self) -> set[tuple[str, ...]]:
-        """Normalised keys of every indexed agenda (for the leakage check)."""
+    def indexed_agenda_digests(self) -> set[str]:
+        """Digests of every indexed agenda, case and whitespace ignored (leakage)."""
         return {
-            _agenda_key(agenda)
+            agenda_digest(agenda)
             for expert_agendas in self.agendas
             for agenda in expert_agendas
         }
 
+    def fingerprint(self) -> str:
+        """SHA-256 of everything indexed: same fingerprint, same index content.
 
-def _agenda_key(agenda: Sequence[str]) -> tuple[str, ...]:
-    return tuple(" ".join(question.lower().split()) for question in agenda)
+        Lets a saved index be matched with the roster and split it was built from.
+        """
+        content = [
+            self.expert_ids.astype(int).tolist(),
+            self.profiles,
+            self.skills,
+            self.agendas,
+            self.answers,
+            sorted(self.indexed_project_ids),
+        ]
+        payload = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class IndexedProjects(Protocol):
+    """What an index holds of the training projects (``ExpertDocuments``, or a
+    loaded ``RetrievalIndex``): enough for ``check_no_leakage``."""
+
+    indexed_project_ids: frozenset[int]
+
+    def indexed_agenda_digests(self) -> set[str]:
+        """Digests of every indexed agenda (``agenda_digest``)."""
+        ...
+
+
+def agenda_digest(agenda: Sequence[str]) -> str:
+    """Stable digest of an agenda, case and whitespace ignored.
+
+    Args:
+        agenda: The agenda's questions.
+
+    Returns:
+        Hex SHA-1 of the normalised questions (a short, comparable key).
+    """
+    key = "\n".join(" ".join(question.lower().split()) for question in agenda)
+    return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
@@ -238,7 +278,7 @@ def _collect_answers(
 
 
 def check_no_leakage(
-    documents: ExpertDocuments, heldout: Mapping[str, pd.DataFrame]
+    documents: IndexedProjects, heldout: Mapping[str, pd.DataFrame]
 ) -> dict[str, int]:
     """Fail if any held-out project is part of the retrieval index.
 
@@ -246,7 +286,8 @@ def check_no_leakage(
     training agenda is identical to its agenda (case and whitespace ignored).
 
     Args:
-        documents: The index source every retriever was fit on.
+        documents: The index source every retriever was fit on, or a fitted
+            ``RetrievalIndex``.
         heldout: Split name -> projects table (``project_id``, ``agenda``), e.g.
             ``{"validation": validation_projects, "test": test_projects}``.
 
@@ -256,7 +297,7 @@ def check_no_leakage(
     Raises:
         IndexLeakageError: Naming the split and the first offending project ids.
     """
-    indexed_agendas = documents.indexed_agenda_keys()
+    indexed_agendas = documents.indexed_agenda_digests()
     checked = {}
     for split, projects in heldout.items():
         _require_columns(projects, ("project_id", "agenda"), f"{split}_projects")
@@ -265,7 +306,7 @@ def check_no_leakage(
         by_agenda = sorted(
             int(pid)
             for pid, agenda in zip(ids, projects["agenda"], strict=True)
-            if _agenda_key(_as_text_list(agenda)) in indexed_agendas
+            if agenda_digest(_as_text_list(agenda)) in indexed_agendas
         )
         if by_id or by_agenda:
             raise IndexLeakageError(

@@ -1,17 +1,10 @@
-"""Build the retrievers from the ``evaluation`` parameters (one place, reused anywhere).
+"""Build the retrievers from parameters (one place, reused anywhere).
 
-Parameter layout (``conf/base/parameters_evaluation.yml``, group ``evaluation``)::
-
-    index: {include_answers: false}
-    bm25: {k1: 1.5, b: 0.75, method: lucene, stopwords: en}
-    dense: {profile_weight: 0.3, batch_size: 64, device: cpu, model_path: null}
-    hybrid: {
-        fusion: zscore,
-        rrf_k: 60,
-        tuning_metric: mrr,
-        weight_grid: [0.0, 0.1, ...],
-        bm25_weight: null,
-    }
+The sub-groups ``index``, ``bm25``, ``dense`` and ``hybrid`` are read through the
+settings classes of ``retrieval.settings`` (defaults and validation live there), from
+the ``retrieval`` group or from a group holding the same sub-groups (the
+``evaluation`` group of ``parameters_evaluation.yml``). Each function also takes the
+settings object itself.
 """
 
 from __future__ import annotations
@@ -31,30 +24,46 @@ from expert_kedro.retrieval.expert_documents import (
 )
 from expert_kedro.retrieval.hybrid import HybridRetriever, tune_fusion_weight
 from expert_kedro.retrieval.popularity import PopularityRetriever
+from expert_kedro.retrieval.settings import (
+    BM25Settings,
+    DenseSettings,
+    HybridSettings,
+    RetrievalSettings,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def fit_bm25(documents: ExpertDocuments, params: Mapping[str, Any]) -> BM25Retriever:
+def fit_bm25(
+    documents: ExpertDocuments, params: Mapping[str, Any] | BM25Settings
+) -> BM25Retriever:
     """BM25 retriever fit on ``documents`` with the ``bm25`` parameters."""
-    return BM25Retriever(
-        k1=float(params.get("k1", 1.5)),
-        b=float(params.get("b", 0.75)),
-        method=str(params.get("method", "lucene")),
-        stopwords=params.get("stopwords", "en"),
-    ).fit(documents)
-
-
-def fit_dense(documents: ExpertDocuments, params: Mapping[str, Any]) -> DenseRetriever:
-    """Dense retriever fit on ``documents`` with the ``dense`` parameters."""
-    encoder = load_sentence_encoder(
-        params.get("model_path"),
-        str(params.get("device", "cpu")),
-        int(params.get("batch_size", 64)),
+    settings = (
+        params if isinstance(params, BM25Settings) else BM25Settings.from_params(params)
     )
-    return DenseRetriever(
-        encoder, profile_weight=float(params.get("profile_weight", 0.3))
+    return BM25Retriever(
+        k1=float(settings.k1),
+        b=float(settings.b),
+        method=str(settings.method),
+        stopwords=settings.stopwords,
     ).fit(documents)
+
+
+def fit_dense(
+    documents: ExpertDocuments, params: Mapping[str, Any] | DenseSettings
+) -> DenseRetriever:
+    """Dense retriever fit on ``documents`` with the ``dense`` parameters."""
+    settings = (
+        params
+        if isinstance(params, DenseSettings)
+        else DenseSettings.from_params(params)
+    )
+    encoder = load_sentence_encoder(
+        settings.model_path, str(settings.device), int(settings.batch_size)
+    )
+    return DenseRetriever(encoder, profile_weight=float(settings.profile_weight)).fit(
+        documents
+    )
 
 
 def fit_popularity(documents: ExpertDocuments) -> PopularityRetriever:
@@ -66,7 +75,7 @@ def tune_hybrid(
     bm25: BM25Retriever,
     dense: DenseRetriever,
     validation_projects: pd.DataFrame | None,
-    params: Mapping[str, Any],
+    params: Mapping[str, Any] | HybridSettings,
 ) -> tuple[HybridRetriever, dict[str, Any]]:
     """Hybrid retriever whose BM25 weight is tuned on VALIDATION projects.
 
@@ -86,9 +95,12 @@ def tune_hybrid(
     Raises:
         ValueError: If tuning is requested without validation projects.
     """
-    fusion = str(params.get("fusion", "zscore"))
-    rrf_k = int(params.get("rrf_k", 60))
-    fixed = params.get("bm25_weight")
+    settings = (
+        params
+        if isinstance(params, HybridSettings)
+        else HybridSettings.from_params(params)
+    )
+    fusion, rrf_k, fixed = settings.fusion, int(settings.rrf_k), settings.bm25_weight
     tuning: dict[str, Any] = {"fusion": fusion, "rrf_k": rrf_k}
     if fixed is not None:
         weight = float(fixed)
@@ -100,13 +112,13 @@ def tune_hybrid(
                 "given; pass validation_projects or set a fixed hybrid.bm25_weight."
             )
         agendas = [list(agenda) for agenda in validation_projects["agenda"]]
-        metric = str(params.get("tuning_metric", "mrr"))
+        metric = settings.tuning_metric
         weight, table = tune_fusion_weight(
             bm25.score_all(agendas),
             dense.score_all(agendas),
             bm25.expert_ids,
             [list(ids) for ids in validation_projects["acceptable_expert_ids"]],
-            [float(w) for w in params.get("weight_grid", [i / 10 for i in range(11)])],
+            list(settings.weight_grid),
             fusion=fusion,
             rrf_k=rrf_k,
             metric=metric,
@@ -126,10 +138,26 @@ def tune_hybrid(
     return hybrid, tuning
 
 
+def as_retrieval_settings(
+    params: Mapping[str, Any] | RetrievalSettings,
+) -> RetrievalSettings:
+    """Settings from a ``RetrievalSettings`` or a group holding its sub-groups.
+
+    Only ``index``, ``bm25``, ``dense`` and ``hybrid`` are read, so the ``evaluation``
+    group (which also holds ``seed``, ``bootstrap``, ...) is accepted as it is.
+    """
+    if isinstance(params, RetrievalSettings):
+        return params
+    groups = ("index", "bm25", "dense", "hybrid")
+    return RetrievalSettings.from_params(
+        {group: params[group] for group in groups if group in params}
+    )
+
+
 def build_retrievers(
     expert_roster: pd.DataFrame,
     train_pairs: pd.DataFrame,
-    params: Mapping[str, Any],
+    params: Mapping[str, Any] | RetrievalSettings,
     *,
     validation_projects: pd.DataFrame | None = None,
     train_answers: pd.DataFrame | None = None,
@@ -144,14 +172,16 @@ def build_retrievers(
     Args:
         expert_roster: The roster.
         train_pairs: Training (project, expert) pairs.
-        params: The ``evaluation`` parameter group.
+        params: ``RetrievalSettings``, the ``retrieval`` parameter group, or a group
+            holding the same sub-groups (``evaluation``; other keys are ignored).
         validation_projects: Needed when the hybrid weight is tuned.
         train_answers: Optional ``clean_matches`` rows for answer indexing.
 
     Returns:
         ``{"documents", "popularity", "bm25", "dense", "hybrid", "hybrid_tuning"}``.
     """
-    include_answers = bool(params.get("index", {}).get("include_answers", False))
+    settings = as_retrieval_settings(params)
+    include_answers = settings.index.include_answers
     if include_answers and train_answers is None:
         raise ValueError(
             "index.include_answers is true but no answers table was given; pass "
@@ -160,11 +190,9 @@ def build_retrievers(
     documents = build_expert_documents(
         expert_roster, train_pairs, train_answers if include_answers else None
     )
-    bm25 = fit_bm25(documents, params.get("bm25", {}))
-    dense = fit_dense(documents, params.get("dense", {}))
-    hybrid, tuning = tune_hybrid(
-        bm25, dense, validation_projects, params.get("hybrid", {})
-    )
+    bm25 = fit_bm25(documents, settings.bm25)
+    dense = fit_dense(documents, settings.dense)
+    hybrid, tuning = tune_hybrid(bm25, dense, validation_projects, settings.hybrid)
     return {
         "documents": documents,
         "popularity": fit_popularity(documents),

@@ -33,6 +33,26 @@ class PopularityRetriever:
         )
         return self
 
+    @classmethod
+    def from_counts(
+        cls, expert_ids: np.ndarray, counts: np.ndarray, *, name: str = "popularity"
+    ) -> PopularityRetriever:
+        """A fitted baseline from saved training-project counts (roster order)."""
+        counts = np.asarray(counts, dtype=float)
+        if counts.shape != (len(expert_ids),):
+            raise ValueError(
+                f"Popularity counts of shape {counts.shape} do not match "
+                f"{len(expert_ids)} expert ids."
+            )
+        retriever = cls(name=name)
+        retriever.expert_ids, retriever._counts = np.asarray(expert_ids), counts
+        return retriever
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Training projects of each roster expert (the baseline's score)."""
+        return self._counts
+
     def score_all(self, agendas: Sequence[Agenda]) -> np.ndarray:
         """The same training-frequency scores for every agenda."""
         return np.tile(self._counts, (len(agendas), 1))

@@ -1,0 +1,324 @@
+"""``RetrievalIndex``: the fitted candidate retriever as one object that can be saved.
+
+Fitting the retrievers means encoding the whole roster with MiniLM; every consumer
+(hard negatives, evaluation baselines, inference, the CLI) used to redo it. The index
+keeps what fitting produced, the BM25 index, the expert embeddings, the popularity
+counts and the tuned fusion, so a consumer loads it (``RetrievalIndexDataset``) and
+only encodes its queries::
+
+    index = fit_retrieval_index(documents, settings)  # BM25 + dense + popularity
+    index = tune_retrieval_index(index, validation_projects)  # fusion weight
+    scores = index.score_all([agenda])  # hybrid, cols = expert_ids
+    table = index.candidates(agendas, k=10)  # rerank input
+    baselines = index.retrievers()  # popularity/bm25/dense/hybrid
+
+The sentence encoder is loaded on the first query only, and refused if it is not the
+model that embedded the roster (``EncoderInfo.signature``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from expert_kedro.retrieval.base import Agenda, ScoringRetriever
+from expert_kedro.retrieval.bm25 import BM25Retriever
+from expert_kedro.retrieval.dense import DenseRetriever
+from expert_kedro.retrieval.encoder import (
+    SentenceEncoder,
+    load_sentence_encoder,
+    model_signature,
+)
+from expert_kedro.retrieval.expert_documents import ExpertDocuments
+from expert_kedro.retrieval.factory import fit_bm25, fit_dense, tune_hybrid
+from expert_kedro.retrieval.hybrid import HybridRetriever
+from expert_kedro.retrieval.popularity import PopularityRetriever
+from expert_kedro.retrieval.settings import RetrievalSettings
+
+logger = logging.getLogger(__name__)
+
+
+class EncoderMismatchError(ValueError):
+    """The query encoder is not the model that embedded the roster."""
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    """Which sentence encoder embedded the roster, so queries use the same one.
+
+    Attributes:
+        model_path: Model folder as configured; None: the bundled all-MiniLM-L6-v2
+            (resolved on the loading machine, so the index stays portable).
+        signature: ``model_signature`` of the folder that embedded the roster.
+        dimension: Embedding size.
+        device: Torch device that embedded the roster; default for queries.
+        batch_size: Texts per forward pass.
+    """
+
+    model_path: str | None
+    signature: str
+    dimension: int
+    device: str = "cpu"
+    batch_size: int = 64
+
+    @classmethod
+    def of(cls, encoder: SentenceEncoder, model_path: str | None) -> EncoderInfo:
+        """Describe a loaded encoder (``model_path`` as configured)."""
+        return cls(
+            model_path=model_path,
+            signature=model_signature(encoder.model_path),
+            dimension=encoder.dimension,
+            device=str(encoder.model.device),
+            batch_size=encoder.batch_size,
+        )
+
+    def load(self, device: str | None = None) -> SentenceEncoder:
+        """The (process-shared) encoder, checked against the recorded signature.
+
+        Args:
+            device: Torch device for queries; default: the recorded one.
+
+        Raises:
+            EncoderMismatchError: If the model found is not the recorded one.
+        """
+        encoder = load_sentence_encoder(
+            self.model_path, device or self.device, self.batch_size
+        )
+        found = model_signature(encoder.model_path)
+        if found != self.signature or encoder.dimension != self.dimension:
+            raise EncoderMismatchError(
+                f"The sentence encoder at {encoder.model_path} is not the model that "
+                f"embedded this index's experts (signature {found[:12]} vs "
+                f"{self.signature[:12]}, dimension {encoder.dimension} vs "
+                f"{self.dimension}). Install the same model or rebuild the index with "
+                "`kedro run --pipelines=retrieval`."
+            )
+        return encoder
+
+
+class RetrievalIndex:
+    """Fitted BM25 + dense + popularity retrievers and their tuned hybrid fusion.
+
+    Implements ``ScoringRetriever`` with the hybrid scores, so it replaces a
+    ``HybridRetriever`` anywhere (``score_all``, ``expert_ids``, ``candidates``).
+
+    Args:
+        bm25: Fitted lexical retriever.
+        dense: Fitted dense retriever (same roster order).
+        popularity: Fitted training-frequency baseline (same roster order).
+        encoder: The encoder that embedded the roster.
+        settings: Settings the index was built with.
+        fingerprint: ``ExpertDocuments.fingerprint()`` of the indexed documents.
+        indexed_project_ids: Training projects whose agendas/answers are indexed.
+        indexed_agenda_digests: ``agenda_digest`` of every indexed agenda.
+        bm25_weight: Tuned (or fixed) fusion weight; None until tuned.
+        tuning: Record of the weight choice (``factory.tune_hybrid``).
+        built_at: UTC time the index was fit (ISO 8601).
+        fit_seconds: Fit time of each component.
+    """
+
+    name = "hybrid"
+
+    def __init__(  # noqa: PLR0913 - the fitted parts and what they were built from
+        self,
+        *,
+        bm25: BM25Retriever,
+        dense: DenseRetriever,
+        popularity: PopularityRetriever,
+        encoder: EncoderInfo,
+        settings: RetrievalSettings,
+        fingerprint: str,
+        indexed_project_ids: frozenset[int] = frozenset(),
+        indexed_agenda_digests: frozenset[str] = frozenset(),
+        bm25_weight: float | None = None,
+        tuning: Mapping[str, Any] | None = None,
+        built_at: str | None = None,
+        fit_seconds: Mapping[str, float] | None = None,
+    ) -> None:
+        ids = np.asarray(bm25.expert_ids)
+        for part in (dense, popularity):
+            if not np.array_equal(ids, part.expert_ids):
+                raise ValueError(
+                    f"The {part.name} retriever lists other experts (or another "
+                    "order) than BM25; every part must be fit on the same documents."
+                )
+        self.bm25, self.dense, self.popularity = bm25, dense, popularity
+        self.encoder, self.settings, self.fingerprint = encoder, settings, fingerprint
+        self.indexed_project_ids = frozenset(int(p) for p in indexed_project_ids)
+        self._agenda_digests = frozenset(indexed_agenda_digests)
+        self.bm25_weight = None if bm25_weight is None else float(bm25_weight)
+        self.tuning = dict(tuning or {})
+        self.built_at = built_at or datetime.now(timezone.utc).isoformat(
+            timespec="seconds"
+        )
+        self.fit_seconds = dict(fit_seconds or {})
+        self._hybrid: HybridRetriever | None = None
+        if self.bm25_weight is not None:
+            self._hybrid = HybridRetriever(
+                bm25,
+                dense,
+                bm25_weight=self.bm25_weight,
+                fusion=settings.hybrid.fusion,
+                rrf_k=int(settings.hybrid.rrf_k),
+            )
+
+    @property
+    def expert_ids(self) -> np.ndarray:
+        """Roster expert ids: the column order of every score matrix."""
+        return self.bm25.expert_ids
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """``[n_experts, dimension]`` unit-length float32 expert vectors."""
+        return self.dense.expert_matrix
+
+    @property
+    def popularity_counts(self) -> np.ndarray:
+        """Training projects per roster expert."""
+        return self.popularity.counts
+
+    @property
+    def is_tuned(self) -> bool:
+        """Whether the fusion weight is set (the hybrid can score)."""
+        return self._hybrid is not None
+
+    @property
+    def hybrid(self) -> HybridRetriever:
+        """The fused retriever (BM25 weight tuned on validation).
+
+        Raises:
+            RuntimeError: If the fusion weight is not set yet.
+        """
+        if self._hybrid is None:
+            raise RuntimeError(
+                "This RetrievalIndex has no fusion weight yet; tune it with "
+                "tune_retrieval_index(index, validation_projects)."
+            )
+        return self._hybrid
+
+    def retrievers(self) -> dict[str, ScoringRetriever]:
+        """The evaluation's baselines, all ranking from this one index."""
+        return {
+            "popularity": self.popularity,
+            "bm25": self.bm25,
+            "dense": self.dense,
+            "hybrid": self.hybrid,
+        }
+
+    def score_all(self, agendas: Sequence[Agenda]) -> np.ndarray:
+        """Hybrid score of every roster expert, ``[len(agendas), n_experts]``."""
+        return self.hybrid.score_all(agendas)
+
+    def candidates(self, agendas: Sequence[Agenda], k: int) -> pd.DataFrame:
+        """Hybrid top-``k`` experts per agenda (see ``HybridRetriever.candidates``)."""
+        return self.hybrid.candidates(agendas, k)
+
+    def indexed_agenda_digests(self) -> set[str]:
+        """Digests of the indexed training agendas (``check_no_leakage``)."""
+        return set(self._agenda_digests)
+
+    def with_fusion(
+        self, bm25_weight: float, tuning: Mapping[str, Any]
+    ) -> RetrievalIndex:
+        """A copy with the fusion weight set (the fitted parts are shared)."""
+        return RetrievalIndex(
+            bm25=self.bm25,
+            dense=self.dense,
+            popularity=self.popularity,
+            encoder=self.encoder,
+            settings=self.settings,
+            fingerprint=self.fingerprint,
+            indexed_project_ids=self.indexed_project_ids,
+            indexed_agenda_digests=self._agenda_digests,
+            bm25_weight=bm25_weight,
+            tuning=tuning,
+            built_at=self.built_at,
+            fit_seconds=self.fit_seconds,
+        )
+
+    def summary(self, n_experts: int = 5) -> dict[str, Any]:
+        """What the index is, in a few JSON-ready fields (logs, kedro-viz preview).
+
+        Args:
+            n_experts: How many of the most-booked experts to list.
+        """
+        counts = self.popularity_counts
+        top = np.argsort(-counts, kind="stable")[:n_experts]
+        return {
+            "roster_size": len(self.expert_ids),
+            "fusion": self.settings.hybrid.fusion,
+            "bm25_weight": self.bm25_weight,
+            "tuned_on": self.tuning.get("tuned_on"),
+            "tuning_metric": self.tuning.get("tuning_metric"),
+            "encoder_model": self.encoder.model_path or "all-MiniLM-L6-v2 (bundled)",
+            "embedding_dimension": self.encoder.dimension,
+            "include_answers": self.settings.index.include_answers,
+            "indexed_projects": len(self.indexed_project_ids),
+            "fingerprint": self.fingerprint[:16],
+            "built_at": self.built_at,
+            "most_booked_experts": [
+                {"expert_id": int(self.expert_ids[i]), "train_projects": int(counts[i])}
+                for i in top
+            ],
+        }
+
+
+def fit_retrieval_index(
+    documents: ExpertDocuments, settings: RetrievalSettings
+) -> RetrievalIndex:
+    """Fit BM25, dense and popularity on leak-checked TRAIN documents (no fusion yet).
+
+    Args:
+        documents: Expert documents from the training split.
+        settings: How to build the index.
+
+    Returns:
+        An untuned index; ``tune_retrieval_index`` sets the fusion weight.
+    """
+    bm25 = fit_bm25(documents, settings.bm25)
+    dense = fit_dense(documents, settings.dense)
+    popularity = PopularityRetriever().fit(documents)
+    return RetrievalIndex(
+        bm25=bm25,
+        dense=dense,
+        popularity=popularity,
+        encoder=EncoderInfo.of(dense.encoder, settings.dense.model_path),
+        settings=settings,
+        fingerprint=documents.fingerprint(),
+        indexed_project_ids=documents.indexed_project_ids,
+        indexed_agenda_digests=frozenset(documents.indexed_agenda_digests()),
+        fit_seconds={
+            "bm25": round(bm25.fit_seconds, 3),
+            "dense": round(dense.fit_seconds, 3),
+        },
+    )
+
+
+def tune_retrieval_index(
+    index: RetrievalIndex, validation_projects: pd.DataFrame | None
+) -> RetrievalIndex:
+    """Set the fusion weight: fixed by ``hybrid.bm25_weight`` or tuned on VALIDATION.
+
+    Args:
+        index: A fitted index.
+        validation_projects: Validation projects (``agenda``,
+            ``acceptable_expert_ids``); only read when the weight is tuned.
+
+    Returns:
+        The index with its fusion weight and tuning record.
+    """
+    hybrid, tuning = tune_hybrid(
+        index.bm25, index.dense, validation_projects, index.settings.hybrid
+    )
+    return index.with_fusion(hybrid.bm25_weight, tuning)
+
+
+def with_device(info: EncoderInfo, device: str | None) -> EncoderInfo:
+    """``info`` with another query device (None keeps the recorded one)."""
+    return info if device is None else replace(info, device=device)
