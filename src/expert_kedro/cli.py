@@ -161,8 +161,8 @@ def recommend_for_agenda(
     from expert_kedro.recommender.settings import (  # noqa: PLC0415
         RecommenderSettings,
     )
-    from expert_kedro.training_data.pairs import (  # noqa: PLC0415
-        pairs_settings,
+    from expert_kedro.training_data.settings import (  # noqa: PLC0415
+        PairsSettings,
     )
 
     bootstrap_project(project_path)
@@ -170,7 +170,9 @@ def recommend_for_agenda(
         context = session.load_context()
         catalog = context.catalog
         params = context.params
-        recommender = {**params.get("recommender", {}), **overrides}
+        recommender = {**(params.get("recommender") or {}), **overrides}
+        settings = RecommenderSettings.from_params(recommender)
+        pairs_params = params.get("pairs") or {}
         parsed = nodes.parse_new_agendas(
             pd.DataFrame({"case_id": ["cli"], "agenda": [json.dumps(agenda)]})
         )
@@ -180,14 +182,14 @@ def recommend_for_agenda(
         # Refuse an over-long agenda before the retriever is fit.
         check_agenda_fits(
             model,
-            RecommenderSettings.from_params(recommender),
+            settings,
             parsed,
-            pairs_settings(params.get("pairs", {}))[1],
+            PairsSettings.from_params(pairs_params).system_prompt,
         )
         roster = _load(catalog, "expert_roster")
         train_pairs = _load(catalog, "train_pairs")
         retriever = None
-        if recommender.get("mode", "rerank") == "rerank":
+        if settings.mode == "rerank":
             retriever = nodes.fit_candidate_retriever(
                 roster,
                 train_pairs,
@@ -203,7 +205,7 @@ def recommend_for_agenda(
             roster,
             train_pairs,
             recommender,
-            params.get("pairs", {}),
+            pairs_params,
         )
 
 

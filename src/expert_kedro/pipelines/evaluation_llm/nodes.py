@@ -19,7 +19,7 @@ from expert_kedro.modeling.handles import BaseModelHandle, LoRAAdapterHandle
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.service import build_ranker, load_scorer
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.training_data.pairs import pairs_settings
+from expert_kedro.training_data.settings import PairsSettings
 
 
 def rank_llm_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
@@ -45,7 +45,7 @@ def rank_llm_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
     sets = _project_sets(
         validation_projects, test_projects, partial_test_projects, settings
     )
-    system = pairs_settings(pairs_params)[1]
+    system = PairsSettings.from_params(pairs_params).system_prompt
     ranker = build_ranker(
         settings,
         load_scorer(base_model, lora_adapter, settings),
@@ -83,7 +83,7 @@ def rank_zero_shot_projects(  # noqa: PLR0913, PLR0917 - one input per catalog d
     sets = _project_sets(
         validation_projects, test_projects, partial_test_projects, settings
     )
-    system = pairs_settings(pairs_params)[1]
+    system = PairsSettings.from_params(pairs_params).system_prompt
     frames: list[pd.DataFrame] = []
     reports: dict[str, Any] = {}
     if settings.zero_shot_designs:

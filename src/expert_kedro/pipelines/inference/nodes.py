@@ -25,7 +25,7 @@ from expert_kedro.recommender.service import (
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import build_retrievers
 from expert_kedro.scoring.scorer import LLMScorer
-from expert_kedro.training_data.pairs import pairs_settings
+from expert_kedro.training_data.settings import PairsSettings
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ def recommend_experts(  # noqa: PLR0917 - one input per catalog dataset
         ``pairs.output_format: rationale``) and ``inference_metrics``.
     """
     settings = RecommenderSettings.from_params(recommender_params)
-    output_format, generative_system, _, _ = pairs_settings(pairs_params)
+    pairs = PairsSettings.from_params(pairs_params)
+    output_format, generative_system = pairs.output_format, pairs.system_prompt
     ranker = build_ranker(
         settings,
         recommender_model,
