@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from expert_kedro.identifiers import as_id, sort_by_ids, sorted_ids
 from expert_kedro.training_data.formatting import (
     OUTPUT_FORMATS,
     format_agenda,
@@ -53,7 +54,7 @@ def pairs_settings(params: Mapping[str, Any]) -> tuple[str, str, bool, int]:
 
 def make_pair(
     *,
-    project_id: int,
+    project_id: str,
     profile: Mapping[str, Any],
     agenda: Sequence[str],
     responses: Sequence[Mapping[str, str]],
@@ -74,8 +75,8 @@ def make_pair(
     """
     output_format, system, include_title, max_answers = pairs_settings(params)
     return {
-        "project_id": int(project_id),
-        "expert_id": int(profile["expert_id"]),
+        "project_id": as_id(project_id),
+        "expert_id": as_id(profile["expert_id"]),
         "agenda": list(agenda),
         "system": system,
         "input": format_agenda(agenda, title if include_title else None),
@@ -84,13 +85,13 @@ def make_pair(
     }
 
 
-def roster_lookup(roster: pd.DataFrame) -> dict[int, dict[str, Any]]:
+def roster_lookup(roster: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Expert id -> roster row as a dict."""
-    return {int(r["expert_id"]): r for r in roster.to_dict(orient="records")}
+    return {as_id(r["expert_id"]): r for r in roster.to_dict(orient="records")}
 
 
 def profile_for(
-    profiles: Mapping[int, dict[str, Any]], expert_id: int
+    profiles: Mapping[str, dict[str, Any]], expert_id: str
 ) -> dict[str, Any]:
     """Roster row of an expert.
 
@@ -98,10 +99,11 @@ def profile_for(
         ValueError: If the expert is missing from the roster.
     """
     try:
-        return profiles[int(expert_id)]
+        return profiles[as_id(expert_id)]
     except KeyError:
         raise ValueError(
-            f"expert_id {expert_id} appears in clean_matches but not in expert_roster."
+            f"expert_id {expert_id!r} appears in clean_matches but not in "
+            "expert_roster."
         ) from None
 
 
@@ -110,7 +112,7 @@ def build_split_pairs(
     roster: pd.DataFrame,
     params: Mapping[str, Any],
 ) -> pd.DataFrame:
-    """Pairs for every (project, expert) row of ``matches``, sorted by ids."""
+    """Pairs for every (project, expert) row of ``matches``, in id order."""
     profiles = roster_lookup(roster)
     records = [
         make_pair(
@@ -122,21 +124,23 @@ def build_split_pairs(
             params=params,
             source="original",
         )
-        for row in matches.sort_values(["project_id", "expert_id"]).to_dict("records")
+        for row in sort_by_ids(matches, ["project_id", "expert_id"]).to_dict("records")
     ]
     return pd.DataFrame(records, columns=list(PAIR_COLUMNS))
 
 
 def evaluation_projects(matches: pd.DataFrame) -> pd.DataFrame:
-    """One row per project with its agenda and every acceptable expert id."""
+    """One row per project (in id order), its agenda and every acceptable expert."""
     records = [
         {
-            "project_id": int(project_id),
+            "project_id": as_id(project_id),
             "project_title": group["project_title"].iloc[0],
             "agenda": list(group["agenda"].iloc[0]),
-            "acceptable_expert_ids": sorted(int(e) for e in group["expert_id"]),
+            "acceptable_expert_ids": sorted_ids(group["expert_id"]),
         }
-        for project_id, group in matches.groupby("project_id", sort=True)
+        for project_id, group in sort_by_ids(matches, ["project_id"]).groupby(
+            "project_id", sort=False
+        )
     ]
     return pd.DataFrame(
         records,
