@@ -58,9 +58,7 @@ def pairs() -> pd.DataFrame:
 
 def _rank(agendas):
     # A retriever that ranks the acceptable experts first, like one fit on train.
-    return [
-        ["100", "101", "105", "102", "103", "104", "106", "107"] for _ in agendas
-    ]
+    return [["100", "101", "105", "102", "103", "104", "106", "107"] for _ in agendas]
 
 
 def _build(pairs, seed=3, n_random=1):
