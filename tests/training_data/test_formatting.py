@@ -131,6 +131,16 @@ def test_rationale_explains_fit_from_profile_and_answers():
     assert "auction redesigns" not in paragraph
 
 
+def test_rationale_leaves_out_empty_optional_fields():
+    sparse = PROFILE | {"expert_location": "", "expert_headline": "  "}
+    first_sentence = build_rationale(sparse, AGENDA).split("\n")[1].split(". ")[0]
+    assert first_sentence == (
+        "Ondřej O'Dvořák fits this agenda, working in Energy & Power"
+    )
+    bare = sparse | {"expert_industry": ""}
+    assert "Ondřej O'Dvořák fits this agenda." in build_rationale(bare, AGENDA)
+
+
 def test_rationale_uses_only_answers_to_the_given_questions():
     text = build_rationale(PROFILE, AGENDA[1:], RESPONSES, max_answers=5)
     assert "Battery storage prices fell" not in text

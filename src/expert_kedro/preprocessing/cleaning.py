@@ -79,23 +79,27 @@ def _clean_text_columns(
     return frame, report, touched
 
 
-def _check_not_empty(rows_in: int, rows_out: int, report: dict[str, Any]) -> None:
-    """A table without a usable row cannot be split or trained on: say why."""
+def _check_has_rows(rows_in: int) -> None:
+    """A header-only export cannot be split or trained on: say so, not crash."""
     if rows_in == 0:
         raise ValueError(
             "Dataset 'expert_data_raw' has no data rows: the file holds a header "
             "only. Export at least one (project, expert) row (data card: "
             "data/01_raw)."
         )
-    if rows_out == 0:
+
+
+def _check_usable(report: dict[str, Any]) -> None:
+    """Fail, saying why, when every row was dropped."""
+    if report["rows_out"] == 0:
         reasons = {
             k: report[k]
             for k in ("invalid_id_rows_dropped", "rows_without_usable_agenda_dropped")
         }
         raise ValueError(
-            f"Dataset 'expert_data_raw': none of its {rows_in} row(s) is usable "
-            f"({reasons}; first bad rows: {report['invalid_id_rows'][:5]}). Check "
-            "the project_id, expert_id and agenda columns."
+            f"Dataset 'expert_data_raw': none of its {report['rows_in']} row(s) is "
+            f"usable ({reasons}; first bad rows: {report['invalid_id_rows'][:5]}). "
+            "Check the project_id, expert_id and agenda columns."
         )
 
 
@@ -188,7 +192,7 @@ def clean_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """
     check_raw_columns(raw, RAW_COLUMNS, "expert_data_raw")
     rows_in = len(raw)
-    _check_not_empty(rows_in, 1, {})
+    _check_has_rows(rows_in)
     frame = raw.loc[:, list(RAW_COLUMNS)].drop_duplicates()
     exact_duplicates = rows_in - len(frame)
     frame, id_report = check_id_columns(frame, ID_COLUMNS, "expert_data_raw")
@@ -210,7 +214,7 @@ def clean_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "projects_with_conflicting_agendas": _agenda_conflicts(kept),
     }
     _log_report(report)
-    _check_not_empty(rows_in, len(kept), report)
+    _check_usable(report)
     return (
         kept.drop(columns=["_rank", "_defect", "_partial"]).reset_index(drop=True),
         report,

@@ -83,10 +83,7 @@ def format_agenda(questions: Sequence[str], title: str | None = None) -> str:
 
 
 def format_expert_line(name: str, expert_id: str) -> str:
-    """The identifying first line of every target: ``Expert: <name> (ID <id>)``.
-
-    The id is written exactly as the roster has it (``0042`` keeps its zeros).
-    """
+    """The first line of every target, ``Expert: <name> (ID <id>)``, id as written."""
     return f"Expert: {_one_line(name)} (ID {as_id(expert_id)})"
 
 
@@ -233,11 +230,7 @@ def build_rationale(
     skills = _skills(profile["expert_skills"])
     agenda_words = _words(" ".join(agenda))
     matched = _rank_skills(skills, agenda_words)[:3]
-    sentences = [
-        f"{name} fits this agenda as {_one_line(profile['expert_headline'])}, based "
-        f"in {_one_line(profile['expert_location'])} and working in "
-        f"{_one_line(profile['expert_industry'])}."
-    ]
+    sentences = [_fit_sentence(name, profile)]
     if matched:
         sentences.append(
             f"The questions draw directly on their expertise in {_join_words(matched)}."
@@ -256,6 +249,17 @@ def build_rationale(
             f'"{_one_line(response["answer"])}"'
         )
     return format_expert_line(name, profile["expert_id"]) + "\n" + " ".join(sentences)
+
+
+def _fit_sentence(name: str, profile: Mapping[str, Any]) -> str:
+    """The rationale's first sentence, without the optional fields left empty."""
+    head, place, field = (
+        _one_line(profile.get(c) or "")
+        for c in ("expert_headline", "expert_location", "expert_industry")
+    )
+    tail = [f"{k} {v}" for k, v in (("based in", place), ("working in", field)) if v]
+    text = f"{name} fits this agenda" + (f" as {head}" if head else "")
+    return text + (", " + " and ".join(tail) if tail else "") + "."
 
 
 def _join_words(items: Sequence[str]) -> str:
