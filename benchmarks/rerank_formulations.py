@@ -25,10 +25,11 @@ import pandas as pd
 import torch
 
 from expert_kedro.evaluation.metrics import per_project_metrics
+from expert_kedro.identifiers import as_id, as_id_list
 from expert_kedro.modeling.base_model import dequantize_gguf
 from expert_kedro.modeling.handles import ModelSource
 from expert_kedro.modeling.prompts import IGNORE_INDEX, encode_pair
-from expert_kedro.recommender.grounding import as_int_list, roster_lookup
+from expert_kedro.recommender.grounding import roster_lookup
 from expert_kedro.recommender.rerank import order_with_tail, tune_retrieval_weight
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.scoring.scorer import LLMScorer
@@ -132,7 +133,7 @@ def candidate_tables(  # noqa: PLR0917 - experiment helper
     for questions, row in zip(projects["agenda"], scores, strict=True):
         agenda = list(questions)
         order = np.argsort(-row, kind="stable")
-        ranked = [int(expert_ids[i]) for i in order]
+        ranked = [as_id(expert_ids[i]) for i in order]
         chosen = ranked[:k_max]
         users = [
             format_rerank_input(agenda, roster[e], history.questions(e, agenda, n_hist))
@@ -202,7 +203,7 @@ def main() -> None:
         split[name] = (
             projects,
             np.load(stage / f"{name}_hybrid_scores.npy")[: args.limit],
-            [as_int_list(a) for a in projects["acceptable_expert_ids"]],
+            [as_id_list(a) for a in projects["acceptable_expert_ids"]],
         )
     results = {
         "device": torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu",
@@ -295,7 +296,7 @@ def candidate_tables_stub(scores, expert_ids, k_max):
     tables, tails = [], []
     for row in scores:
         order = np.argsort(-row, kind="stable")
-        ids = [int(expert_ids[i]) for i in order]
+        ids = [as_id(expert_ids[i]) for i in order]
         tables.append(
             pd.DataFrame(
                 {

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from expert_kedro.identifiers import as_id, as_id_list
 from expert_kedro.pipelines.rerank_pairs.nodes import _acceptable, training_pairs
-from expert_kedro.recommender.grounding import as_int_list, roster_lookup
+from expert_kedro.recommender.grounding import roster_lookup
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import build_retrievers, top_k
 from expert_kedro.training_data.rerank_pairs import ExpertHistory, build_rerank_examples
@@ -59,16 +60,17 @@ def main(project: Path, stage: Path) -> None:
         projects.to_parquet(stage / f"{name}_projects.parquet")
         scores = hybrid.score_all([list(a) for a in projects["agenda"]])
         np.save(stage / f"{name}_hybrid_scores.npy", scores)
-    np.save(stage / "expert_ids.npy", hybrid.expert_ids)
+    # Text ids as a fixed-width string array: np.load reads it without pickle.
+    np.save(stage / "expert_ids.npy", np.asarray(hybrid.expert_ids, dtype=str))
 
     def rank(agendas):
         ids, _ = top_k(hybrid.score_all(agendas), hybrid.expert_ids, 15)
-        return [[int(e) for e in row] for row in ids]
+        return [as_id_list(row) for row in ids]
 
     lookup = roster_lookup(roster)
     history = ExpertHistory(train)
     vacc = {
-        int(p): set(as_int_list(i))
+        as_id(p): set(as_id_list(i))
         for p, i in vproj[["project_id", "acceptable_expert_ids"]].itertuples(
             index=False
         )

@@ -42,13 +42,14 @@ def main() -> None:
     from expert_kedro.evaluation.llm_systems import (
         rerank_candidate_tables,
     )
+    from expert_kedro.identifiers import as_id_list
     from expert_kedro.pipelines.evaluation.nodes import (
         build_index_documents,
         fit_bm25_retriever,
         fit_dense_retriever,
         tune_hybrid_retriever,
     )
-    from expert_kedro.recommender.grounding import Roster, as_int_list
+    from expert_kedro.recommender.grounding import Roster
     from expert_kedro.recommender.rerank import tune_retrieval_weight
     from expert_kedro.recommender.service import build_ranker, load_scorer
     from expert_kedro.recommender.settings import RecommenderSettings
@@ -79,7 +80,7 @@ def main() -> None:
             validation,
             ev["hybrid"],
         )
-        acceptable = [as_int_list(a) for a in validation["acceptable_expert_ids"]]
+        acceptable = [as_id_list(a) for a in validation["acceptable_expert_ids"]]
         results: dict[str, dict] = {}
         systems = [("zero_shot", None), ("fine_tuned", load("lora_adapter"))]
         for label, adapter in systems[args.skip_zero_shot :]:

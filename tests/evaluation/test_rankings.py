@@ -19,9 +19,9 @@ from tests.retrieval.toy_roster import make_toy_roster, make_toy_train_pairs
 
 PROJECTS = pd.DataFrame(
     {
-        "project_id": [1, 2],
+        "project_id": ["1", "2"],
         "agenda": [["Pix payments in Brazil?"], ["Infusion pump tenders in Germany?"]],
-        "acceptable_expert_ids": [[303], [202]],
+        "acceptable_expert_ids": [["303"], ["202"]],
     }
 )
 
@@ -31,10 +31,10 @@ class KeywordRecommender:
 
     name = "keyword"
 
-    def __init__(self, keywords: dict[str, int]) -> None:
+    def __init__(self, keywords: dict[str, int | str]) -> None:
         self.keywords = keywords
 
-    def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[int]]:
+    def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[int | str]]:
         return [
             [eid for word, eid in self.keywords.items() if word in " ".join(a)][:k]
             for a in agendas
@@ -49,8 +49,9 @@ def test_rank_with_retriever_ranks_the_whole_roster():
     assert list(table.columns) == list(RANKING_COLUMNS)
     assert len(table) == 2 * 4
     validate_rankings(table, toy_bm25.expert_ids)
-    lists, missing = ranked_lists(table, [1, 2, 3])
-    assert [lst[0] for lst in lists[:2]] == [303, 202]
+    lists, missing = ranked_lists(table, ["1", "2", "3"])
+    # Ids come out as text, whatever type the roster gave them.
+    assert [lst[0] for lst in lists[:2]] == ["303", "202"]
     assert lists[2] == [] and missing == 1
     top2 = rank_with_retriever(
         toy_bm25, PROJECTS, split="test", variant="full", depth=2
@@ -63,8 +64,8 @@ def test_rank_with_recommender_accepts_short_lists():
     table = rank_with_recommender(
         recommender, PROJECTS, split="test", variant="partial", k=5
     )
-    assert table[table["project_id"] == 1]["expert_id"].tolist() == [303, 505]
-    assert table[table["project_id"] == 2]["rank"].tolist() == [1]
+    assert table[table["project_id"] == "1"]["expert_id"].tolist() == ["303", "505"]
+    assert table[table["project_id"] == "2"]["rank"].tolist() == [1]
     assert set(table["system"]) == {"keyword"}
     with pytest.raises(ValueError, match="505.*not in the roster"):
         validate_rankings(table, [202, 303])
@@ -90,3 +91,22 @@ def _rows(*rows):
 def test_validate_rankings_names_the_violation(table, message):
     with pytest.raises(ValueError, match=message):
         validate_rankings(table, [10, 11])
+
+
+def test_text_ids_are_never_parsed():
+    projects = pd.DataFrame(
+        {"project_id": ["0042", "42"], "agenda": [["Pix?"], ["pump?"]]}
+    )
+    recommender = KeywordRecommender({"Pix": "A-17", "pump": "017"})
+    table = rank_with_recommender(
+        recommender, projects, split="test", variant="full", k=1
+    )
+    assert table[["project_id", "expert_id"]].values.tolist() == [
+        ["0042", "A-17"],
+        ["42", "017"],
+    ]
+    validate_rankings(table, ["A-17", "017"])
+    with pytest.raises(ValueError, match="017.*not in the roster"):
+        validate_rankings(table, ["A-17", "17"])
+    lists, missing = ranked_lists(table, ["42", "0042"])
+    assert lists == [["017"], ["A-17"]] and missing == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +30,9 @@ VERSIONED_OUTPUTS = {
     "data/04_feature/augmented_train_pairs.parquet": None,
     "data/04_feature/augmented_validation_pairs.parquet": None,
 }
+
+
+SPLIT_DIGEST = "bcaa202c5d50f9995fc54f36fa7e4a1016f02a7e2597daa86df77a2d1792866b"
 
 
 def _versions(project: Path, relative: str) -> list[Path]:
@@ -86,6 +90,21 @@ def test_quality_report_contents(ran_project: Path):
     assert cleaning["exact_duplicate_rows_removed"] == 10
     assert cleaning["rows_out"] == 1590
     assert sum(cleaning["row_actions"].values()) == 1600
+    assert cleaning["invalid_id_rows_dropped"] == 0
+    # The 5 truncated answer lists kept 1/4, 3/6, 2/4, 2/3 and 2/7 answers: partly
+    # recovered, 14 answers lost; "recovered" cells lost nothing.
+    answers = cleaning["json_cells"]["project_agenda_responses"]
+    assert answers["defects"]["truncated"] == {
+        "recovered": 0,
+        "partly_recovered": 5,
+        "dropped": 0,
+        "items_lost": 14,
+    }
+    assert answers["items_lost"] == 14 and answers["cells_with_uncounted_loss"] == 0
+    assert cleaning["row_actions"]["partly_recovered"] == 5
+    truncated_agendas = cleaning["json_cells"]["agenda"]["defects"]["truncated"]
+    assert truncated_agendas["partly_recovered"] == 5
+    assert cleaning["agendas_truncated_in_cell_but_complete_elsewhere"] == 5
     agenda = cleaning["json_cells"]["agenda"]["defects"]
     for kind in (
         "python_literal",
@@ -104,10 +123,23 @@ def test_quality_report_contents(ran_project: Path):
     assert cleaning["agenda_resolution"]["unusable"] == 0
     assert report["roster"]["experts_in_roster"] == 150
     assert report["roster"]["name_conflicts"] == {}
+    assert report["roster"]["experts_missing_from_reference"] == {}
     split = report["split"]
     assert sum(split["projects_per_split"].values()) == 1383
     assert split["identical_agenda_groups"] == []
     assert report["pairs"]["output_format"] == "profile"
+
+
+def test_shipped_split_is_the_one_integer_ids_got(ran_project: Path):
+    """Ids became text; the seeded split of the shipped export did not move.
+
+    The digest is that of ``project_splits`` (``project_id,split`` lines, in file
+    order) written by the pipeline when ids were parsed as integers.
+    """
+    splits = _load(ran_project, "data/03_primary/project_splits.parquet")
+    assert all(isinstance(p, str) for p in splits["project_id"])
+    lines = "".join(f"{p},{s}\n" for p, s in splits.itertuples(index=False))
+    assert hashlib.sha256(lines.encode()).hexdigest() == SPLIT_DIGEST
 
 
 def test_augmentation_outputs(ran_project: Path):

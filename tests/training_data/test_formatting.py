@@ -17,7 +17,7 @@ from expert_kedro.training_data.formatting import (
 )
 
 PROFILE = {
-    "expert_id": 95705,
+    "expert_id": "95705",
     "expert_name": "Ondřej O'Dvořák",
     "expert_headline": "Ex-Tesla Head of Corporate Finance (CEE)",
     "expert_bio": (
@@ -87,9 +87,17 @@ def test_profile_accepts_numpy_like_skills_and_flattens_newlines():
         min_size=1,
         max_size=20,
     ),
-    expert_id=st.integers(min_value=0, max_value=10**7),
+    expert_id=st.one_of(
+        st.integers(min_value=0, max_value=10**7).map(str),
+        # Opaque ids: any text without spaces or line breaks, "0042", "A-17", "x)".
+        st.text(
+            alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Z")),
+            min_size=1,
+            max_size=12,
+        ),
+    ),
 )
-def test_expert_line_reads_back_any_name(name, expert_id):
+def test_expert_line_reads_back_any_name_and_id(name, expert_id):
     text = format_expert_profile(
         PROFILE | {"expert_name": name, "expert_id": expert_id}
     )
@@ -98,7 +106,9 @@ def test_expert_line_reads_back_any_name(name, expert_id):
 
 def test_parse_expert_line_in_generations():
     generation = "Sure! Here is my pick.\nExpert: Ana (Lima) Díaz (ID 123)\nHeadline: x"
-    assert parse_expert_line(generation) == ExpertRef("Ana (Lima) Díaz", 123)
+    assert parse_expert_line(generation) == ExpertRef("Ana (Lima) Díaz", "123")
+    assert parse_expert_line("Expert: Bo (ID 0042)") == ExpertRef("Bo", "0042")
+    assert parse_expert_line("Expert: Bo (ID A-17 (b))") == ExpertRef("Bo", "A-17 (b)")
     assert parse_expert_line("Expert: nobody") is None
     assert parse_expert_line("") is None
     with pytest.raises(ValueError, match="no 'Expert"):
@@ -121,13 +131,23 @@ def test_rationale_explains_fit_from_profile_and_answers():
     assert "auction redesigns" not in paragraph
 
 
+def test_rationale_leaves_out_empty_optional_fields():
+    sparse = PROFILE | {"expert_location": "", "expert_headline": "  "}
+    first_sentence = build_rationale(sparse, AGENDA).split("\n")[1].split(". ")[0]
+    assert first_sentence == (
+        "Ondřej O'Dvořák fits this agenda, working in Energy & Power"
+    )
+    bare = sparse | {"expert_industry": ""}
+    assert "Ondřej O'Dvořák fits this agenda." in build_rationale(bare, AGENDA)
+
+
 def test_rationale_uses_only_answers_to_the_given_questions():
     text = build_rationale(PROFILE, AGENDA[1:], RESPONSES, max_answers=5)
     assert "Battery storage prices fell" not in text
     assert text.count("they answered") == 2
     no_answers = build_rationale(PROFILE, AGENDA, [], max_answers=2)
     assert "they answered" not in no_answers
-    assert parse_expert_line(no_answers) == ExpertRef(PROFILE["expert_name"], 95705)
+    assert parse_expert_line(no_answers) == ExpertRef(PROFILE["expert_name"], "95705")
 
 
 def test_format_target_dispatches_and_rejects_unknown_format():

@@ -13,6 +13,7 @@ from expert_kedro.training_data.regions import (
     agenda_regions,
     expert_region,
     log_missing_regions,
+    region_lines,
 )
 from tests.conftest import PROJECT_ROOT
 
@@ -147,3 +148,19 @@ def test_places_outside_the_five_regions_name_none():
 def test_agenda_regions_come_in_table_order_without_repeats():
     agenda = ["Brazil?", "Japan and Korea?", "Germany?", "France?"]
     assert agenda_regions(agenda) == ("Europe", "APAC", "Latin America")
+
+
+def test_region_lines_switch_off_for_a_roster_without_locations(caplog):
+    with caplog.at_level("WARNING"):
+        lines = region_lines(["", "", "Atlantis"], True, "compare", "rerank_pairs")
+    assert lines == (False, False)
+    assert caplog.text.count("switched off for this data") == 1
+    assert "rerank_pairs:" in caplog.text
+
+
+def test_region_lines_stay_on_when_some_experts_have_a_region(caplog):
+    with caplog.at_level("WARNING"):
+        lines = region_lines(["Oslo, Norway", ""], True, "compare", "RerankRanker")
+    assert lines == (True, "compare")
+    assert "1 of 2 roster experts have no region" in caplog.text
+    assert region_lines([""], False, False, "x") == (False, False)

@@ -14,7 +14,7 @@ from expert_kedro.training_data.rerank_pairs import (
 )
 
 
-def _profile(expert_id: int) -> dict:
+def _profile(expert_id: str) -> dict:
     return {
         "expert_id": expert_id,
         "expert_name": f"Expert {expert_id}",
@@ -27,7 +27,9 @@ def _profile(expert_id: int) -> dict:
     }
 
 
-ROSTER = {e: _profile(e) for e in range(100, 120)}
+ROSTER = {str(e): _profile(str(e)) for e in range(100, 120)}
+# Project -> acceptable experts (ids are text, as in the pipeline's tables).
+ACCEPTABLE = {"1": {"100", "101"}, "2": {"105"}}
 
 
 @pytest.fixture
@@ -41,8 +43,8 @@ def pairs() -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "project_id": p,
-                "expert_id": e,
+                "project_id": str(p),
+                "expert_id": str(e),
                 "agenda": a,
                 "system": "gen",
                 "input": "x",
@@ -56,14 +58,14 @@ def pairs() -> pd.DataFrame:
 
 def _rank(agendas):
     # A retriever that ranks the acceptable experts first, like one fit on train.
-    return [[100, 101, 105, 102, 103, 104, 106, 107] for _ in agendas]
+    return [["100", "101", "105", "102", "103", "104", "106", "107"] for _ in agendas]
 
 
 def _build(pairs, seed=3, n_random=1):
     return build_rerank_examples(
         pairs,
         ROSTER,
-        {1: {100, 101}, 2: {105}},
+        ACCEPTABLE,
         _rank,
         system="rerank?",
         n_hard=3,
@@ -77,20 +79,19 @@ def test_columns_and_labels(pairs):
     assert tuple(examples.columns) == PAIR_COLUMNS
     assert set(examples["output"]) == {"yes", "no"}
     assert stats == {"queries": 3, "positives": 4, "hard": 9, "random": 3}
-    assert set(examples["project_id"]) == {1, 2}  # only projects of the input pairs
+    assert set(examples["project_id"]) == {"1", "2"}  # only the input's projects
     assert set(examples["source"]) == {"original", "partial"}
 
 
 def test_negatives_are_roster_experts_never_acceptable(pairs):
     examples, _ = _build(pairs)
-    acceptable = {1: {100, 101}, 2: {105}}
     negatives = examples[examples["output"] == "no"]
     assert negatives["expert_id"].isin(list(ROSTER)).all()
     for pid, eid in negatives[["project_id", "expert_id"]].itertuples(index=False):
-        assert eid not in acceptable[pid]
+        assert eid not in ACCEPTABLE[pid]
     # Hard negatives are the retriever's best non-acceptable experts.
-    first = negatives[negatives["project_id"] == 1]["expert_id"].tolist()[:3]
-    assert first == [105, 102, 103]
+    first = negatives[negatives["project_id"] == "1"]["expert_id"].tolist()[:3]
+    assert first == ["105", "102", "103"]
 
 
 def test_deterministic_under_seed(pairs):
@@ -102,7 +103,7 @@ def test_deterministic_under_seed(pairs):
 
 
 def test_input_layout_agenda_first():
-    text = format_rerank_input(["Q1?", "Q2?"], _profile(100), ["Past Q?"])
+    text = format_rerank_input(["Q1?", "Q2?"], _profile("100"), ["Past Q?"])
     assert text.startswith("Agenda:\n1. Q1?\n2. Q2?\n\nCandidate expert:\n")
     assert "Expert: Expert 100 (ID 100)" in text
     assert text.endswith("- Past Q?")
@@ -110,12 +111,12 @@ def test_input_layout_agenda_first():
 
 def test_history_excludes_current_project(pairs):
     history = ExpertHistory(pairs)
-    assert history.questions(100, ["Q9?"], 5, exclude_project=1) == []
-    assert history.questions(105, ["LATAM lithium"], 1) == ["Q3 lithium?"]
+    assert history.questions("100", ["Q9?"], 5, exclude_project="1") == []
+    assert history.questions("105", ["LATAM lithium"], 1) == ["Q3 lithium?"]
 
 
 def test_region_line_only_when_asked_between_profile_and_history():
-    profile = {**_profile(100), "expert_location": "Jeddah, Saudi Arabia"}
+    profile = {**_profile("100"), "expert_location": "Jeddah, Saudi Arabia"}
     plain = format_rerank_input(["Q1?"], profile, ["Past Q?"])
     assert "Region:" not in plain
     text = format_rerank_input(["Q1?"], profile, ["Past Q?"], region=True)
@@ -128,12 +129,12 @@ def test_region_line_only_when_asked_between_profile_and_history():
 
 
 def test_region_line_without_history_ends_the_prompt():
-    text = format_rerank_input(["Q1?"], _profile(100), region=True)
+    text = format_rerank_input(["Q1?"], _profile("100"), region=True)
     assert text.endswith("Work history: Work.\nRegion: Europe")
 
 
 def test_unknown_region_omits_the_line():
-    profile = {**_profile(100), "expert_location": "Lagos, Nigeria"}
+    profile = {**_profile("100"), "expert_location": "Lagos, Nigeria"}
     assert format_rerank_input(["Q1?"], profile, region=True) == format_rerank_input(
         ["Q1?"], profile
     )
@@ -149,7 +150,7 @@ def test_examples_carry_the_region_line_when_asked(pairs):
         "history": history,
         "history_questions": 2,
     }
-    acceptable = {1: {100, 101}, 2: {105}}
+    acceptable = ACCEPTABLE
     plain, _ = build_rerank_examples(pairs, ROSTER, acceptable, _rank, **common)
     with_region, _ = build_rerank_examples(
         pairs, ROSTER, acceptable, _rank, candidate_region=True, **common
@@ -163,7 +164,7 @@ def test_examples_carry_the_region_line_when_asked(pairs):
 
 
 def _lines(agenda, location, mode, region=True):
-    profile = {**_profile(100), "expert_location": location}
+    profile = {**_profile("100"), "expert_location": location}
     text = format_rerank_input(agenda, profile, region=region, agenda_region=mode)
     return text.splitlines()
 
@@ -209,7 +210,7 @@ def test_compare_without_the_candidate_line_still_compares():
 
 def test_examples_carry_the_agenda_region_line_when_asked(pairs):
     common = {"system": "rerank?", "n_hard": 3, "n_random": 1, "seed": 3}
-    acceptable = {1: {100, 101}, 2: {105}}
+    acceptable = ACCEPTABLE
     plain, _ = build_rerank_examples(pairs, ROSTER, acceptable, _rank, **common)
     compared, _ = build_rerank_examples(
         pairs,

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from expert_kedro.evaluation.rankings import RANKING_COLUMNS
+from expert_kedro.identifiers import as_id, as_id_list, sort_by_ids
 from expert_kedro.recommender.generative import free_generation_diagnostic
-from expert_kedro.recommender.grounding import as_int_list
 from expert_kedro.recommender.rerank import (
     RerankRanker,
     fuse,
@@ -43,21 +43,21 @@ logger = logging.getLogger(__name__)
 
 
 def _cap(projects: pd.DataFrame, limit: int | None) -> pd.DataFrame:
-    frame = projects.sort_values("project_id", kind="stable")
+    frame = sort_by_ids(projects, ["project_id"])
     return frame if limit is None else frame.head(int(limit))
 
 
 def _rows(  # noqa: PLR0917 - one rankings block
-    system: str, split: str, variant: str, project_id: int, ids: Any, scores: Any
+    system: str, split: str, variant: str, project_id: str, ids: Any, scores: Any
 ) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "system": system,
             "split": split,
             "variant": variant,
-            "project_id": int(project_id),
+            "project_id": as_id(project_id),
             "rank": np.arange(1, len(ids) + 1),
-            "expert_id": np.asarray(ids, dtype=int),
+            "expert_id": np.asarray(as_id_list(list(ids)), dtype=object),
             "score": np.asarray(scores, dtype=float),
         },
         columns=list(RANKING_COLUMNS),
@@ -66,7 +66,7 @@ def _rows(  # noqa: PLR0917 - one rankings block
 
 def rerank_candidate_tables(
     ranker: RerankRanker, projects: pd.DataFrame, agenda_batch: int
-) -> list[tuple[pd.DataFrame, list[int]]]:
+) -> list[tuple[pd.DataFrame, list[str]]]:
     """Per project, the rerank candidates' retrieval and LLM scores and the tail.
 
     Args:
@@ -82,7 +82,7 @@ def rerank_candidate_tables(
     for start in range(0, len(pairs), agenda_batch):
         chunk = pairs[start : start + agenda_batch]
         tables += ranker.candidate_tables(
-            [list(agenda) for _, agenda in chunk], [int(pid) for pid, _ in chunk]
+            [list(agenda) for _, agenda in chunk], [as_id(pid) for pid, _ in chunk]
         )
     return tables
 
@@ -94,7 +94,7 @@ def _rerank_rankings(
 ) -> tuple[list[pd.DataFrame], dict[str, Any]]:
     validation = sets[("validation", "full")]
     tables = rerank_candidate_tables(ranker, validation, settings.agenda_batch)
-    acceptable = [as_int_list(a) for a in validation["acceptable_expert_ids"]]
+    acceptable = [as_id_list(a) for a in validation["acceptable_expert_ids"]]
     weight, grid = tune_retrieval_weight(
         [t for t, _ in tables],
         [tail for _, tail in tables],

@@ -29,7 +29,7 @@ from scipy.special import gammaln
 METRIC_NAMES: tuple[str, ...] = ("hit@1", "hit@5", "mrr", "ndcg@5")
 
 
-def _first_hit_rank(ranked: Sequence[int], acceptable: set[int]) -> int | None:
+def _first_hit_rank(ranked: Sequence[str], acceptable: set[str]) -> int | None:
     """1-based rank of the first acceptable expert in ``ranked``, or None."""
     for position, expert_id in enumerate(ranked, start=1):
         if expert_id in acceptable:
@@ -37,7 +37,7 @@ def _first_hit_rank(ranked: Sequence[int], acceptable: set[int]) -> int | None:
     return None
 
 
-def hit_at_k(ranked: Sequence[int], acceptable: Iterable[int], k: int) -> float:
+def hit_at_k(ranked: Sequence[str], acceptable: Iterable[str], k: int) -> float:
     """Whether any acceptable expert is in the top ``k`` of the ranking.
 
     Args:
@@ -52,7 +52,7 @@ def hit_at_k(ranked: Sequence[int], acceptable: Iterable[int], k: int) -> float:
     return 0.0 if rank is None else 1.0
 
 
-def reciprocal_rank(ranked: Sequence[int], acceptable: Iterable[int]) -> float:
+def reciprocal_rank(ranked: Sequence[str], acceptable: Iterable[str]) -> float:
     """Reciprocal of the rank of the first acceptable expert (0 if none is ranked).
 
     Args:
@@ -66,7 +66,7 @@ def reciprocal_rank(ranked: Sequence[int], acceptable: Iterable[int]) -> float:
     return 0.0 if rank is None else 1.0 / rank
 
 
-def ndcg_at_k(ranked: Sequence[int], acceptable: Iterable[int], k: int) -> float:
+def ndcg_at_k(ranked: Sequence[str], acceptable: Iterable[str], k: int) -> float:
     """Normalised discounted cumulative gain at ``k`` with binary relevance.
 
     Args:
@@ -94,7 +94,7 @@ def ndcg_at_k(ranked: Sequence[int], acceptable: Iterable[int], k: int) -> float
 
 
 def project_metrics(
-    ranked: Sequence[int], acceptable: Iterable[int]
+    ranked: Sequence[str], acceptable: Iterable[str]
 ) -> dict[str, float]:
     """All report metrics for one project.
 
@@ -115,7 +115,7 @@ def project_metrics(
 
 
 def per_project_metrics(
-    ranked_lists: Sequence[Sequence[int]], acceptable_sets: Sequence[Iterable[int]]
+    ranked_lists: Sequence[Sequence[str]], acceptable_sets: Sequence[Iterable[str]]
 ) -> pd.DataFrame:
     """Metric values of every project, one row per project.
 

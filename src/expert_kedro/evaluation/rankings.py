@@ -4,7 +4,9 @@ Every system, baseline or LLM, hands the metrics node a long table with one row 
 (project, recommended expert)::
 
     system:str   split:str ("validation" | "test")   variant:str ("full" | "partial")
-    project_id:int   rank:int (1 = best)   expert_id:int   score:float
+    project_id:str   rank:int (1 = best)   expert_id:str   score:float
+
+Ids are the text of the raw export (see ``expert_kedro.identifiers``).
 
 Rules checked by ``validate_rankings``: expert ids belong to the roster, a project's
 list has no repeated expert and ranks run 1..n. A project a system did not rank counts
@@ -19,6 +21,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from expert_kedro.identifiers import as_id, as_id_list
 from expert_kedro.retrieval.base import Recommender, ScoringRetriever, top_k
 
 logger = logging.getLogger(__name__)
@@ -44,7 +47,7 @@ def _long_table(  # noqa: PLR0917 - private builder, all arguments required
     system: str,
     split: str,
     variant: str,
-    project_ids: Sequence[int],
+    project_ids: Sequence[str],
     ids: np.ndarray,
     scores: np.ndarray,
 ) -> pd.DataFrame:
@@ -54,9 +57,11 @@ def _long_table(  # noqa: PLR0917 - private builder, all arguments required
             "system": system,
             "split": split,
             "variant": variant,
-            "project_id": np.repeat(np.asarray(project_ids, dtype=int), depth),
+            "project_id": np.repeat(
+                np.asarray(as_id_list(project_ids), dtype=object), depth
+            ),
             "rank": np.tile(np.arange(1, depth + 1), n_projects),
-            "expert_id": ids.ravel().astype(int),
+            "expert_id": np.asarray(as_id_list(ids.ravel()), dtype=object),
             "score": scores.ravel().astype(float),
         },
         columns=list(RANKING_COLUMNS),
@@ -117,13 +122,13 @@ def rank_with_recommender(
     for project_id, ranked in zip(
         projects["project_id"], recommender.rank(_agendas(projects), k), strict=True
     ):
-        ids = np.asarray([int(expert_id) for expert_id in ranked], dtype=int)[None, :]
+        ids = np.asarray(as_id_list(ranked), dtype=object)[None, :]
         frames.append(
             _long_table(
                 recommender.name,
                 split,
                 variant,
-                [int(project_id)],
+                [as_id(project_id)],
                 ids,
                 -np.arange(1.0, ids.shape[1] + 1)[None, :],
             )
@@ -133,7 +138,7 @@ def rank_with_recommender(
     return pd.concat(frames, ignore_index=True)
 
 
-def validate_rankings(rankings: pd.DataFrame, roster_ids: Iterable[int]) -> None:
+def validate_rankings(rankings: pd.DataFrame, roster_ids: Iterable[str]) -> None:
     """Check a rankings table against the contract.
 
     Args:
@@ -156,8 +161,8 @@ def validate_rankings(rankings: pd.DataFrame, roster_ids: Iterable[int]) -> None
             f"Rankings use unknown split(s) {bad_split} / variant(s) {bad_variant}; "
             f"allowed: {SPLITS} / {VARIANTS}."
         )
-    roster = {int(expert_id) for expert_id in roster_ids}
-    off_roster = rankings[~rankings["expert_id"].astype(int).isin(roster)]
+    roster = set(as_id_list(list(roster_ids)))
+    off_roster = rankings[~rankings["expert_id"].map(as_id).isin(roster)]
     if not off_roster.empty:
         first = off_roster.iloc[0]
         raise ValueError(
@@ -189,8 +194,8 @@ def validate_rankings(rankings: pd.DataFrame, roster_ids: Iterable[int]) -> None
 
 
 def ranked_lists(
-    rankings: pd.DataFrame, project_ids: Sequence[int]
-) -> tuple[list[list[int]], int]:
+    rankings: pd.DataFrame, project_ids: Sequence[str]
+) -> tuple[list[list[str]], int]:
     """The ranked expert ids of each project, in ``project_ids`` order.
 
     Args:
@@ -203,11 +208,10 @@ def ranked_lists(
     """
     ordered = rankings.sort_values(["project_id", "rank"])
     by_project = {
-        int(project_id): group["expert_id"].astype(int).tolist()
+        as_id(project_id): as_id_list(group["expert_id"])
         for project_id, group in ordered.groupby("project_id", sort=False)
     }
-    lists = [by_project.get(int(project_id), []) for project_id in project_ids]
-    n_missing = sum(
-        1 for project_id in project_ids if int(project_id) not in by_project
-    )
+    wanted = as_id_list(list(project_ids))
+    lists = [by_project.get(project_id, []) for project_id in wanted]
+    n_missing = sum(1 for project_id in wanted if project_id not in by_project)
     return lists, n_missing

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from datasets import Dataset
 
+from expert_kedro.identifiers import as_id
 from expert_kedro.modeling.prompts import PromptStyle, encode_pair
 
 logger = logging.getLogger(__name__)
@@ -99,8 +100,8 @@ def tokenize_pairs(
                 "labels": encoded["labels"],
                 "length": len(encoded["input_ids"]),
                 "truncated": encoded["truncated"],
-                "project_id": int(row.project_id),
-                "expert_id": int(row.expert_id),
+                "project_id": as_id(row.project_id),
+                "expert_id": as_id(row.expert_id),
                 "source": str(row.source),
             }
         )

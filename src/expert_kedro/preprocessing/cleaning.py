@@ -9,16 +9,28 @@ returned report.
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from expert_kedro.identifiers import sorted_ids
+from expert_kedro.preprocessing.agenda_resolution import (
+    AGENDA_SOURCES,
+    UNUSABLE,
+    resolve_agendas,
+)
+from expert_kedro.preprocessing.cell_report import (
+    PARTLY_RECOVERED,
+    cell_outcome,
+    cell_report,
+)
 from expert_kedro.preprocessing.parsing import (
     DROPPED,
     EMPTY_CELL,
-    INVALID_ITEM,
     RECOVERED,
     TRUNCATED,
     ParseResult,
@@ -27,6 +39,7 @@ from expert_kedro.preprocessing.parsing import (
     parse_responses_cell,
     parse_string_list_cell,
 )
+from expert_kedro.preprocessing.raw_checks import check_id_columns, check_raw_columns
 
 logger = logging.getLogger(__name__)
 
@@ -42,96 +55,6 @@ PROFILE_TEXT_COLUMNS = (
 )
 JSON_COLUMNS = ("agenda", "project_agenda_responses", "expert_skills")
 RAW_COLUMNS = (*ID_COLUMNS, *PROJECT_TEXT_COLUMNS, *PROFILE_TEXT_COLUMNS, *JSON_COLUMNS)
-
-# Where a row's agenda came from, best first (the order is the preference order).
-AGENDA_SOURCES = (
-    "agenda_cell",
-    "sibling_agenda",
-    "responses",
-    "sibling_responses",
-    "partial_truncated",
-)
-UNUSABLE = "unusable"
-
-
-def check_raw_columns(raw: pd.DataFrame, columns: Sequence[str], name: str) -> None:
-    """Fail early, naming the dataset and the missing columns.
-
-    Raises:
-        ValueError: If any of ``columns`` is absent from ``raw``.
-    """
-    missing = [c for c in columns if c not in raw.columns]
-    if missing:
-        raise ValueError(
-            f"Dataset '{name}' lacks column(s) {missing}; found {list(raw.columns)}. "
-            "Check the file against the data card (data/01_raw)."
-        )
-
-
-def _cell_report(results: Sequence[ParseResult]) -> dict[str, Any]:
-    actions = Counter(r.action for r in results)
-    defects: dict[str, Counter] = defaultdict(Counter)
-    for result in results:
-        outcome = DROPPED if result.action == DROPPED else RECOVERED
-        for kind in result.defects:
-            defects[kind][outcome] += 1
-    return {
-        "actions": {a: actions.get(a, 0) for a in ("clean", RECOVERED, DROPPED)},
-        "defects": {
-            kind: {RECOVERED: c[RECOVERED], DROPPED: c[DROPPED]}
-            for kind, c in sorted(defects.items())
-        },
-    }
-
-
-def _is_whole(result: ParseResult) -> bool:
-    """A list we can trust to hold every question (nothing cut or discarded)."""
-    return result.is_complete and INVALID_ITEM not in result.defects
-
-
-def _resolve_row(
-    own: tuple[ParseResult, ParseResult],
-    siblings: Sequence[tuple[ParseResult, ParseResult]],
-) -> tuple[list[str] | None, str]:
-    """Pick a row's agenda: own cell, sibling cell, answers' questions, or a part."""
-    own_agenda, own_responses = own
-    sibling_agendas = [a for a, _ in siblings]
-    sibling_responses = [r for _, r in siblings]
-    if _is_whole(own_agenda):
-        return own_agenda.questions, "agenda_cell"
-    whole = [tuple(a.items) for a in sibling_agendas if _is_whole(a)]
-    if whole:
-        return list(Counter(whole).most_common(1)[0][0]), "sibling_agenda"
-    if _is_whole(own_responses):
-        return [r["question"] for r in own_responses.items], "responses"
-    whole = [r for r in sibling_responses if _is_whole(r)]
-    if whole:
-        return [r["question"] for r in whole[0].items], "sibling_responses"
-    partials = [list(a.items) for a in [own_agenda, *sibling_agendas]] + [
-        [r["question"] for r in resp.items]
-        for resp in [own_responses, *sibling_responses]
-    ]
-    longest = max(partials, key=len)
-    if longest:
-        return longest, "partial_truncated"
-    return None, UNUSABLE
-
-
-def _parse_ids(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    ids = {
-        c: pd.to_numeric(frame[c].astype(str).str.strip(), errors="coerce")
-        for c in ID_COLUMNS
-    }
-    valid = ids["project_id"].notna() & ids["expert_id"].notna()
-    invalid = int((~valid).sum())
-    if invalid:
-        logger.warning(
-            "Dropping %d row(s) with a non-numeric project_id/expert_id", invalid
-        )
-    frame = frame.loc[valid].copy()
-    for column in ID_COLUMNS:
-        frame[column] = ids[column][valid].astype("int64")
-    return frame, invalid
 
 
 def _clean_text_columns(
@@ -156,59 +79,80 @@ def _clean_text_columns(
     return frame, report, touched
 
 
-def clean_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Clean the raw export into one row per (project, expert).
+def _check_has_rows(rows_in: int) -> None:
+    """A header-only export cannot be split or trained on: say so, not crash."""
+    if rows_in == 0:
+        raise ValueError(
+            "Dataset 'expert_data_raw' has no data rows: the file holds a header "
+            "only. Export at least one (project, expert) row (data card: "
+            "data/01_raw)."
+        )
 
-    Args:
-        raw: The export as loaded, all cells as text.
 
-    Returns:
-        The clean rows (ids as ints, ``agenda`` a list of questions, ``responses`` a
-        list of question/answer dicts, ``expert_skills`` a list, every text field
-        cleaned, plus ``agenda_source``) and the cleaning section of the
-        data-quality report.
-    """
-    check_raw_columns(raw, RAW_COLUMNS, "expert_data_raw")
-    rows_in = len(raw)
-    frame = raw.loc[:, list(RAW_COLUMNS)].drop_duplicates()
-    exact_duplicates = rows_in - len(frame)
-    frame, invalid_ids = _parse_ids(frame.reset_index(drop=True))
-    frame = frame.reset_index(drop=True)
-    raw_name_variants = int(
-        frame.groupby("expert_id")["expert_name"].nunique().gt(1).sum()
-    )
+def _check_usable(report: dict[str, Any]) -> None:
+    """Fail, saying why, when every row was dropped."""
+    if report["rows_out"] == 0:
+        reasons = {
+            k: report[k]
+            for k in ("invalid_id_rows_dropped", "rows_without_usable_agenda_dropped")
+        }
+        raise ValueError(
+            f"Dataset 'expert_data_raw': none of its {report['rows_in']} row(s) is "
+            f"usable ({reasons}; first bad rows: {report['invalid_id_rows'][:5]}). "
+            "Check the project_id, expert_id and agenda columns."
+        )
 
+
+@dataclass(frozen=True)
+class _ParsedCells:
+    """The JSON cells of the rows, parsed, and what the repairs did per row."""
+
+    agendas: list[ParseResult]
+    responses: list[ParseResult]
+    skills: list[ParseResult]
+    sources: list[str]
+    # Length of each row's complete agenda (and answer list), None where unknown.
+    expected: list[int | None]
+
+
+def _parse_cells(frame: pd.DataFrame) -> tuple[pd.DataFrame, _ParsedCells, dict]:
+    """Parse the JSON and text cells, resolve agendas, flag defects per row."""
     agendas = [parse_agenda_cell(v) for v in frame["agenda"]]
     responses = [parse_responses_cell(v) for v in frame["project_agenda_responses"]]
     skills = [parse_string_list_cell(v) for v in frame["expert_skills"]]
     frame, text_report, text_touched = _clean_text_columns(
         frame, (*PROJECT_TEXT_COLUMNS, *PROFILE_TEXT_COLUMNS)
     )
-
-    members: dict[int, list[int]] = defaultdict(list)
-    for position, project_id in enumerate(frame["project_id"]):
-        members[project_id].append(position)
-    resolved: list[list[str] | None] = []
-    sources: list[str] = []
-    for position, project_id in enumerate(frame["project_id"]):
-        siblings = [
-            (agendas[i], responses[i]) for i in members[project_id] if i != position
-        ]
-        agenda, source = _resolve_row(
-            (agendas[position], responses[position]), siblings
-        )
-        resolved.append(agenda)
-        sources.append(source)
-
+    resolved, sources = resolve_agendas(frame["project_id"], agendas, responses)
+    expected = [
+        len(a) if s in AGENDA_SOURCES[:4] else None
+        for a, s in zip(resolved, sources, strict=True)
+    ]
     frame["agenda"] = resolved
     frame["responses"] = [list(r.items) for r in responses]
     frame["expert_skills"] = [list(r.items) for r in skills]
     frame["agenda_source"] = sources
-    row_has_defect = text_touched.to_numpy() | [
-        bool(a.defects or r.defects or s.defects)
-        for a, r, s in zip(agendas, responses, skills, strict=True)
+    frame["_defect"] = text_touched.to_numpy(dtype=bool) | np.array(
+        [
+            bool(a.defects or r.defects or s.defects)
+            for a, r, s in zip(agendas, responses, skills, strict=True)
+        ],
+        dtype=bool,
+    )
+    frame["_partial"] = [
+        source == "partial_truncated"
+        or cell_outcome(answers, n).action == PARTLY_RECOVERED
+        for source, answers, n in zip(sources, responses, expected, strict=True)
     ]
+    frame["_rank"] = [
+        AGENDA_SOURCES.index(s) if s in AGENDA_SOURCES else 99 for s in sources
+    ]
+    cells = _ParsedCells(agendas, responses, skills, sources, expected)
+    return frame, cells, text_report
 
+
+def _keep_best_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
+    """Usable rows, one per (project, expert): the best agenda source wins."""
     usable = frame["agenda_source"] != UNUSABLE
     no_agenda = int((~usable).sum())
     if no_agenda:
@@ -216,12 +160,8 @@ def clean_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             "Dropping %d row(s) whose agenda could not be recovered from any source "
             "(project_ids %s)",
             no_agenda,
-            sorted(frame.loc[~usable, "project_id"].unique().tolist()),
+            sorted_ids(frame.loc[~usable, "project_id"]),
         )
-    frame["_rank"] = [
-        AGENDA_SOURCES.index(s) if s in AGENDA_SOURCES else 99 for s in sources
-    ]
-    frame["_defect"] = row_has_defect
     kept = frame.loc[usable]
     before_key_dedup = len(kept)
     kept = (
@@ -231,64 +171,115 @@ def clean_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         .sort_values("index")
         .set_index("index")
     )
-    key_duplicates = before_key_dedup - len(kept)
+    return kept, no_agenda, before_key_dedup - len(kept)
 
-    conflicts = _agenda_conflicts(kept)
+
+def clean_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Clean the raw export into one row per (project, expert).
+
+    Args:
+        raw: The export as loaded, all cells as text, index = row position.
+
+    Returns:
+        The clean rows (ids as the text of their cell, ``agenda`` a list of
+        questions, ``responses`` a list of question/answer dicts,
+        ``expert_skills`` a list, every text field cleaned, plus
+        ``agenda_source``) and the cleaning section of the data-quality report.
+
+    Raises:
+        ValueError: If a column is missing, or no row is usable (header-only
+            file, every id or agenda unusable), naming the reason.
+    """
+    check_raw_columns(raw, RAW_COLUMNS, "expert_data_raw")
+    rows_in = len(raw)
+    _check_has_rows(rows_in)
+    frame = raw.loc[:, list(RAW_COLUMNS)].drop_duplicates()
+    exact_duplicates = rows_in - len(frame)
+    frame, id_report = check_id_columns(frame, ID_COLUMNS, "expert_data_raw")
+    frame = frame.reset_index(drop=True)
+    raw_name_variants = int(
+        frame.groupby("expert_id")["expert_name"].nunique().gt(1).sum()
+    )
+    frame, cells, text_report = _parse_cells(frame)
+    kept, no_agenda, key_duplicates = _keep_best_rows(frame)
     report = {
         "rows_in": rows_in,
         "exact_duplicate_rows_removed": exact_duplicates,
-        "invalid_id_rows_dropped": invalid_ids,
+        **id_report,
         "rows_without_usable_agenda_dropped": no_agenda,
         "duplicate_key_rows_removed": key_duplicates,
+        **_rows_report(rows_in, kept, cells),
+        "text_fields_fixed": text_report,
+        "experts_with_name_variants_in_raw_text": raw_name_variants,
+        "projects_with_conflicting_agendas": _agenda_conflicts(kept),
+    }
+    _log_report(report)
+    _check_usable(report)
+    return (
+        kept.drop(columns=["_rank", "_defect", "_partial"]).reset_index(drop=True),
+        report,
+    )
+
+
+def _rows_report(
+    rows_in: int, kept: pd.DataFrame, cells: _ParsedCells
+) -> dict[str, Any]:
+    """Row and cell outcomes: counts per action, defect kind and items lost."""
+    return {
         "rows_out": len(kept),
         "projects_out": int(kept["project_id"].nunique()),
         "experts_out": int(kept["expert_id"].nunique()),
-        # Sums to rows_in: every input row is clean, recovered or dropped.
+        # Sums to rows_in: every input row is clean, (partly) recovered or dropped.
+        # Partly recovered: the row's agenda or answers lost items in a repair.
         "row_actions": {
             "clean": int((~kept["_defect"]).sum()),
-            RECOVERED: int(kept["_defect"].sum()),
+            RECOVERED: int((kept["_defect"] & ~kept["_partial"]).sum()),
+            PARTLY_RECOVERED: int(kept["_partial"].sum()),
             DROPPED: rows_in - len(kept),
         },
         "json_cells": {
-            "agenda": _cell_report(agendas),
-            "project_agenda_responses": _cell_report(responses),
-            "expert_skills": _cell_report(skills),
+            "agenda": cell_report(cells.agendas, cells.expected),
+            "project_agenda_responses": cell_report(cells.responses, cells.expected),
+            "expert_skills": cell_report(cells.skills, [None] * len(cells.skills)),
         },
         "agenda_resolution": {
-            s: int(frame["agenda_source"].eq(s).sum())
-            for s in (*AGENDA_SOURCES, UNUSABLE)
+            s: cells.sources.count(s) for s in (*AGENDA_SOURCES, UNUSABLE)
         },
-        "agendas_truncated_in_cell_but_complete_elsewhere": int(
-            sum(
-                TRUNCATED in a.defects and src in AGENDA_SOURCES[1:4]
-                for a, src in zip(agendas, sources, strict=True)
-            )
+        "agendas_truncated_in_cell_but_complete_elsewhere": sum(
+            TRUNCATED in a.defects and src in AGENDA_SOURCES[1:4]
+            for a, src in zip(cells.agendas, cells.sources, strict=True)
         ),
-        "text_fields_fixed": text_report,
-        "experts_with_name_variants_in_raw_text": raw_name_variants,
-        "projects_with_conflicting_agendas": conflicts,
     }
+
+
+def _log_report(report: dict[str, Any]) -> None:
     for column, section in report["json_cells"].items():
         logger.info(
-            "%s cells: %s; defects: %s", column, section["actions"], section["defects"]
+            "%s cells: %s; items lost by repairs: %d (+%d cell(s) with an uncounted "
+            "loss); defects: %s",
+            column,
+            section["actions"],
+            section["items_lost"],
+            section["cells_with_uncounted_loss"],
+            section["defects"],
         )
     logger.info(
         "Cleaned expert data: %d rows in, %d exact duplicates, %d without agenda, "
-        "%d rows out",
-        rows_in,
-        exact_duplicates,
-        no_agenda,
-        len(kept),
+        "%d invalid ids, %d rows out",
+        report["rows_in"],
+        report["exact_duplicate_rows_removed"],
+        report["rows_without_usable_agenda_dropped"],
+        report["invalid_id_rows_dropped"],
+        report["rows_out"],
     )
-    return kept.drop(columns=["_rank", "_defect"]).reset_index(drop=True), report
 
 
-def _agenda_conflicts(frame: pd.DataFrame) -> list[int]:
+def _agenda_conflicts(frame: pd.DataFrame) -> list[str]:
     """Projects whose rows ended up with different agendas (should be none)."""
     distinct = frame.groupby("project_id")["agenda"].agg(
         lambda s: len({tuple(a) for a in s})
     )
-    conflicts = sorted(distinct[distinct > 1].index.tolist())
+    conflicts = sorted_ids(distinct[distinct > 1].index)
     if conflicts:
         logger.warning("Projects with differing agendas across rows: %s", conflicts)
-    return [int(c) for c in conflicts]
+    return conflicts

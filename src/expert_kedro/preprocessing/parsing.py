@@ -88,11 +88,14 @@ class ParseResult:
         defects: Defect kinds seen in the cell, in detection order, without repeats.
         action: ``"clean"`` (no defect), ``"recovered"`` (defects, but items are
             usable) or ``"dropped"`` (nothing usable).
+        discarded: Items that were read but could not be used (``invalid_item``):
+            a repair that kept the rest lost these.
     """
 
     items: tuple[Any, ...]
     defects: tuple[str, ...]
     action: str
+    discarded: int = 0
 
     @property
     def questions(self) -> list[str]:
@@ -285,13 +288,14 @@ def _decode_list(value: Any, log: _DefectLog) -> list[Any] | None:
     return None
 
 
-def _finish(items: list[Any], log: _DefectLog) -> ParseResult:
+def _finish(items: list[Any], log: _DefectLog, read: int) -> ParseResult:
+    discarded = read - len(items)
     if not items:
         if INVALID_ITEM not in log.kinds:
             log.add(EMPTY_LIST)
-        return ParseResult((), tuple(log.kinds), DROPPED)
+        return ParseResult((), tuple(log.kinds), DROPPED, discarded)
     action = RECOVERED if log.kinds else CLEAN
-    return ParseResult(tuple(items), tuple(log.kinds), action)
+    return ParseResult(tuple(items), tuple(log.kinds), action, discarded)
 
 
 def _clean_strings(raw_items: list[Any], log: _DefectLog) -> list[str]:
@@ -326,7 +330,7 @@ def parse_string_list_cell(value: Any) -> ParseResult:
     raw_items = _decode_list(value, log)
     if raw_items is None:
         return ParseResult((), tuple(log.kinds), DROPPED)
-    return _finish(_clean_strings(raw_items, log), log)
+    return _finish(_clean_strings(raw_items, log), log, len(raw_items))
 
 
 def parse_agenda_cell(value: Any) -> ParseResult:
@@ -370,7 +374,7 @@ def parse_responses_cell(value: Any) -> ParseResult:
             log.add(INVALID_ITEM)
             continue
         items.append({"question": question, "answer": answer})
-    return _finish(items, log)
+    return _finish(items, log, len(raw_items))
 
 
 def parse_agenda_strict(

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from expert_kedro.identifiers import as_id
 from expert_kedro.recommender.grounding import (
     Roster,
     RosterMatch,
@@ -76,14 +77,14 @@ class GenerativeRanker:
 
     def rank_with_scores(
         self, agenda: Sequence[str], k: int, case: Any = None
-    ) -> tuple[list[int], list[float]]:
+    ) -> tuple[list[str], list[float]]:
         """Top ``k`` roster experts and their log-probabilities for one agenda."""
         ids, scores = top_k(self.score_all([agenda], [case]), self.expert_ids, k)
-        return [int(i) for i in ids[0]], [float(s) for s in scores[0]]
+        return [as_id(i) for i in ids[0]], [float(s) for s in scores[0]]
 
     def rank_many_with_scores(
         self, agendas: Sequence[Sequence[str]], k: int, cases: Sequence[Any]
-    ) -> list[tuple[list[int], list[float]]]:
+    ) -> list[tuple[list[str], list[float]]]:
         """:meth:`rank_with_scores` per agenda (each already fills its batches with
         the whole roster)."""
         return [
@@ -91,7 +92,7 @@ class GenerativeRanker:
             for agenda, case in zip(agendas, cases, strict=True)
         ]
 
-    def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[int]]:
+    def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[str]]:
         """``Recommender`` protocol: ``k`` distinct roster experts per agenda."""
         return [self.rank_with_scores(agenda, k)[0] for agenda in agendas]
 

@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from expert_kedro.identifiers import as_id
 from expert_kedro.training_data.formatting import parse_expert_line
 
 PROFILE_COLUMNS: tuple[str, ...] = (
@@ -47,7 +47,8 @@ RECOMMENDATION_COLUMNS: tuple[str, ...] = (
 is appended when requested)."""
 
 _ROSTER_COLUMNS = ("expert_id", "expert_name", *PROFILE_COLUMNS)
-_ID_RE = re.compile(r"\bID\s*:?\s*(\d{3,6})\b")
+# "ID <token>" anywhere in a line; the token is only taken if it is a roster id.
+_ID_RE = re.compile(r"\bID\s*:?\s*([^\s()\[\],;]+)")
 
 
 def _name_key(name: str) -> str:
@@ -77,7 +78,7 @@ class RosterMatch:
         generated_name: The name read from the text ("" when none was found).
     """
 
-    expert_id: int | None
+    expert_id: str | None
     method: str
     generated_name: str
 
@@ -107,17 +108,16 @@ class Roster:
         if expert_roster.empty:
             raise ValueError("expert_roster is empty: there is nobody to recommend.")
         frame = expert_roster.reset_index(drop=True).copy()
-        frame["expert_id"] = frame["expert_id"].astype(int)
+        frame["expert_id"] = [as_id(v) for v in frame["expert_id"]]
         repeated = frame.loc[frame["expert_id"].duplicated(), "expert_id"].tolist()
         if repeated:
             raise ValueError(f"expert_roster repeats expert_id(s) {repeated[:10]}.")
         self.frame = frame
-        self.expert_ids = frame["expert_id"].to_numpy()
+        self.expert_ids = frame["expert_id"].to_numpy(dtype=object)
         self._records = {
-            int(r["expert_id"]): r
-            for r in frame[list(_ROSTER_COLUMNS)].to_dict("records")
+            r["expert_id"]: r for r in frame[list(_ROSTER_COLUMNS)].to_dict("records")
         }
-        self._by_name: dict[str, int] = {}
+        self._by_name: dict[str, str] = {}
         for expert_id, record in self._records.items():
             self._by_name.setdefault(_name_key(record["expert_name"]), expert_id)
 
@@ -126,22 +126,22 @@ class Roster:
 
     def __contains__(self, expert_id: object) -> bool:
         try:
-            return int(expert_id) in self._records  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            return as_id(expert_id) in self._records
+        except TypeError:
             return False
 
-    def profile(self, expert_id: int) -> dict[str, Any]:
+    def profile(self, expert_id: str) -> dict[str, Any]:
         """The roster row of one expert (a copy).
 
         Raises:
             KeyError: If the expert is not on the roster.
         """
         try:
-            return dict(self._records[int(expert_id)])
-        except KeyError:
-            raise KeyError(f"expert_id {expert_id} is not on the roster.") from None
+            return dict(self._records[as_id(expert_id)])
+        except (KeyError, TypeError):
+            raise KeyError(f"expert_id {expert_id!r} is not on the roster.") from None
 
-    def match_name(self, name: str, cutoff: float = 0.85) -> int | None:
+    def match_name(self, name: str, cutoff: float = 0.85) -> str | None:
         """Roster expert whose name matches ``name`` (exact key, then fuzzy).
 
         Args:
@@ -163,7 +163,7 @@ class Roster:
     def recommendation_rows(
         self,
         case_id: Any,
-        expert_ids: Sequence[int],
+        expert_ids: Sequence[str],
         scores: Sequence[float],
     ) -> list[dict[str, Any]]:
         """Rows of the ``recommendations`` table for one case, best first.
@@ -181,7 +181,7 @@ class Roster:
             ValueError: If an id is not on the roster or ids repeat (grounding
                 violation: this must never happen).
         """
-        ids = [int(i) for i in expert_ids]
+        ids = [as_id(i) for i in expert_ids]
         if len(set(ids)) != len(ids):
             raise ValueError(f"Ranking for case {case_id!r} repeats experts: {ids}.")
         unknown = [i for i in ids if i not in self._records]
@@ -216,7 +216,7 @@ def match_generation(text: str, roster: Roster) -> RosterMatch:
     """Read the expert a generated text names and map it to the roster.
 
     Order: the ``Expert: <name> (ID <id>)`` line's ID if it is a roster ID; else that
-    line's name, fuzzily; else any ``ID <digits>`` in the text that is a roster ID.
+    line's name, fuzzily; else any ``ID <id>`` in the first line that is a roster ID.
 
     Args:
         text: A model generation (diagnostic, unconstrained mode).
@@ -228,15 +228,17 @@ def match_generation(text: str, roster: Roster) -> RosterMatch:
     ref = parse_expert_line(text)
     if ref is not None:
         if ref.expert_id in roster:
-            return RosterMatch(int(ref.expert_id), "id", ref.name)
+            return RosterMatch(ref.expert_id, "id", ref.name)
         by_name = roster.match_name(ref.name)
         if by_name is not None:
             return RosterMatch(by_name, "name", ref.name)
         return RosterMatch(None, "none", ref.name)
     first_line = next((line for line in str(text).splitlines() if line.strip()), "")
     for found in _ID_RE.findall(first_line):
-        if int(found) in roster:
-            return RosterMatch(int(found), "id", "")
+        # "ID 1658." ends a sentence: the id may not take the full stop with it.
+        for candidate in (found, found.rstrip(".:!?")):
+            if candidate in roster:
+                return RosterMatch(candidate, "id", "")
     return RosterMatch(None, "none", first_line.strip()[:80])
 
 
@@ -261,15 +263,6 @@ def hallucination_summary(matches: Sequence[RosterMatch]) -> dict[str, Any]:
     }
 
 
-def as_int_list(value: Any) -> list[int]:
-    """A list-like cell of ids (list, numpy array from parquet) as Python ints."""
-    if value is None:
-        return []
-    if isinstance(value, np.ndarray | list | tuple):
-        return [int(v) for v in value]
-    return [int(value)]
-
-
-def roster_lookup(expert_roster: pd.DataFrame) -> Mapping[int, dict[str, Any]]:
+def roster_lookup(expert_roster: pd.DataFrame) -> Mapping[str, dict[str, Any]]:
     """Expert id -> roster row, for callers that only need the mapping."""
-    return {int(r["expert_id"]): r for r in expert_roster.to_dict("records")}
+    return {as_id(r["expert_id"]): r for r in expert_roster.to_dict("records")}

@@ -26,10 +26,11 @@ import numpy as np
 import pandas as pd
 
 from expert_kedro.evaluation.metrics import METRIC_NAMES, per_project_metrics
+from expert_kedro.identifiers import as_id
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.retrieval.base import ScoringRetriever, top_k
 from expert_kedro.scoring.scorer import LLMScorer
-from expert_kedro.training_data.regions import log_missing_regions
+from expert_kedro.training_data.regions import region_lines
 from expert_kedro.training_data.rerank_pairs import ExpertHistory, format_rerank_input
 
 logger = logging.getLogger(__name__)
@@ -64,19 +65,19 @@ def fuse(
 
 
 def order_with_tail(
-    candidate_ids: Sequence[int],
+    candidate_ids: Sequence[str],
     fused: np.ndarray,
-    tail_ids: Sequence[int],
-) -> tuple[list[int], list[float]]:
+    tail_ids: Sequence[str],
+) -> tuple[list[str], list[float]]:
     """Reranked candidates, then the retriever's remaining order.
 
     Tail experts get scores strictly below every candidate's, decreasing by 1.
     """
     order = np.argsort(-np.asarray(fused, dtype=float), kind="stable")
-    ids = [int(candidate_ids[i]) for i in order]
+    ids = [as_id(candidate_ids[i]) for i in order]
     scores = [float(fused[i]) for i in order]
     floor = min(scores) if scores else 0.0
-    ids += [int(e) for e in tail_ids]
+    ids += [as_id(e) for e in tail_ids]
     scores += [floor - 1.0 - i for i in range(len(tail_ids))]
     return ids, scores
 
@@ -117,9 +118,7 @@ class RerankRanker:
         agenda_region: bool | str,
         name: str = "llm_rerank",
     ) -> None:
-        if not np.array_equal(
-            np.asarray(retriever.expert_ids, dtype=int), roster.expert_ids
-        ):
+        if [as_id(e) for e in retriever.expert_ids] != list(roster.expert_ids):
             raise ValueError("The retriever and the roster list different experts.")
         if not 1 <= candidates <= len(roster):
             raise ValueError(
@@ -130,13 +129,16 @@ class RerankRanker:
         self.system, self.candidates, self.name = system, candidates, name
         self.retrieval_weight = retrieval_weight
         self.history, self.history_questions = history, history_questions
-        self.candidate_region = candidate_region
-        self.agenda_region = agenda_region
+        # Switched off, as in the training pairs, when no expert has a region.
+        self.candidate_region, self.agenda_region = region_lines(
+            roster.frame["expert_location"],
+            candidate_region,
+            agenda_region,
+            "RerankRanker",
+        )
         self.expert_ids = roster.expert_ids
-        if candidate_region:
-            log_missing_regions(roster.frame["expert_location"], "RerankRanker")
 
-    def candidate_input(self, agenda: Sequence[str], expert_id: int) -> str:
+    def candidate_input(self, agenda: Sequence[str], expert_id: str) -> str:
         """User turn of one candidate's prompt, laid out as in the training pairs."""
         return format_rerank_input(
             agenda,
@@ -150,7 +152,7 @@ class RerankRanker:
 
     def candidate_table(
         self, agenda: Sequence[str], case: Any = None
-    ) -> tuple[pd.DataFrame, list[int]]:
+    ) -> tuple[pd.DataFrame, list[str]]:
         """Retrieval and LLM scores of the ``K`` candidates, and the remaining order.
 
         Returns:
@@ -162,7 +164,7 @@ class RerankRanker:
 
     def candidate_tables(
         self, agendas: Sequence[Sequence[str]], cases: Sequence[Any]
-    ) -> list[tuple[pd.DataFrame, list[int]]]:
+    ) -> list[tuple[pd.DataFrame, list[str]]]:
         """:meth:`candidate_table` for several agendas, scored in shared batches."""
         return [
             (
@@ -180,7 +182,7 @@ class RerankRanker:
 
     def _score_candidates(
         self, agendas: Sequence[Sequence[str]], cases: Sequence[Any]
-    ) -> list[tuple[list[int], np.ndarray, np.ndarray, list[int]]]:
+    ) -> list[tuple[list[str], np.ndarray, np.ndarray, list[str]]]:
         """Per agenda: candidate ids, their retrieval and LLM scores, the tail.
 
         The columns of :meth:`candidate_tables` without a DataFrame per agenda,
@@ -189,7 +191,7 @@ class RerankRanker:
         agendas = [list(agenda) for agenda in agendas]
         scores = self.retriever.score_all(agendas)
         ids, ranked_scores = top_k(scores, self.expert_ids, len(self.expert_ids))
-        ranked = np.asarray(ids, dtype=int).tolist()
+        ranked = [[as_id(e) for e in row] for row in ids]
         chosen = [row[: self.candidates] for row in ranked]
         groups = [
             [self.candidate_input(agenda, e) for e in experts]
@@ -208,13 +210,13 @@ class RerankRanker:
 
     def rank_with_scores(
         self, agenda: Sequence[str], k: int, case: Any = None
-    ) -> tuple[list[int], list[float]]:
+    ) -> tuple[list[str], list[float]]:
         """Top ``k`` roster experts and their fused scores for one agenda."""
         return self.rank_many_with_scores([agenda], k, [case])[0]
 
     def rank_many_with_scores(
         self, agendas: Sequence[Sequence[str]], k: int, cases: Sequence[Any]
-    ) -> list[tuple[list[int], list[float]]]:
+    ) -> list[tuple[list[str], list[float]]]:
         """:meth:`rank_with_scores` for several agendas in shared forward passes."""
         out = []
         for chosen, retrieval, llm, tail in self._score_candidates(agendas, cases):
@@ -223,15 +225,15 @@ class RerankRanker:
             out.append((ids[:k], scores[:k]))
         return out
 
-    def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[int]]:
+    def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[str]]:
         """``Recommender`` protocol: ``k`` distinct roster experts per agenda."""
         return [self.rank_with_scores(agenda, k)[0] for agenda in agendas]
 
 
 def tune_retrieval_weight(
     tables: Sequence[pd.DataFrame],
-    tails: Sequence[Sequence[int]],
-    acceptable_sets: Sequence[Sequence[int]],
+    tails: Sequence[Sequence[str]],
+    acceptable_sets: Sequence[Sequence[str]],
     grid: Sequence[float],
     *,
     metric: str = "mrr",

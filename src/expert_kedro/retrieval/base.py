@@ -99,7 +99,7 @@ class ScoringRecommender:
     def rank(self, agendas: Sequence[Agenda], k: int) -> list[list[int]]:
         """The ``k`` best roster experts per agenda (see ``top_k``)."""
         ids, _ = top_k(self.retriever.score_all(agendas), self.retriever.expert_ids, k)
-        return [[int(expert_id) for expert_id in row] for row in ids]
+        return ids.tolist()
 
 
 def agenda_text(agenda: Agenda) -> str:

@@ -203,11 +203,11 @@ def build_expert_documents(
     _require_columns(expert_roster, _ROSTER_COLUMNS, "expert_roster")
     _require_columns(train_pairs, _PAIR_COLUMNS, "train_pairs")
     roster = expert_roster.reset_index(drop=True)
-    expert_ids = roster["expert_id"].astype(int).to_numpy()
+    expert_ids = roster["expert_id"].to_numpy()
     duplicated = pd.Series(expert_ids)[pd.Series(expert_ids).duplicated()].tolist()
     if duplicated:
         raise ValueError(f"expert_roster repeats expert_id(s) {duplicated[:10]}.")
-    position = {int(expert_id): i for i, expert_id in enumerate(expert_ids)}
+    position = {expert_id: i for i, expert_id in enumerate(expert_ids)}
 
     agendas: list[list[list[str]]] = [[] for _ in expert_ids]
     off_roster = 0
@@ -215,7 +215,7 @@ def build_expert_documents(
         index=False
     ):
         questions = _as_text_list(agenda)
-        if int(expert_id) not in position:
+        if expert_id not in position:
             off_roster += 1
             continue
         if not questions:
@@ -223,7 +223,7 @@ def build_expert_documents(
                 f"train_pairs row project_id={project_id}, expert_id={expert_id} has "
                 "an empty agenda; data_processing must repair or drop it."
             )
-        agendas[position[int(expert_id)]].append(questions)
+        agendas[position[expert_id]].append(questions)
     if off_roster:
         logger.warning(
             "Ignored %d train pair(s) whose expert is not in the roster.", off_roster
@@ -243,7 +243,7 @@ def build_expert_documents(
         skills=[", ".join(_as_text_list(value)) for value in roster["expert_skills"]],
         agendas=agendas,
         answers=answers,
-        indexed_project_ids=frozenset(int(pid) for pid in train_pairs["project_id"]),
+        indexed_project_ids=frozenset(train_pairs["project_id"]),
     )
 
 
@@ -258,8 +258,8 @@ def _collect_answers(
     _require_columns(train_answers, ("project_id", "expert_id", "responses"), "answers")
     allowed = set(
         zip(
-            train_pairs["project_id"].astype(int),
-            train_pairs["expert_id"].astype(int),
+            train_pairs["project_id"],
+            train_pairs["expert_id"],
             strict=True,
         )
     )
@@ -267,7 +267,7 @@ def _collect_answers(
     for project_id, expert_id, responses in train_answers[
         ["project_id", "expert_id", "responses"]
     ].itertuples(index=False):
-        key = (int(project_id), int(expert_id))
+        key = (project_id, expert_id)
         if key not in allowed or key[1] not in position:
             continue
         for response in responses if responses is not None else []:
@@ -301,10 +301,10 @@ def check_no_leakage(
     checked = {}
     for split, projects in heldout.items():
         _require_columns(projects, ("project_id", "agenda"), f"{split}_projects")
-        ids = projects["project_id"].astype(int)
+        ids = projects["project_id"]
         by_id = sorted(set(ids) & documents.indexed_project_ids)
         by_agenda = sorted(
-            int(pid)
+            pid
             for pid, agenda in zip(ids, projects["agenda"], strict=True)
             if agenda_digest(_as_text_list(agenda)) in indexed_agendas
         )

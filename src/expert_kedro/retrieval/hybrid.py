@@ -139,7 +139,7 @@ class HybridRetriever:
             {
                 "agenda_index": np.repeat(np.arange(len(agendas)), k),
                 "rank": np.tile(np.arange(1, k + 1), len(agendas)),
-                "expert_id": ids.ravel().astype(int),
+                "expert_id": ids.ravel(),
                 "score": scores.ravel(),
             }
         )

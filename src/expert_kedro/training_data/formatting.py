@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from expert_kedro.identifiers import as_id
+
 OUTPUT_FORMATS = ("profile", "rationale")
 
 # Field label -> roster column, in layout order (after the identifying first line).
@@ -30,7 +32,9 @@ PROFILE_FIELDS: tuple[tuple[str, str], ...] = (
 )
 SKILL_SEPARATOR = "; "
 
-_EXPERT_LINE_RE = re.compile(r"^\s*Expert:\s*(?P<name>.+?)\s*\(ID\s*(?P<id>\d+)\)\s*$")
+# The id is whatever stands between "(ID " and the line's closing parenthesis: ids
+# are opaque text ("1658", "A-17", "0042"), never parsed as numbers.
+_EXPERT_LINE_RE = re.compile(r"^\s*Expert:\s*(?P<name>.+?)\s*\(ID\s*(?P<id>.+?)\)\s*$")
 _WORD_RE = re.compile(r"[a-z0-9][a-z0-9\-]+")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 # Words that say nothing about the topic; kept short on purpose.
@@ -46,10 +50,10 @@ _STOPWORDS = frozenset(
 
 @dataclass(frozen=True)
 class ExpertRef:
-    """An expert identified in a text: display name and roster ID."""
+    """An expert identified in a text: display name and roster ID (text)."""
 
     name: str
-    expert_id: int
+    expert_id: str
 
 
 def _one_line(value: Any) -> str:
@@ -78,9 +82,9 @@ def format_agenda(questions: Sequence[str], title: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def format_expert_line(name: str, expert_id: int) -> str:
-    """The identifying first line of every target: ``Expert: <name> (ID <id>)``."""
-    return f"Expert: {_one_line(name)} (ID {int(expert_id)})"
+def format_expert_line(name: str, expert_id: str) -> str:
+    """The first line of every target, ``Expert: <name> (ID <id>)``, id as written."""
+    return f"Expert: {_one_line(name)} (ID {as_id(expert_id)})"
 
 
 def _skills(value: Any) -> list[str]:
@@ -124,7 +128,7 @@ def parse_expert_line(text: str) -> ExpertRef | None:
     for line in str(text).splitlines():
         match = _EXPERT_LINE_RE.match(line)
         if match:
-            return ExpertRef(match["name"], int(match["id"]))
+            return ExpertRef(match["name"], match["id"])
     return None
 
 
@@ -226,11 +230,7 @@ def build_rationale(
     skills = _skills(profile["expert_skills"])
     agenda_words = _words(" ".join(agenda))
     matched = _rank_skills(skills, agenda_words)[:3]
-    sentences = [
-        f"{name} fits this agenda as {_one_line(profile['expert_headline'])}, based "
-        f"in {_one_line(profile['expert_location'])} and working in "
-        f"{_one_line(profile['expert_industry'])}."
-    ]
+    sentences = [_fit_sentence(name, profile)]
     if matched:
         sentences.append(
             f"The questions draw directly on their expertise in {_join_words(matched)}."
@@ -249,6 +249,17 @@ def build_rationale(
             f'"{_one_line(response["answer"])}"'
         )
     return format_expert_line(name, profile["expert_id"]) + "\n" + " ".join(sentences)
+
+
+def _fit_sentence(name: str, profile: Mapping[str, Any]) -> str:
+    """The rationale's first sentence, without the optional fields left empty."""
+    head, place, field = (
+        _one_line(profile.get(c) or "")
+        for c in ("expert_headline", "expert_location", "expert_industry")
+    )
+    tail = [f"{k} {v}" for k, v in (("based in", place), ("working in", field)) if v]
+    text = f"{name} fits this agenda" + (f" as {head}" if head else "")
+    return text + (", " + " and ".join(tail) if tail else "") + "."
 
 
 def _join_words(items: Sequence[str]) -> str:

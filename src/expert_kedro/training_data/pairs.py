@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from expert_kedro.identifiers import as_id, sort_by_ids, sorted_ids
 from expert_kedro.training_data.formatting import format_agenda, format_target
 from expert_kedro.training_data.settings import PairsSettings
 
@@ -23,7 +24,7 @@ PAIR_COLUMNS = (
 
 def make_pair(
     *,
-    project_id: int,
+    project_id: str,
     profile: Mapping[str, Any],
     agenda: Sequence[str],
     responses: Sequence[Mapping[str, str]],
@@ -43,8 +44,8 @@ def make_pair(
         source: ``"original"`` or ``"partial"``.
     """
     return {
-        "project_id": int(project_id),
-        "expert_id": int(profile["expert_id"]),
+        "project_id": as_id(project_id),
+        "expert_id": as_id(profile["expert_id"]),
         "agenda": list(agenda),
         "system": settings.system_prompt,
         "input": format_agenda(agenda, title if settings.include_title else None),
@@ -59,13 +60,13 @@ def make_pair(
     }
 
 
-def roster_lookup(roster: pd.DataFrame) -> dict[int, dict[str, Any]]:
+def roster_lookup(roster: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Expert id -> roster row as a dict."""
-    return {int(r["expert_id"]): r for r in roster.to_dict(orient="records")}
+    return {as_id(r["expert_id"]): r for r in roster.to_dict(orient="records")}
 
 
 def profile_for(
-    profiles: Mapping[int, dict[str, Any]], expert_id: int
+    profiles: Mapping[str, dict[str, Any]], expert_id: str
 ) -> dict[str, Any]:
     """Roster row of an expert.
 
@@ -73,10 +74,11 @@ def profile_for(
         ValueError: If the expert is missing from the roster.
     """
     try:
-        return profiles[int(expert_id)]
+        return profiles[as_id(expert_id)]
     except KeyError:
         raise ValueError(
-            f"expert_id {expert_id} appears in clean_matches but not in expert_roster."
+            f"expert_id {expert_id!r} appears in clean_matches but not in "
+            "expert_roster."
         ) from None
 
 
@@ -85,7 +87,7 @@ def build_split_pairs(
     roster: pd.DataFrame,
     settings: PairsSettings,
 ) -> pd.DataFrame:
-    """Pairs for every (project, expert) row of ``matches``, sorted by ids."""
+    """Pairs for every (project, expert) row of ``matches``, in id order."""
     profiles = roster_lookup(roster)
     records = [
         make_pair(
@@ -97,21 +99,23 @@ def build_split_pairs(
             settings=settings,
             source="original",
         )
-        for row in matches.sort_values(["project_id", "expert_id"]).to_dict("records")
+        for row in sort_by_ids(matches, ["project_id", "expert_id"]).to_dict("records")
     ]
     return pd.DataFrame(records, columns=list(PAIR_COLUMNS))
 
 
 def evaluation_projects(matches: pd.DataFrame) -> pd.DataFrame:
-    """One row per project with its agenda and every acceptable expert id."""
+    """One row per project (in id order), its agenda and every acceptable expert."""
     records = [
         {
-            "project_id": int(project_id),
+            "project_id": as_id(project_id),
             "project_title": group["project_title"].iloc[0],
             "agenda": list(group["agenda"].iloc[0]),
-            "acceptable_expert_ids": sorted(int(e) for e in group["expert_id"]),
+            "acceptable_expert_ids": sorted_ids(group["expert_id"]),
         }
-        for project_id, group in matches.groupby("project_id", sort=True)
+        for project_id, group in sort_by_ids(matches, ["project_id"]).groupby(
+            "project_id", sort=False
+        )
     ]
     return pd.DataFrame(
         records,

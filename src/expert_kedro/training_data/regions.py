@@ -247,6 +247,46 @@ def log_missing_regions(locations: Iterable[str | None], where: str) -> int:
     return missing
 
 
+def region_lines(
+    locations: Iterable[str | None],
+    candidate_region: bool,
+    agenda_region: bool | str,
+    where: str,
+) -> tuple[bool, bool | str]:
+    """The region line settings that make sense for a roster, said once in the log.
+
+    Location is an optional profile field: an export without locations (or with
+    none in the region table) gives no candidate a region, and an ``Agenda
+    region:`` line could only ever say the candidate's region is unknown. Both lines
+    are then switched off for that data, with one warning; otherwise the settings
+    are kept and experts without a region are counted (:func:`log_missing_regions`).
+
+    Args:
+        locations: ``expert_location`` of every roster expert.
+        candidate_region: ``recommender.candidate_region``.
+        agenda_region: ``recommender.agenda_region``.
+        where: Who is asking (names the run step in the log).
+
+    Returns:
+        ``(candidate_region, agenda_region)`` to lay prompts out with.
+    """
+    if not candidate_region and not agenda_region:
+        return candidate_region, agenda_region
+    values = list(locations)
+    if values and all(expert_region(v) is None for v in values):
+        logger.warning(
+            "%s: none of the %d roster experts has a location with a known region "
+            "(empty or unknown expert_location), so the Region and Agenda region "
+            "lines are switched off for this data.",
+            where,
+            len(values),
+        )
+        return False, False
+    if candidate_region:
+        log_missing_regions(values, where)
+    return candidate_region, agenda_region
+
+
 # Words of agendas for a region or a place in one; None consumes a phrase that
 # names no region of the five ("Central Asia" must not read as "Asia").
 _AGENDA_TERMS: Mapping[str | None, tuple[str, ...]] = {

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from expert_kedro.identifiers import as_id, as_id_list, id_seed, sort_by_ids, sorted_ids
 from expert_kedro.training_data.formatting import format_agenda, format_expert_profile
 from expert_kedro.training_data.regions import agenda_regions, expert_region
 
@@ -56,7 +57,7 @@ AGENDA_REGION_LABEL = "Agenda region"
 _WORD_RE = re.compile(r"[a-z0-9][a-z0-9\-]{2,}")
 
 # (project_id, agenda) -> ranked roster expert ids of the retriever, best first.
-CandidateFn = Callable[[Sequence[Sequence[str]]], list[list[int]]]
+CandidateFn = Callable[[Sequence[Sequence[str]]], list[list[str]]]
 
 
 def _words(text: str) -> set[str]:
@@ -81,27 +82,27 @@ class ExpertHistory:
         # Per expert, in training order: (project, question, normalised question,
         # its words). The last two do not depend on the agenda, so they are
         # computed once here instead of for every (agenda, candidate) prompt.
-        self._questions: dict[int, list[tuple[int, str, str, frozenset[str]]]] = {}
-        seen: set[tuple[int, int]] = set()
+        self._questions: dict[str, list[tuple[str, str, str, frozenset[str]]]] = {}
+        seen: set[tuple[str, str]] = set()
         for project_id, expert_id, agenda in train_pairs[
             ["project_id", "expert_id", "agenda"]
         ].itertuples(index=False):
-            key = (int(project_id), int(expert_id))
+            key = (as_id(project_id), as_id(expert_id))
             if key in seen:
                 continue
             seen.add(key)
-            bucket = self._questions.setdefault(int(expert_id), [])
+            bucket = self._questions.setdefault(key[1], [])
             bucket.extend(
-                (int(project_id), q, _normalised(q), frozenset(_words(q)))
+                (key[0], q, _normalised(q), frozenset(_words(q)))
                 for q in map(str, agenda)
             )
 
     def questions(
         self,
-        expert_id: int,
+        expert_id: str,
         agenda: Sequence[str],
         n: int,
-        exclude_project: int | None = None,
+        exclude_project: str | None = None,
     ) -> list[str]:
         """The ``n`` past questions of an expert that share most words with an agenda.
 
@@ -117,11 +118,13 @@ class ExpertHistory:
         """
         if n <= 0:
             return []
+        if exclude_project is not None:
+            exclude_project = as_id(exclude_project)
         agenda_words = _words(" ".join(agenda))
         own = {_normalised(q) for q in agenda}
         scored: dict[str, tuple[int, int]] = {}
         for order, (project_id, question, key, words) in enumerate(
-            self._questions.get(int(expert_id), [])
+            self._questions.get(as_id(expert_id), [])
         ):
             if project_id == exclude_project or key in own or question in scored:
                 continue
@@ -223,14 +226,14 @@ def format_rerank_input(
 
 
 def negatives_for(
-    ranked: Sequence[int],
-    acceptable: set[int],
+    ranked: Sequence[str],
+    acceptable: set[str],
     *,
     n_hard: int,
     n_random: int,
-    roster_ids: Sequence[int],
+    roster_ids: Sequence[str],
     rng: np.random.Generator,
-) -> list[tuple[int, str]]:
+) -> list[tuple[str, str]]:
     """Hard negatives (best-ranked non-acceptable experts) and random ones.
 
     Args:
@@ -238,24 +241,25 @@ def negatives_for(
         acceptable: Experts matched to the project (never negatives).
         n_hard: Hard negatives to take from the top of ``ranked``.
         n_random: Random negatives from the rest of the roster.
-        roster_ids: Every roster expert id.
+        roster_ids: Every roster expert id (drawn from in id order, so that a
+            seed draws the same experts whatever order the roster arrives in).
         rng: Seeded generator (random negatives).
 
     Returns:
         ``(expert_id, kind)`` with kind ``"hard"`` or ``"random"``, no repeats.
     """
-    hard = [int(e) for e in ranked if int(e) not in acceptable][:n_hard]
+    hard = [as_id(e) for e in ranked if as_id(e) not in acceptable][:n_hard]
     taken = set(hard) | set(acceptable)
-    rest = np.array(sorted(int(e) for e in roster_ids if int(e) not in taken))
+    rest = [e for e in sorted_ids(roster_ids) if e not in taken]
     size = min(n_random, len(rest))
-    randoms = rng.choice(rest, size=size, replace=False).tolist() if size else []
-    return [(e, "hard") for e in hard] + [(int(e), "random") for e in randoms]
+    picks = rng.choice(len(rest), size=size, replace=False).tolist() if size else []
+    return [(e, "hard") for e in hard] + [(rest[i], "random") for i in picks]
 
 
 def build_rerank_examples(
     pairs: pd.DataFrame,
-    roster: Mapping[int, Mapping[str, Any]],
-    acceptable: Mapping[int, set[int]],
+    roster: Mapping[str, Mapping[str, Any]],
+    acceptable: Mapping[str, set[str]],
     rank_candidates: CandidateFn,
     *,
     system: str,
@@ -293,26 +297,25 @@ def build_rerank_examples(
     Raises:
         ValueError: If a pair's expert is not on the roster.
     """
-    missing = sorted(set(pairs["expert_id"].astype(int)) - set(roster))
+    missing = sorted_ids(set(as_id_list(pairs["expert_id"])) - set(roster))
     if missing:
         raise ValueError(
             f"Pairs reference expert_id(s) {missing[:10]} that are not in "
             "expert_roster; rerun data_processing."
         )
-    queries = (
-        pairs.assign(_key=pairs["agenda"].map(lambda a: tuple(str(q) for q in a)))
-        .sort_values(["project_id", "expert_id"], kind="stable")
-        .groupby(["project_id", "_key"], sort=False)
-    )
+    queries = sort_by_ids(
+        pairs.assign(_key=pairs["agenda"].map(lambda a: tuple(str(q) for q in a))),
+        ["project_id", "expert_id"],
+    ).groupby(["project_id", "_key"], sort=False)
     keys = list(queries.groups)
     agendas = [list(key) for _, key in keys]
     rankings = rank_candidates(agendas) if agendas else []
-    roster_ids = sorted(roster)
+    roster_ids = sorted_ids(roster)
     records: list[dict[str, Any]] = []
     stats = {"queries": len(keys), "positives": 0, "hard": 0, "random": 0}
 
     def _example(
-        project_id: int, expert_id: int, agenda: list[str], out: str, src: str
+        project_id: str, expert_id: str, agenda: list[str], out: str, src: str
     ) -> dict[str, Any]:
         shown = (
             history.questions(expert_id, agenda, history_questions, project_id)
@@ -320,8 +323,8 @@ def build_rerank_examples(
             else []
         )
         return {
-            "project_id": int(project_id),
-            "expert_id": int(expert_id),
+            "project_id": as_id(project_id),
+            "expert_id": as_id(expert_id),
             "agenda": list(agenda),
             "system": system,
             "input": format_rerank_input(
@@ -338,13 +341,13 @@ def build_rerank_examples(
     for (project_id, _), agenda, ranked in zip(keys, agendas, rankings, strict=True):
         group = queries.get_group((project_id, tuple(agenda)))
         source = str(group["source"].iloc[0])
-        ok = set(acceptable.get(int(project_id), set())) | set(
-            group["expert_id"].astype(int)
+        ok = set(acceptable.get(as_id(project_id), set())) | set(
+            as_id_list(group["expert_id"])
         )
-        for expert_id in sorted(set(group["expert_id"].astype(int))):
+        for expert_id in sorted_ids(group["expert_id"]):
             records.append(_example(project_id, expert_id, agenda, YES, source))
             stats["positives"] += 1
-        rng = np.random.default_rng([int(seed), int(project_id), len(agenda)])
+        rng = np.random.default_rng([int(seed), id_seed(project_id), len(agenda)])
         for expert_id, kind in negatives_for(
             ranked,
             ok,

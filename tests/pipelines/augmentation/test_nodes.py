@@ -47,7 +47,7 @@ def _prepare(pairs_params=PAIRS_PARAMS):
     )
     splits = pd.DataFrame(
         {
-            "project_id": [1, 2, 3, 4, 5],
+            "project_id": ["1", "2", "3", "4", "5"],
             "split": ["train", "train", "train", "validation", "test"],
         }
     )
@@ -80,8 +80,8 @@ def test_train_gets_partials_validation_untouched():
     partial = augmented[augmented["source"] == "partial"]
     assert list(augmented.columns) == list(train.columns)
     # Project 1: 2 variants x 2 experts; project 2: too short; project 3: see below.
-    assert set(partial["project_id"]) <= {1, 3}
-    assert len(partial[partial["project_id"] == 1]) == 4
+    assert set(partial["project_id"]) <= {"1", "3"}
+    assert len(partial[partial["project_id"] == "1"]) == 4
     counts = report["splits"]["train"]["examples_by_source"]
     assert counts == {"original": len(train), "partial": len(partial)}
     assert report["splits"]["validation"]["augmented"] is False
@@ -100,9 +100,9 @@ def test_partials_keep_order_size_and_pair_with_every_expert():
         assert positions == sorted(positions)
         assert row.input.count("\n") == len(agenda)
         assert parse_expert_line(row.output).expert_id == row.expert_id
-    project_1 = partial[partial["project_id"] == 1]
+    project_1 = partial[partial["project_id"] == "1"]
     per_agenda = project_1.groupby(project_1["agenda"].map(tuple))["expert_id"]
-    assert all(sorted(e) == [10, 11] for e in per_agenda.agg(list))
+    assert all(sorted(e) == ["10", "11"] for e in per_agenda.agg(list))
 
 
 def test_partial_shared_with_a_test_agenda_is_removed():
@@ -111,7 +111,7 @@ def test_partial_shared_with_a_test_agenda_is_removed():
     params = PARAMS | {"partial_sizes": [3], "variants_per_agenda": 4}
     _, _, augmented, _, report = _augment(params)
     project_3 = augmented[
-        (augmented["project_id"] == 3) & (augmented["source"] == "partial")
+        (augmented["project_id"] == "3") & (augmented["source"] == "partial")
     ]
     assert len(project_3) == 3
     assert SHARED not in [list(a) for a in project_3["agenda"]]

@@ -18,15 +18,20 @@ def _clean(rows):
 
 def test_clean_rows_types_and_columns():
     clean, report = _clean([raw_row(100, 1), raw_row(101, 2)])
-    assert clean["project_id"].tolist() == [100, 101]
-    assert clean["expert_id"].dtype == "int64"
+    assert clean["project_id"].tolist() == ["100", "101"]
+    assert clean["expert_id"].tolist() == ["1", "2"]
     assert clean.loc[0, "agenda"] == questions(100)
     assert clean.loc[0, "responses"][0] == {
         "question": questions(100)[0],
         "answer": "Answer by 1.",
     }
     assert clean.loc[0, "expert_skills"] == ["Widgets", "Sourcing"]
-    assert report["row_actions"] == {"clean": 2, "recovered": 0, "dropped": 0}
+    assert report["row_actions"] == {
+        "clean": 2,
+        "recovered": 0,
+        "partly_recovered": 0,
+        "dropped": 0,
+    }
     matches = select_clean_matches(clean)
     assert list(matches.columns) == [
         "project_id",
@@ -46,7 +51,9 @@ def test_agenda_recovered_from_own_responses():
     assert report["agenda_resolution"]["responses"] == 1
     assert report["json_cells"]["agenda"]["defects"]["placeholder"] == {
         "recovered": 0,
+        "partly_recovered": 0,
         "dropped": 1,
+        "items_lost": 0,
     }
     assert report["row_actions"]["recovered"] == 1
 
@@ -91,10 +98,15 @@ def test_row_without_any_agenda_is_dropped_and_counted():
         raw_row(101, 2),
     ]
     clean, report = _clean(rows)
-    assert clean["project_id"].tolist() == [101]
+    assert clean["project_id"].tolist() == ["101"]
     assert report["rows_without_usable_agenda_dropped"] == 1
     assert report["agenda_resolution"]["unusable"] == 1
-    assert report["row_actions"] == {"clean": 1, "recovered": 0, "dropped": 1}
+    assert report["row_actions"] == {
+        "clean": 1,
+        "recovered": 0,
+        "partly_recovered": 0,
+        "dropped": 1,
+    }
 
 
 def test_duplicates_removed_and_counted():
@@ -121,11 +133,102 @@ def test_profile_text_cleaned_and_counted():
     assert report["experts_with_name_variants_in_raw_text"] == 1
 
 
-def test_non_numeric_ids_are_dropped_and_counted():
-    bad = raw_row(101, 2) | {"expert_id": "abc"}
-    clean, report = _clean([raw_row(100, 1), bad])
-    assert clean["expert_id"].tolist() == [1]
-    assert report["invalid_id_rows_dropped"] == 1
+def test_ids_are_kept_exactly_as_written():
+    # Ids that a number parser would rewrite or merge: 2.1e5 is not 210000, 0042 is
+    # not 42, 43119.9 is not 43119.
+    rows = [
+        raw_row(1, 1) | {"project_id": "2.1e5", "expert_id": "0042"},
+        raw_row(2, 2) | {"project_id": "210000", "expert_id": "42"},
+        raw_row(3, 3) | {"project_id": "43119.9", "expert_id": "A-17"},
+        raw_row(4, 4) | {"project_id": " 43119 ", "expert_id": "A-17"},
+    ]
+    clean, report = _clean(rows)
+    assert clean["project_id"].tolist() == ["2.1e5", "210000", "43119.9", "43119"]
+    assert clean["expert_id"].tolist() == ["0042", "42", "A-17", "A-17"]
+    assert report["projects_out"] == 4
+    assert report["experts_out"] == 3
+    assert report["invalid_id_rows_dropped"] == 0
+    assert report["ids_with_surrounding_whitespace"] == 1
+
+
+def test_unusable_ids_are_dropped_counted_and_named(caplog):
+    rows = [
+        raw_row(100, 1),
+        raw_row(101, 2) | {"expert_id": ""},
+        raw_row(102, 3) | {"project_id": "N/A"},
+        raw_row(103, 4) | {"expert_id": "4\n5"},
+    ]
+    with caplog.at_level("WARNING"):
+        clean, report = _clean(rows)
+    assert clean["project_id"].tolist() == ["100"]
+    assert report["invalid_id_rows_dropped"] == 3
+    assert report["invalid_id_rows"] == [
+        {"row": 2, "project_id": "101", "expert_id": "", "reason": "expert_id empty"},
+        {
+            "row": 3,
+            "project_id": "N/A",
+            "expert_id": "3",
+            "reason": "project_id placeholder 'N/A'",
+        },
+        {
+            "row": 4,
+            "project_id": "103",
+            "expert_id": "4\n5",
+            "reason": "expert_id line break inside the id",
+        },
+    ]
+    assert report["row_actions"]["dropped"] == 3
+    assert "dropping 3 row(s)" in caplog.text
+    assert "row 2: expert_id empty" in caplog.text
+
+
+def test_header_only_file_is_a_clear_error():
+    header_only = raw_frame([raw_row(100, 1)]).iloc[0:0]
+    with pytest.raises(ValueError, match="no data rows: the file holds a header only"):
+        clean_rows(header_only)
+
+
+def test_no_usable_row_is_a_clear_error():
+    frame = raw_frame([raw_row(100, 1) | {"project_id": ""}])
+    with pytest.raises(ValueError, match=r"none of its 1 row\(s\) is usable"):
+        clean_rows(frame)
+
+
+def test_truncated_answers_count_the_items_they_lost():
+    answers = json.loads(raw_row(100, 1)["project_agenda_responses"])
+    cut_two = json.dumps(answers[:3])[:-1] + ', {"question": "Q'
+    complete_but_unclosed = json.dumps(answers)[:-1]
+    rows = [
+        raw_row(100, 1, project_agenda_responses=cut_two),
+        raw_row(100, 2, project_agenda_responses=complete_but_unclosed),
+    ]
+    clean, report = _clean(rows)
+    assert [len(r) for r in clean["responses"]] == [3, 5]
+    section = report["json_cells"]["project_agenda_responses"]
+    # Two of five answers lost: partly recovered. The unclosed list kept all five.
+    assert section["actions"] == {
+        "clean": 0,
+        "recovered": 1,
+        "partly_recovered": 1,
+        "dropped": 0,
+    }
+    assert section["defects"]["truncated"] == {
+        "recovered": 1,
+        "partly_recovered": 1,
+        "dropped": 0,
+        "items_lost": 2,
+    }
+    assert section["items_lost"] == 2
+    assert report["row_actions"]["partly_recovered"] == 1
+
+
+def test_invalid_items_count_as_lost():
+    cell = json.dumps(["Question 1 about project 100?", 42, {"q": 1}])
+    clean, report = _clean([raw_row(100, 1, expert_skills=cell)])
+    section = report["json_cells"]["expert_skills"]
+    assert section["actions"]["partly_recovered"] == 1
+    assert section["defects"]["invalid_item"]["items_lost"] == 2
+    assert clean.loc[0, "expert_skills"] == ["Question 1 about project 100?"]
 
 
 def test_missing_column_is_a_clear_error():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from expert_kedro.pipelines.data_processing.nodes import (
+    build_evaluation_projects,
     build_expert_roster,
     build_instruction_pairs,
     select_clean_matches,
@@ -76,8 +78,8 @@ def test_no_project_in_two_splits_and_two_experts_together(prepared):
     assert ids[0].isdisjoint(ids[1])
     assert ids[0].isdisjoint(ids[2])
     assert ids[1].isdisjoint(ids[2])
-    both = [f for f in (train, validation, test) if 100 in set(f["project_id"])][0]
-    assert sorted(both.loc[both["project_id"] == 100, "expert_id"]) == [1, 99]
+    both = [f for f in (train, validation, test) if "100" in set(f["project_id"])][0]
+    assert both.loc[both["project_id"] == "100", "expert_id"].tolist() == ["1", "99"]
 
 
 def test_rationale_format_changes_target_and_system_prompt(prepared):
@@ -111,3 +113,34 @@ def test_rationale_format_changes_target_and_system_prompt(prepared):
 def test_bad_pairs_parameters_are_clear_errors(prepared, overrides, message):
     with pytest.raises(ValueError, match=message):
         _pairs(prepared, **overrides)
+
+
+def test_text_ids_reach_pairs_and_evaluation_projects_as_written():
+    project_ids = [f"P-{p:03d}" for p in range(20)]
+    expert_ids = ["0042", "42", "A-17", "2.1e5"]
+    rows = [
+        raw_row(p, 1) | {"project_id": pid, "expert_id": expert_ids[p % 4]}
+        for p, pid in enumerate(project_ids)
+    ]
+    ref = reference([1, 2, 3, 4]).assign(expert_id=expert_ids)
+    clean, _ = clean_rows(raw_frame(rows))
+    matches = select_clean_matches(clean)
+    roster, _ = build_expert_roster(clean, ref, {"authoritative_source": "reference"})
+    splits, _ = split_projects(
+        matches,
+        {"seed": 0, "fractions": {"train": 0.6, "validation": 0.2, "test": 0.2}},
+    )
+    train, validation, test, _ = build_instruction_pairs(
+        matches, splits, roster, PAIRS_PARAMS
+    )
+    pairs = pd.concat([train, validation, test])
+    assert sorted(pairs["project_id"]) == project_ids
+    assert set(pairs["expert_id"]) == set(expert_ids)
+    for output, expert_id in zip(pairs["output"], pairs["expert_id"], strict=True):
+        assert f"(ID {expert_id})\n" in output
+        assert parse_expert_line(output).expert_id == expert_id
+    held_out = pd.concat(build_evaluation_projects(matches, splits))
+    for project_id, acceptable in zip(
+        held_out["project_id"], held_out["acceptable_expert_ids"], strict=True
+    ):
+        assert acceptable == [expert_ids[project_ids.index(project_id) % 4]]

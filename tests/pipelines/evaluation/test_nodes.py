@@ -35,6 +35,7 @@ VALIDATION = pd.DataFrame(
 )
 PARAMS = {"seed": 1, "bootstrap": {"n_boot": 200, "confidence": 0.95}}
 PARTIAL = {"seed": 5, "sizes": [3, 4], "min_questions": 4}
+PARTIAL_GROUP = {"partial_agendas": PARTIAL | {"min_questions": 10}}
 
 
 def _ranking(system, split, variant, lists):
@@ -163,3 +164,37 @@ def test_table_plot_and_log():
     figure = plot_comparison(metrics)
     assert isinstance(figure, Figure) and len(figure.axes) == 4
     assert render_evaluation_table(metrics) == table
+
+
+def test_partial_variant_is_skipped_when_no_agenda_is_long_enough(caplog):
+    # No test agenda has 10 questions: no partial variant, and the evaluation
+    # reports the full agendas instead of failing on zero projects.
+    partial = build_partial_test_projects(TEST, PARTIAL | {"min_questions": 10})
+    assert partial.empty
+    oracle = _ranking("oracle", "test", "full", {10: [1], 11: [2], 12: [3]})
+    with caplog.at_level("WARNING"):
+        metrics = _metrics(oracle, partial=partial, params={**PARAMS, **PARTIAL_GROUP})
+    assert "partial-agenda variant is skipped" in caplog.text
+    assert "min_questions=10" in caplog.text
+    for system in ("random", "oracle"):
+        assert list(metrics["systems"][system]) == ["full"]
+    assert metrics["n_projects"]["test_partial"] == 0
+    assert "| oracle | full |" in render_evaluation_table(metrics)
+    assert isinstance(plot_comparison(metrics), Figure)
+
+
+def test_partial_agendas_keep_their_seed_for_integer_looking_text_ids():
+    as_text = TEST.assign(project_id=TEST["project_id"].astype(str))
+    by_text = build_partial_test_projects(as_text, PARTIAL)
+    by_int = build_partial_test_projects(TEST, PARTIAL)
+    assert by_text["agenda"].tolist() == by_int["agenda"].tolist()
+    opaque = build_partial_test_projects(
+        TEST.assign(project_id=["P-10", "P-11", "P-12"]), PARTIAL
+    )
+    assert opaque["project_id"].tolist() == ["P-10", "P-12"]
+    pd.testing.assert_frame_equal(
+        opaque,
+        build_partial_test_projects(
+            TEST.assign(project_id=["P-10", "P-11", "P-12"]), PARTIAL
+        ),
+    )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from expert_kedro.identifiers import as_id, id_seed, sorted_ids
 from expert_kedro.preprocessing.frames import as_lists
 from expert_kedro.preprocessing.splitting import (
     containing_projects,
@@ -32,29 +33,30 @@ def _augment_split(
     split: str,
     pairs: pd.DataFrame,
     matches: pd.DataFrame,
-    split_of: Mapping[int, str],
-    profiles: Mapping[int, dict[str, Any]],
+    split_of: Mapping[str, str],
+    profiles: Mapping[str, dict[str, Any]],
     pair_settings: PairsSettings,
     settings: AugmentationSettings,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Partial-agenda pairs for one split, and what happened to them."""
     agendas = {
-        int(p): g["agenda"].iloc[0] for p, g in matches.groupby("project_id", sort=True)
+        as_id(p): g["agenda"].iloc[0]
+        for p, g in matches.groupby("project_id", sort=False)
     }
     index = question_index(agendas)
     rows = matches.set_index(["project_id", "expert_id"])
-    experts = pairs.groupby("project_id")["expert_id"].agg(sorted).to_dict()
+    experts = pairs.groupby("project_id")["expert_id"].agg(sorted_ids).to_dict()
     full_agendas = {frozenset(a) for a in agendas.values()}
     drawn: set[frozenset] = set()
     sizes: Counter = Counter()
     records, eligible, leaks, repeats = [], 0, 0, 0
-    for project_id in sorted(experts):
-        agenda = agendas[int(project_id)]
+    for project_id in sorted_ids(experts):
+        agenda = agendas[project_id]
         variants = make_partial_agendas(
             agenda,
             sizes=settings.partial_sizes,
             n_variants=settings.variants_per_agenda,
-            seed=[settings.seed, int(project_id)],
+            seed=[settings.seed, id_seed(project_id)],
             min_questions=settings.min_questions,
         )
         eligible += bool(variants)
@@ -139,7 +141,7 @@ def augment_pairs(  # noqa: PLR0917
     pair_settings = PairsSettings.from_params(pairs_params)
     matches = as_lists(clean_matches, ["agenda", "responses"])
     profiles = roster_lookup(as_lists(expert_roster, ["expert_skills"]))
-    split_of = {int(p): s for p, s in project_splits[["project_id", "split"]].values}
+    split_of = {as_id(p): s for p, s in project_splits[["project_id", "split"]].values}
     outputs, reports = {}, {}
     for split, raw_pairs in (("train", train_pairs), ("validation", validation_pairs)):
         split_pairs = as_lists(raw_pairs, ["agenda"])

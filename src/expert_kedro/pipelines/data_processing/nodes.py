@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from expert_kedro.identifiers import sorted_ids
 from expert_kedro.preprocessing.cleaning import clean_rows
 from expert_kedro.preprocessing.frames import as_lists
 from expert_kedro.preprocessing.roster import build_roster
@@ -110,17 +111,19 @@ def split_projects(
     fractions = settings.fractions.as_dict()
     clean_matches = as_lists(clean_matches, ["agenda"])
     agendas = {
-        int(p): g["agenda"].iloc[0] for p, g in clean_matches.groupby("project_id")
+        str(p): g["agenda"].iloc[0]
+        for p, g in clean_matches.groupby("project_id", sort=False)
     }
     groups, group_report = group_projects(agendas)
     assignment = assign_splits(groups, fractions, settings.seed)
-    moved: list[int] = []
+    moved: list[str] = []
     if settings.ensure_train_coverage:
         experts = clean_matches.groupby("project_id")["expert_id"].agg(list).to_dict()
         assignment, moved = ensure_train_coverage(assignment, groups, experts)
     splits = pd.DataFrame(
-        sorted(assignment.items()), columns=["project_id", "split"]
-    ).astype({"project_id": "int64", "split": "str"})
+        [(p, assignment[p]) for p in sorted_ids(assignment)],
+        columns=["project_id", "split"],
+    ).astype({"project_id": "str", "split": "str"})
     counts = splits["split"].value_counts()
     report = {
         "seed": settings.seed,
@@ -145,7 +148,7 @@ def _with_split(
     if missing.any():
         raise ValueError(
             "project_splits has no split for project_id(s) "
-            f"{sorted(merged.loc[missing, 'project_id'].unique().tolist())[:10]}; "
+            f"{sorted_ids(merged.loc[missing, 'project_id'])[:10]}; "
             "rerun split_projects_node."
         )
     return merged

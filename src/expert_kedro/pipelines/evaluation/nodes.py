@@ -41,6 +41,7 @@ from expert_kedro.evaluation.settings import (
     EvaluationSettings,
     PartialAgendaSettings,
 )
+from expert_kedro.identifiers import as_id_list, id_seed, sorted_ids
 from expert_kedro.retrieval import (
     BM25Retriever,
     DenseRetriever,
@@ -90,7 +91,7 @@ def build_partial_test_projects(
             questions,
             sizes=settings.sizes,
             n_variants=1,
-            seed=[settings.seed, int(row["project_id"])],
+            seed=[settings.seed, id_seed(row["project_id"])],
             min_questions=settings.min_questions,
         )
         if variants:
@@ -280,8 +281,8 @@ def build_hybrid_candidates(
     return hybrid[hybrid["rank"] <= k].reset_index(drop=True)
 
 
-def _acceptable(projects: pd.DataFrame) -> list[list[int]]:
-    return [[int(i) for i in ids] for ids in projects["acceptable_expert_ids"]]
+def _acceptable(projects: pd.DataFrame) -> list[list[str]]:
+    return [as_id_list(ids) for ids in projects["acceptable_expert_ids"]]
 
 
 def _random_section(
@@ -301,8 +302,8 @@ def _system_section(
     unranked: str,
 ) -> tuple[dict[str, dict[str, float]], int]:
     """Metrics of one system on one split/variant, and how many projects it skipped."""
-    project_ids = projects["project_id"].astype(int).tolist()
-    unknown = sorted(set(rankings["project_id"].astype(int)) - set(project_ids))
+    project_ids = as_id_list(projects["project_id"])
+    unknown = sorted_ids(set(as_id_list(rankings["project_id"])) - set(project_ids))
     if unknown:
         first = rankings.iloc[0]
         raise ValueError(
@@ -317,6 +318,37 @@ def _system_section(
         acceptable = [acceptable[i] for i in kept]
     values = per_project_metrics(lists, acceptable)
     return bootstrap_summary(values, **boot), n_missing
+
+
+def _evaluable(
+    targets: dict[tuple[str, str], pd.DataFrame], settings: EvaluationSettings
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """The split/variant project sets to report, without an empty partial variant.
+
+    A small export may have no test agenda long enough for a partial variant
+    (``partial_agendas.min_questions``): that variant is left out of the report,
+    with a log line, instead of failing the whole evaluation.
+
+    Raises:
+        ValueError: If a full-agenda split has no project (nothing to evaluate).
+    """
+    kept = {}
+    for (split, variant), projects in targets.items():
+        if len(projects):
+            kept[split, variant] = projects
+        elif variant == "partial":
+            logger.warning(
+                "No %s agenda has evaluation.partial_agendas.min_questions=%s "
+                "questions: the partial-agenda variant is skipped.",
+                split,
+                settings.partial_agendas.min_questions,
+            )
+        else:
+            raise ValueError(
+                f"The {split} split has no project, so there is nothing to evaluate; "
+                "check split.fractions against the number of projects."
+            )
+    return kept
 
 
 def _machine() -> dict[str, Any]:
@@ -374,29 +406,28 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
         "seed": settings.seed,
         "confidence": settings.bootstrap.confidence,
     }
-    roster_ids = expert_roster["expert_id"].astype(int).tolist()
+    roster_ids = as_id_list(expert_roster["expert_id"])
     rankings = (
         pd.concat(system_rankings, ignore_index=True)
         if system_rankings
         else pd.DataFrame(columns=list(RANKING_COLUMNS))
     )
     validate_rankings(rankings, roster_ids)
-    targets = {
-        ("validation", "full"): validation_projects,
-        ("test", "full"): test_projects,
-        ("test", "partial"): partial_test_projects,
-    }
-    test: dict[str, dict[str, Any]] = {
-        RANDOM_SYSTEM: {
-            variant: _random_section(targets["test", variant], len(roster_ids), boot)
-            for variant in ("full", "partial")
-        }
-    }
-    validation: dict[str, dict[str, Any]] = {
-        RANDOM_SYSTEM: {
-            "full": _random_section(validation_projects, len(roster_ids), boot)
-        }
-    }
+    targets = _evaluable(
+        {
+            ("validation", "full"): validation_projects,
+            ("test", "full"): test_projects,
+            ("test", "partial"): partial_test_projects,
+        },
+        settings,
+    )
+    test: dict[str, dict[str, Any]] = {RANDOM_SYSTEM: {}}
+    validation: dict[str, dict[str, Any]] = {RANDOM_SYSTEM: {}}
+    for (split, variant), projects in targets.items():
+        section = test if split == "test" else validation
+        section[RANDOM_SYSTEM][variant] = _random_section(
+            projects, len(roster_ids), boot
+        )
     unranked = settings.unranked_projects
     missing: dict[str, int] = {}
     systems = list(dict.fromkeys(rankings["system"]))

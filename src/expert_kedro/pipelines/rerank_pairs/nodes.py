@@ -14,10 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from expert_kedro.recommender.grounding import as_int_list, roster_lookup
+from expert_kedro.identifiers import as_id, as_id_list
+from expert_kedro.recommender.grounding import roster_lookup
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import build_retrievers, top_k
-from expert_kedro.training_data.regions import log_missing_regions
+from expert_kedro.training_data.regions import region_lines
 from expert_kedro.training_data.rerank_pairs import (
     PAIR_COLUMNS,
     ExpertHistory,
@@ -51,9 +52,9 @@ def training_pairs(
     return merged
 
 
-def _acceptable(frame: pd.DataFrame) -> dict[int, set[int]]:
+def _acceptable(frame: pd.DataFrame) -> dict[str, set[str]]:
     return {
-        int(pid): set(group["expert_id"].astype(int))
+        as_id(pid): set(as_id_list(group["expert_id"]))
         for pid, group in frame.groupby("project_id")
     }
 
@@ -104,15 +105,20 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     )["hybrid"]
     depth = min(len(hybrid.expert_ids), negatives.hard_negatives + 10)
 
-    def rank_candidates(agendas: list[list[str]]) -> list[list[int]]:
+    def rank_candidates(agendas: list[list[str]]) -> list[list[str]]:
         ids, _ = top_k(hybrid.score_all(agendas), hybrid.expert_ids, depth)
-        return [[int(e) for e in row] for row in ids]
+        return [as_id_list(row) for row in ids]
 
     roster = roster_lookup(expert_roster)
     history = ExpertHistory(train_pairs) if settings.history_questions else None
-    if settings.candidate_region:
-        # Once per run (not per example): experts whose prompts lack the line.
-        log_missing_regions(expert_roster["expert_location"], "build_rerank_pairs")
+    # Once per run (not per example): experts whose prompts lack the line, or no
+    # region line at all when the roster has no usable location.
+    candidate_region, agenda_region = region_lines(
+        expert_roster["expert_location"],
+        settings.candidate_region,
+        settings.agenda_region,
+        "build_rerank_pairs",
+    )
     train_source = training_pairs(train_pairs, augmented_train_pairs)
     common = {
         "system": settings.rerank_system_prompt,
@@ -121,14 +127,14 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         "seed": negatives.seed,
         "history": history,
         "history_questions": settings.history_questions,
-        "candidate_region": settings.candidate_region,
-        "agenda_region": settings.agenda_region,
+        "candidate_region": candidate_region,
+        "agenda_region": agenda_region,
     }
     rerank_train, train_stats = build_rerank_examples(
         train_source, roster, _acceptable(train_pairs), rank_candidates, **common
     )
     validation_acceptable = {
-        int(pid): set(as_int_list(ids))
+        as_id(pid): set(as_id_list(ids))
         for pid, ids in validation_projects[
             ["project_id", "acceptable_expert_ids"]
         ].itertuples(index=False)
@@ -141,8 +147,8 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         "random_negatives": negatives.random_negatives,
         "seed": negatives.seed,
         "history_questions": settings.history_questions,
-        "candidate_region": settings.candidate_region,
-        "agenda_region": settings.agenda_region,
+        "candidate_region": candidate_region,
+        "agenda_region": agenda_region,
         "train": {**train_stats, "rows": len(rerank_train)},
         "validation": {**validation_stats, "rows": len(rerank_validation)},
     }
