@@ -205,7 +205,9 @@ class PromptEncoder:
             self._ids.clear()
             new = list(dict.fromkeys(p for pieces in split for p in pieces))
         if new:
-            encoded = self.tokenizer(new, add_special_tokens=False)["input_ids"]
+            encoded = self.tokenizer(
+                new, add_special_tokens=False, split_special_tokens=False
+            )["input_ids"]
             self._ids.update(zip(new, map(list, encoded), strict=True))
         out = []
         for pieces in split:
@@ -232,7 +234,9 @@ class PromptEncoder:
     def _verify(self, texts: list[str], got: list[list[int]]) -> None:
         """Compare the first prompts with their whole-text ids (once per encoder)."""
         self._to_verify -= len(texts)
-        whole = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        whole = self.tokenizer(
+            texts, add_special_tokens=False, split_special_tokens=False
+        )["input_ids"]
         if any(list(w) != g for w, g in zip(whole, got, strict=False)):
             logger.warning(
                 "Line-cached prompt token ids differ from whole-prompt ids for "
