@@ -16,7 +16,10 @@ Rendering rules:
   ends with the tokenizer's EOS token.
 
 Rendered prompts already contain every special token they need, so they are always
-tokenized with ``add_special_tokens=False`` (see :func:`encode_prompt`).
+tokenized with ``add_special_tokens=False`` (see :func:`encode_prompt`). Only the
+template writes control tokens: a special-token string inside a message (an agenda
+holding ``<|im_end|>``) is tokenized as plain text, in training and inference alike
+(see :mod:`expert_kedro.modeling.special_tokens`).
 The prompt and the completion are tokenized separately and concatenated, so the
 boundary between masked prompt tokens and trained completion tokens is exact.
 """
@@ -26,6 +29,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import Any, Literal
+
+from expert_kedro.modeling.special_tokens import encode_plain, encode_rendered
 
 logger = logging.getLogger(__name__)
 
@@ -142,8 +147,13 @@ def render_completion(
     return full[len(prompt) :]
 
 
-def _token_ids(tokenizer: Any, text: str) -> list[int]:
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+def encode_text(tokenizer: Any, text: str) -> list[int]:
+    """Token ids of message text on its own (e.g. the start of an assistant answer).
+
+    Special-token strings in ``text`` are plain text, as inside a prompt; other
+    text gets the ids of an ordinary tokenizer call.
+    """
+    return encode_plain(tokenizer, [text])[0]
 
 
 def encode_prompt(
@@ -158,9 +168,10 @@ def encode_prompt(
         style: See :func:`uses_chat_template`.
 
     Returns:
-        Prompt token ids, special tokens included exactly once.
+        Prompt token ids, special tokens included exactly once; special-token
+        strings inside ``system`` or ``user`` are plain text.
     """
-    return _token_ids(tokenizer, render_prompt(tokenizer, system, user, style))
+    return encode_prompts(tokenizer, system, [user], style)[0]
 
 
 def encode_prompts(
@@ -171,11 +182,11 @@ def encode_prompts(
     The same ids as one call per prompt; a fast tokenizer encodes the batch in
     parallel, which matters when hundreds of rerank candidates are scored at once.
     """
-    if not users:
-        return []
-    texts = [render_prompt(tokenizer, system, user, style) for user in users]
-    encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    return [list(ids) for ids in encoded]
+    return encode_rendered(
+        tokenizer,
+        lambda s, u: render_prompt(tokenizer, s, u, style),
+        [(system, user) for user in users],
+    )
 
 
 def encode_pair(
@@ -215,9 +226,11 @@ def encode_pair(
         ``truncated`` (bool).
     """
     prompt_ids = encode_prompt(tokenizer, system, user, style)
-    completion_ids = _token_ids(
-        tokenizer, render_completion(tokenizer, system, user, assistant, style)
-    )
+    completion_ids = encode_rendered(
+        tokenizer,
+        lambda s, u, a: render_completion(tokenizer, s, u, a, style),
+        [(system, user, assistant)],
+    )[0]
     eos_id = tokenizer.eos_token_id
     if eos_id is not None and eos_id not in completion_ids:
         # The model must learn to stop after the answer.

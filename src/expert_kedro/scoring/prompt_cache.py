@@ -23,7 +23,9 @@ ids. That equals tokenizing the whole prompt when no token can span a cut:
 Other tokenizers (another pre-tokenizer, a normalizer, ``add_prefix_space``, added
 tokens that strip whitespace) are encoded whole, as :func:`encode_prompts` does; the
 first prompts of every encoder are also checked against the whole-prompt ids, and a
-mismatch turns the cache off for good.
+mismatch turns the cache off for good. Prompts whose text spells a special token
+(an agenda holding ``<|im_end|>``) are also left to :func:`encode_prompts`, which
+keeps such text plain (:mod:`expert_kedro.modeling.special_tokens`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from expert_kedro.modeling.prompts import PromptStyle, encode_prompts, render_prompt
+from expert_kedro.modeling.special_tokens import holds_special_strings
 
 logger = logging.getLogger(__name__)
 
@@ -186,8 +189,11 @@ class PromptEncoder:
         Returns:
             One fresh list of token ids per user turn.
         """
-        if not self.enabled:
+        literal = holds_special_strings(self.tokenizer, [system, *users])
+        if not self.enabled or literal[0]:
             return encode_prompts(self.tokenizer, system, users, self.style)
+        if any(literal):
+            return self._encode_apart(system, users, literal[1:])
         if not users:
             return []
         texts = [render_prompt(self.tokenizer, system, u, self.style) for u in users]
@@ -199,7 +205,9 @@ class PromptEncoder:
             self._ids.clear()
             new = list(dict.fromkeys(p for pieces in split for p in pieces))
         if new:
-            encoded = self.tokenizer(new, add_special_tokens=False)["input_ids"]
+            encoded = self.tokenizer(
+                new, add_special_tokens=False, split_special_tokens=False
+            )["input_ids"]
             self._ids.update(zip(new, map(list, encoded), strict=True))
         out = []
         for pieces in split:
@@ -213,10 +221,22 @@ class PromptEncoder:
                 return encode_prompts(self.tokenizer, system, users, self.style)
         return out
 
+    def _encode_apart(
+        self, system: str, users: Sequence[str], literal: Sequence[bool]
+    ) -> list[list[int]]:
+        """Cached ids for plain user turns, :func:`encode_prompts` for the others."""
+        apart = [u for u, lit in zip(users, literal, strict=True) if lit]
+        cached = [u for u, lit in zip(users, literal, strict=True) if not lit]
+        spelled = iter(encode_prompts(self.tokenizer, system, apart, self.style))
+        plain = iter(self.encode(system, cached))
+        return [next(spelled) if lit else next(plain) for lit in literal]
+
     def _verify(self, texts: list[str], got: list[list[int]]) -> None:
         """Compare the first prompts with their whole-text ids (once per encoder)."""
         self._to_verify -= len(texts)
-        whole = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        whole = self.tokenizer(
+            texts, add_special_tokens=False, split_special_tokens=False
+        )["input_ids"]
         if any(list(w) != g for w, g in zip(whole, got, strict=False)):
             logger.warning(
                 "Line-cached prompt token ids differ from whole-prompt ids for "

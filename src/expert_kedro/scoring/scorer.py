@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from expert_kedro.modeling.prompts import encode_prompt
+from expert_kedro.modeling.prompts import encode_prompt, encode_text
 from expert_kedro.scoring.llm_scoring import (
     continuation_logprobs,
     next_token_logits,
@@ -192,8 +192,12 @@ class LLMScorer:
         )
 
     def tokenize_continuation(self, text: str) -> list[int]:
-        """Token ids of an assistant-side text (no special tokens), as in training."""
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        """Token ids of an assistant-side text, as in training.
+
+        Special-token strings in ``text`` (an expert name from the roster holding
+        ``<|im_end|>``) are plain text, as in the training completions.
+        """
+        return encode_text(self.tokenizer, text)
 
     @torch.inference_mode()
     def generate(
