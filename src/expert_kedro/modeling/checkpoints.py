@@ -2,12 +2,14 @@
 
 The Trainer writes ``checkpoint-<step>`` folders file by file and
 ``trainer_state.json`` last, so a run killed while saving leaves a folder without
-it. Such a folder cannot be resumed from (no step, no log) and is never the
-latest usable checkpoint; the resumed run writes that step again.
+it (or with a truncated one). Such a folder cannot be resumed from (no step, no
+log) and is never the latest usable checkpoint; the resumed run writes that step
+again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -34,8 +36,12 @@ def _checkpoints(checkpoint_dir: str) -> list[tuple[int, Path]]:
 
 
 def is_complete(checkpoint: Path) -> bool:
-    """Whether a checkpoint folder was fully written (its trainer state exists)."""
-    return (checkpoint / TRAINER_STATE).is_file()
+    """Whether a checkpoint folder was fully written (its trainer state reads)."""
+    try:
+        state = json.loads((checkpoint / TRAINER_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and "global_step" in state
 
 
 def remove_incomplete_checkpoints(checkpoint_dir: str) -> None:
@@ -51,8 +57,8 @@ def remove_incomplete_checkpoints(checkpoint_dir: str) -> None:
     for step, path in _checkpoints(checkpoint_dir):
         if not is_complete(path):
             logger.warning(
-                "Removing incomplete checkpoint %s (no %s: the run was killed "
-                "while saving step %d)",
+                "Removing incomplete checkpoint %s (no readable %s: the run was "
+                "killed while saving step %d)",
                 path,
                 TRAINER_STATE,
                 step,
@@ -96,9 +102,9 @@ def resolve_resume(resume: bool | str | None, checkpoint_dir: str) -> str | None
         )
     if not is_complete(folder):
         raise FileNotFoundError(
-            f"resume_from_checkpoint={resume!r} has no {TRAINER_STATE}: it was not "
-            f"fully written (run killed while saving). Use an earlier checkpoint or "
-            f"true (latest complete one in {checkpoint_dir})."
+            f"resume_from_checkpoint={resume!r} has no readable {TRAINER_STATE}: "
+            "it was not fully written (run killed while saving). Use an earlier "
+            f"checkpoint or true (latest complete one in {checkpoint_dir})."
         )
     return str(folder)
 
