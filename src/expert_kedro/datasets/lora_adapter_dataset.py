@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 from copy import deepcopy
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import fsspec
@@ -17,8 +19,14 @@ from kedro.io.core import (
 )
 from kedro_datasets._typing import JSONPreview
 
-from expert_kedro.datasets._folders import local_folder, write_folder
+from expert_kedro.datasets._folders import (
+    abandoned_temp_folder,
+    local_folder,
+    write_folder,
+)
 from expert_kedro.modeling.handles import LoRAAdapterHandle, TrainedAdapter
+
+logger = logging.getLogger(__name__)
 
 ADAPTER_CONFIG = "adapter_config.json"
 TRAINING_INFO = "training_info.json"
@@ -45,6 +53,11 @@ class LoRAAdapterDataset(AbstractVersionedDataset[TrainedAdapter, LoRAAdapterHan
     model: inference decides where and how (4-bit, device) to load the base model,
     e.g. with ``expert_kedro.modeling.base_model.load_model_for_inference(base,
     handle)``. Remote folders are downloaded to a temporary local folder first.
+
+    A run killed while saving leaves a version folder without an adapter (only the
+    hidden folder the save was filling). Loading never picks it; ``save()`` removes
+    such leftovers of a dead process on this host, and ``load()``/``save()`` log the
+    ones they cannot prove abandoned (local filesystems).
 
     Example catalog entry:
 
@@ -122,7 +135,47 @@ class LoRAAdapterDataset(AbstractVersionedDataset[TrainedAdapter, LoRAAdapterHan
                 json.dump(data.training_info, file, indent=2, default=str)
 
         save_path = self._path(self._get_save_path())
+        self._check_orphan_versions(clean=True)
         write_folder(self._fs, self._protocol, save_path, writer)
+
+    def _orphan_versions(self) -> list[Path]:
+        if self._protocol != "file" or self._version is None:
+            return []
+        root = Path(self._path(self._filepath))
+        if not root.is_dir():
+            return []
+        return sorted(
+            folder
+            for folder in root.iterdir()
+            if folder.is_dir() and not (folder / root.name).exists()
+        )
+
+    def _check_orphan_versions(self, *, clean: bool) -> None:
+        # A version folder holding the final adapter folder is never touched.
+        for version in self._orphan_versions():
+            name = version.parent.name
+            abandoned = [
+                child
+                for child in version.iterdir()
+                if clean and child.is_dir() and abandoned_temp_folder(child, name)
+            ]
+            for child in abandoned:
+                shutil.rmtree(child)
+            if abandoned and not any(version.iterdir()):
+                version.rmdir()
+                logger.info(
+                    "Removed adapter version %s: its save was killed (the writing "
+                    "process is gone) and left no adapter",
+                    version,
+                )
+                continue
+            logger.warning(
+                "Adapter version %s holds no %s: a save was killed or is still "
+                "running. Loading ignores it; delete the folder once no run is "
+                "writing it.",
+                version,
+                name,
+            )
 
     def _read_json(self, folder: str, name: str) -> dict[str, Any]:
         path = f"{folder}/{name}"
@@ -133,6 +186,7 @@ class LoRAAdapterDataset(AbstractVersionedDataset[TrainedAdapter, LoRAAdapterHan
 
     def load(self) -> LoRAAdapterHandle:
         """Return a handle on the (latest or pinned) adapter version."""
+        self._check_orphan_versions(clean=False)
         remote = self._path(self._get_load_path())
         if not self._fs.exists(f"{remote}/{ADAPTER_CONFIG}"):
             raise DatasetError(

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import logging
 import resource
-import shutil
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from datasets import Dataset
 from transformers import TrainerCallback, set_seed
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
+from expert_kedro.modeling.checkpoints import (
+    clear_stale_checkpoints,
+    remove_incomplete_checkpoints,
+    resolve_resume,
+)
 from expert_kedro.modeling.distributed import (
     distributed_env,
     gather_fsdp_adapter,
@@ -67,50 +69,6 @@ def build_lora_config(lora: dict[str, Any]) -> Any:
         bias=lora.get("bias", "none"),
         task_type="CAUSAL_LM",
     )
-
-
-def resolve_resume(resume: bool | str | None, checkpoint_dir: str) -> str | None:
-    """Turn the ``resume_from_checkpoint`` parameter into a checkpoint path.
-
-    Args:
-        resume: False/None (fresh run), True (latest checkpoint in
-            ``checkpoint_dir``, fresh run with a warning if there is none) or an
-            explicit checkpoint folder.
-        checkpoint_dir: Where checkpoints are written.
-
-    Returns:
-        Checkpoint folder to resume from, or None.
-
-    Raises:
-        FileNotFoundError: If an explicit checkpoint folder does not exist.
-    """
-    if not resume:
-        return None
-    if resume is True or str(resume).lower() == "true":
-        folder = Path(checkpoint_dir)
-        last = get_last_checkpoint(str(folder)) if folder.is_dir() else None
-        if last is None:
-            logger.warning(
-                "resume_from_checkpoint=true but %s has no checkpoint; starting fresh",
-                folder,
-            )
-        return last
-    if not Path(str(resume)).is_dir():
-        raise FileNotFoundError(
-            f"resume_from_checkpoint={resume!r} is not a checkpoint folder; use "
-            f"true (latest in {checkpoint_dir}) or an existing checkpoint-<step> path."
-        )
-    return str(resume)
-
-
-def _clear_stale_checkpoints(checkpoint_dir: str) -> None:
-    # A fresh run must not later "resume" from (or rotate against) checkpoints of an
-    # older, differently configured run.
-    stale = sorted(Path(checkpoint_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*"))
-    for folder in stale:
-        shutil.rmtree(folder)
-    if stale:
-        logger.info("Removed %d checkpoint(s) of a previous run", len(stale))
 
 
 def _peak_memory_gib(device: str) -> float:
@@ -167,6 +125,7 @@ def _sft_config(
     hardware: HardwareInfo,
     seed: int,
     has_eval: bool,
+    resuming: bool,
 ) -> Any:
     from trl import SFTConfig  # noqa: PLC0415
 
@@ -188,7 +147,9 @@ def _sft_config(
         logging_first_step=True,
         eval_strategy="steps" if has_eval else "no",
         eval_steps=eval_steps,
-        eval_on_start=has_eval,
+        # The step-0 loss of a resumed run is already in the checkpoint's log; a
+        # second one at the resumed step would break the uninterrupted history.
+        eval_on_start=has_eval and not resuming,
         prediction_loss_only=True,
         save_strategy="steps",
         save_steps=int(training.get("save_steps", 50)),
@@ -304,8 +265,11 @@ def train_lora(
     The validation loss is measured before the first step, every ``eval_steps`` and
     at the end, so its fall from the starting value is visible in the history.
     Checkpoints go to ``training["checkpoint_dir"]`` every ``save_steps``; with
-    ``resume_from_checkpoint`` set, training continues from there (same seed, same
-    data order); without it, stale checkpoints of an earlier run are removed first.
+    ``resume_from_checkpoint`` set, training continues the interrupted run from
+    there: same adapter dtype, optimizer, scheduler and RNG state, same data order
+    (see :mod:`expert_kedro.modeling.sft_trainer`), no second step-0 evaluation, so
+    it ends where the uninterrupted run would have. Without it, stale checkpoints of
+    an earlier run are removed first.
 
     Args:
         model: A causal LM, e.g. from ``load_base_model`` (4-bit) or built from a
@@ -341,7 +305,9 @@ def train_lora(
         ``wall_time_s``, ``device``, ``global_step``, ``resumed_from``, parameter
         counts.
     """
-    from trl import SFTTrainer  # noqa: PLC0415
+    from expert_kedro.modeling.sft_trainer import (  # noqa: PLC0415 - imports trl
+        ResumableSFTTrainer,
+    )
 
     started = time.perf_counter()
     hardware = hardware or detect_hardware()
@@ -349,20 +315,25 @@ def train_lora(
     checkpoint_dir = training.get("checkpoint_dir", "data/06_models/checkpoints")
     resume = resolve_resume(training.get("resume_from_checkpoint"), checkpoint_dir)
     launch = distributed_env()
-    if resume is None and launch.is_main:
-        # Rank 0 alone clears old checkpoints; the others wait so none of them
-        # races the deletion (the Trainer also saves checkpoints on rank 0 only).
-        _clear_stale_checkpoints(checkpoint_dir)
-    elif resume is not None:
+    if launch.is_main:
+        # Rank 0 alone deletes; the others wait so none of them races the
+        # deletion (the Trainer also saves checkpoints on rank 0 only).
+        if resume is None:
+            clear_stale_checkpoints(checkpoint_dir)
+        else:
+            remove_incomplete_checkpoints(checkpoint_dir)
+    if resume is not None:
         logger.info("Resuming from %s", resume)
     wait_for_everyone()
     peft_model = _prepare_peft_model(model, lora, training)
     if hardware.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     callback = _HistoryCallback()
-    trainer = SFTTrainer(
+    trainer = ResumableSFTTrainer(
         model=peft_model,
-        args=_sft_config(training, hardware, seed, eval_dataset is not None),
+        args=_sft_config(
+            training, hardware, seed, eval_dataset is not None, resume is not None
+        ),
         train_dataset=train_dataset.select_columns(MODEL_COLUMNS),
         eval_dataset=(
             eval_dataset.select_columns(MODEL_COLUMNS) if eval_dataset else None
