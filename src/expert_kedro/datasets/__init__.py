@@ -1,7 +1,14 @@
-"""Custom Kedro datasets for models (base model source/folder, LoRA adapters)."""
+"""Custom Kedro datasets for models (base model source/folder, LoRA adapters,
+exports for serving)."""
 
 from expert_kedro.datasets.base_model_dataset import BaseModelDataset
 from expert_kedro.datasets.lora_adapter_dataset import LoRAAdapterDataset
 from expert_kedro.datasets.model_source_dataset import ModelSourceDataset
+from expert_kedro.datasets.served_model_dataset import ServedModelDataset
 
-__all__ = ["BaseModelDataset", "LoRAAdapterDataset", "ModelSourceDataset"]
+__all__ = [
+    "BaseModelDataset",
+    "LoRAAdapterDataset",
+    "ModelSourceDataset",
+    "ServedModelDataset",
+]
