@@ -13,6 +13,7 @@ from expert_kedro.pipelines import (
     data_processing,
     evaluation,
     evaluation_llm,
+    export,
     inference,
     model_training,
     rerank_pairs,
@@ -34,6 +35,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         "model_training": model_training.create_pipeline(),
         "inference": inference.create_pipeline(),
         "evaluation": evaluation.create_pipeline(),
+        # Needs a trained lora_adapter; writes served_model (docs/serving.md).
+        "export": export.create_pipeline(),
     }
     pipelines["training"] = (
         pipelines["data_processing"]

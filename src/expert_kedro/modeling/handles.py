@@ -106,12 +106,16 @@ class LoRAAdapterHandle:
             recorded by peft.
         training_info: Contents of ``training_info.json`` (prompt style, max length,
             mode, ...) when present, else an empty dict.
+        version: The Kedro version (timestamp) of the loaded folder, or None when
+            the dataset is not versioned; an exported model names it so that a
+            served checkpoint can be traced back to its training run.
     """
 
     path: str
     adapter_config: dict[str, Any]
     base_model_name_or_path: str | None
     training_info: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
 
 
 @dataclass
@@ -143,3 +147,48 @@ class TrainedAdapter:
     model: Any
     tokenizer: Any
     training_info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ServedModel:
+    """A merged model ready to serve, to be written by ``ServedModelDataset``.
+
+    Attributes:
+        model: ``PreTrainedModel`` with the LoRA deltas folded into its weights,
+            already in the serving dtype.
+        tokenizer: The tokenizer used in training (chat template included).
+        card: JSON-serialisable model card: sources, training facts and the
+            prompt layout the model expects.
+        readme: The same card as Markdown, for people and model hubs.
+        adapter_path: Local folder of the peft adapter to copy beside the merged
+            weights, or None to export the merged model only.
+        max_shard_size: Largest safetensors file written (``"5GB"``, ...).
+    """
+
+    model: Any
+    tokenizer: Any
+    card: dict[str, Any]
+    readme: str
+    adapter_path: str | None = None
+    max_shard_size: str = "5GB"
+
+
+@dataclass(frozen=True)
+class ServedModelHandle:
+    """An exported model (``served_model`` dataset, one version).
+
+    Attributes:
+        path: Local folder of the export.
+        merged_path: Its ``merged/`` folder: a plain Hugging Face checkpoint
+            (``AutoModelForCausalLM.from_pretrained(merged_path)``).
+        adapter_path: Its ``adapter/`` folder (``PeftModel.from_pretrained(base,
+            adapter_path)``), or None when the adapter was not exported.
+        card: Contents of ``model_card.json``.
+        version: The Kedro version of the export, or None when not versioned.
+    """
+
+    path: str
+    merged_path: str
+    adapter_path: str | None
+    card: dict[str, Any]
+    version: str | None = None

@@ -35,7 +35,7 @@ from kedro.framework.startup import bootstrap_project
 from safetensors.torch import load_file
 
 from tests.conftest import copy_project
-from tests.modeling.model_fixtures import pairs_frame
+from tests.model_fixtures import pairs_frame
 
 MAX_STEPS = 10
 KILL_AFTER = 4
