@@ -21,7 +21,7 @@ from expert_kedro.modeling.handles import (
 from expert_kedro.recommender.model_card import build_model_card, render_readme
 from expert_kedro.recommender.service import check_adapter_base, check_adapter_layout
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.training_data.pairs import pairs_settings
+from expert_kedro.training_data.settings import PairsSettings
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def describe_served_model(  # noqa: PLR0913, PLR0917 - one input per catalog dat
     Returns:
         The JSON card written as ``model_card.json`` (and rendered as README.md).
     """
-    _, generative_system, _, _ = pairs_settings(pairs_params)
+    generative_system = PairsSettings.from_params(pairs_params).system_prompt
     return build_model_card(
         tokenizer=merged_tokenizer,
         base_model=base_model,
