@@ -85,7 +85,7 @@ class RecommenderSettings(ParameterSettings):
     load_in_4bit: bool | str = "auto"
     compute_dtype: str = "auto"
     max_eval_projects: int | None = None
-    zero_shot_designs: tuple[str, ...] = ("rerank", "generative")
+    zero_shot_designs: tuple[str, ...] = ("rerank",)
 
     def rerank_layout(self) -> dict[str, Any]:
         """What shapes a rerank prompt: recorded with an adapter, checked at use."""
