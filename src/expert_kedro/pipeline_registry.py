@@ -15,6 +15,7 @@ from expert_kedro.pipelines import (
     inference,
     model_training,
     rerank_pairs,
+    stackexchange_import,
 )
 from expert_kedro.pipelines.evaluation import llm_systems
 
@@ -32,6 +33,9 @@ def register_pipelines() -> dict[str, Pipeline]:
         "model_training": model_training.create_pipeline(),
         "inference": inference.create_pipeline(),
         "evaluation": evaluation.create_pipeline(),
+        # Real Stack Exchange data into the raw schema; run with --env stackexchange
+        # (docs/stackexchange.md). Not part of __default__.
+        "stackexchange_import": stackexchange_import.create_pipeline(),
     }
     pipelines["training"] = (
         pipelines["data_processing"]
