@@ -15,7 +15,12 @@ The steps, each a pure function the ``stackexchange_import`` pipeline wires::
 from __future__ import annotations
 
 from .card import ATTRIBUTION, data_card, import_report
-from .projects import EMPTY_PROJECT_FIELDS, MATCH_COLUMNS, build_match_rows, chunk_agenda
+from .projects import (
+    EMPTY_PROJECT_FIELDS,
+    MATCH_COLUMNS,
+    build_match_rows,
+    chunk_agenda,
+)
 from .roster import (
     EMPTY_PROFILE_FIELDS,
     EXPERT_COLUMNS,

@@ -106,7 +106,9 @@ def build_match_rows(
         }
         rows.extend(project | profiles[e] for e in experts)
     frame = pd.DataFrame(rows, columns=list(MATCH_COLUMNS))
-    lengths = [len(json.loads(a)) for a in frame.drop_duplicates("project_id")["agenda"]]
+    lengths = [
+        len(json.loads(a)) for a in frame.drop_duplicates("project_id")["agenda"]
+    ]
     report = {
         "later_questions": len(later_questions),
         "projects": int(sum(experts_per_project.values())),

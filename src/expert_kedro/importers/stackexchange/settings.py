@@ -97,9 +97,13 @@ class StackExchangeSettings:
                 "and 1 (some questions build profiles, the later ones are projects)"
             )
         if self.profile_cutoff_id is not None and self.profile_cutoff_id < 0:
-            problems.append(f"profile_cutoff_id={self.profile_cutoff_id!r} must be >= 0")
+            problems.append(
+                f"profile_cutoff_id={self.profile_cutoff_id!r} must be >= 0"
+            )
         if self.bad_lines not in BAD_LINE_POLICIES:
-            problems.append(f"bad_lines={self.bad_lines!r}: use one of {BAD_LINE_POLICIES}")
+            problems.append(
+                f"bad_lines={self.bad_lines!r}: use one of {BAD_LINE_POLICIES}"
+            )
         if problems:
             raise ValueError(
                 "Invalid stackexchange parameter(s): " + "; ".join(problems) + "."

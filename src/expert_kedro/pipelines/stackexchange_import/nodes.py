@@ -52,9 +52,7 @@ def read_stackexchange_questions(
     site = settings.site
     titles, title_problems = read_id_text_lines(question_titles, f"{site}/Q_title.txt")
     bodies, body_problems = read_id_text_lines(question_bodies, f"{site}/Q_content.txt")
-    records, record_problems = read_records(
-        question_records, f"{site}/Record_All.json"
-    )
+    records, record_problems = read_records(question_records, f"{site}/Record_All.json")
     problems = [*title_problems, *body_problems, *record_problems]
     enforce_line_policy(problems, settings.bad_lines)
     questions, report = assemble_questions(titles, bodies, records, settings)
