@@ -18,6 +18,7 @@ from expert_kedro.pipelines import (
     model_training,
     rerank_pairs,
     retrieval,
+    stackexchange_import,
 )
 
 
@@ -37,6 +38,9 @@ def register_pipelines() -> dict[str, Pipeline]:
         "evaluation": evaluation.create_pipeline(),
         # Needs a trained lora_adapter; writes served_model (docs/serving.md).
         "export": export.create_pipeline(),
+        # Real Stack Exchange data into the raw schema; run with --env stackexchange
+        # (docs/stackexchange.md). Not part of __default__.
+        "stackexchange_import": stackexchange_import.create_pipeline(),
     }
     pipelines["training"] = (
         pipelines["data_processing"]
