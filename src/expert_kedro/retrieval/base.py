@@ -11,15 +11,18 @@ Two protocols:
 
 ``top_k`` is the single place that turns scores into rankings, so every system breaks
 ties the same way (roster order) and always returns exactly ``k`` distinct roster
-experts.
+experts. The small helpers at the end (agenda text and digest, column checks) are
+shared by the retrieval modules.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import pandas as pd
 
 Agenda = Sequence[str]
 
@@ -130,3 +133,38 @@ def zscore_rows(scores: np.ndarray) -> np.ndarray:
     mean = matrix.mean(axis=1, keepdims=True)
     std = matrix.std(axis=1, keepdims=True)
     return np.divide(matrix - mean, std, out=np.zeros_like(matrix), where=std > 0)
+
+
+def agenda_digest(agenda: Sequence[str]) -> str:
+    """Stable digest of an agenda, case and whitespace ignored.
+
+    Args:
+        agenda: The agenda's questions.
+
+    Returns:
+        Hex SHA-1 of the normalised questions (a short, comparable key).
+    """
+    key = "\n".join(" ".join(question.lower().split()) for question in agenda)
+    return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    """Fail naming the dataset and the missing columns.
+
+    Raises:
+        ValueError: If ``frame`` lacks any of ``columns``.
+    """
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"Dataset '{name}' lacks column(s) {missing}; found {list(frame.columns)}."
+        )
+
+
+def as_text_list(value: object) -> list[str]:
+    """A list-like cell (list, numpy array from parquet) as a list of strings."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value]
