@@ -66,11 +66,12 @@ def embedding_chunks(args: argparse.Namespace, texts: list[str]) -> Path:
         stem = folder / f"chunk_{start // args.chunk:05d}"
         if args.reuse_embeddings and stem.with_suffix(".json").is_file():
             continue
-        begin = time.perf_counter()
+        begin, cpu = time.perf_counter(), time.process_time()
         vectors = encoder.embed(texts[start : start + args.chunk])
         seconds = time.perf_counter() - begin
         np.save(stem.with_suffix(".npy"), vectors)
         record = {"texts": len(vectors), "seconds": round(seconds, 3)}
+        record["cpu_seconds"] = round(time.process_time() - cpu, 3)
         record |= {"date": now(), "loadavg": os.getloadavg()}
         stem.with_suffix(".json").write_text(json.dumps(record))
         print(f"encoded profiles {start}+{len(vectors)} in {seconds:.1f}s", flush=True)
@@ -102,9 +103,14 @@ def cached_embeddings(
     vectors = np.concatenate([np.load(s.with_suffix(".npy")) for s in stems])[:n]
     records = [json.loads(s.with_suffix(".json").read_text()) for s in stems]
     encoded = len(vectors)
+    shares = [
+        min(1.0, (encoded - i * chunk) / r["texts"]) for i, r in enumerate(records)
+    ]
     seconds = sum(
-        r["seconds"] * min(1.0, (encoded - i * chunk) / r["texts"])
-        for i, r in enumerate(records)
+        r["seconds"] * share for r, share in zip(records, shares, strict=True)
+    )
+    cpu = sum(
+        r["cpu_seconds"] * share for r, share in zip(records, shares, strict=True)
     )
     if encoded < n:
         rng = np.random.default_rng([seed, 2])
@@ -117,6 +123,7 @@ def cached_embeddings(
         "profiles_encoded": encoded,
         "profile_encode_s_measured": round(seconds, 2),
         "profile_encode_s": round(seconds * n / encoded, 2),
+        "profile_encode_cpu_s": round(cpu * n / encoded, 2),
         "profile_encode_extrapolated": encoded < n,
         "encode_loadavg": records[-1]["loadavg"],
     }
@@ -224,11 +231,12 @@ def query_phase(args: argparse.Namespace) -> dict[str, Any]:
     end_to_end, parts = timed[: args.queries], timed[args.queries : 2 * args.queries]
     for agenda in warm:
         index.candidates([agenda], args.k)
-    latencies = []
+    latencies, cpu_times = [], []
     for agenda in end_to_end:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         index.candidates([agenda], args.k)
         latencies.append((time.perf_counter() - start) * 1e3)
+        cpu_times.append((time.process_time() - cpu) * 1e3)
     steps: dict[str, list[float]] = {
         s: [] for s in ("encode", "bm25", "dense", "fuse", "top_k")
     }
@@ -252,6 +260,7 @@ def query_phase(args: argparse.Namespace) -> dict[str, Any]:
         "load_s": round(load_s, 3),
         "encoder_load_s": round(encoder_load_s, 2),
         "latency_ms": percentiles(latencies),
+        "latency_cpu_ms": percentiles(cpu_times),
         "step_p50_ms": {s: percentiles(v)["p50"] for s, v in steps.items()},
         "scan_ms": percentiles(scans),
         "queries": len(latencies),
