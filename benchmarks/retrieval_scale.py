@@ -88,15 +88,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks/.cache")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
-    parser.add_argument("--tiny", action="store_true", help="small sizes, few queries")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="smoke run: 20 and 40 experts, one training project each, 3 queries",
+    )
     parser.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--embeddings", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.tiny:
-        args.queries, args.warmup, args.chunk = 4, 1, 40
-    args.sizes = args.sizes or ([40, 80] if args.tiny else [1000, 10000, 100000])
+        args.queries, args.warmup, args.chunk = 3, 1, 20
+    args.sizes = args.sizes or ([20, 40] if args.tiny else [1000, 10000, 100000])
     return args
 
 

@@ -44,7 +44,8 @@ def roster_documents(args: argparse.Namespace, n: int):
     reference = load_reference(ROOT)
     largest = max(args.sizes)
     roster = synthetic_roster(reference, largest, args.seed).head(n)
-    pairs = synthetic_train_pairs(reference, largest, args.seed)
+    cap = 1 if args.tiny else None  # --tiny: one training project per expert
+    pairs = synthetic_train_pairs(reference, largest, args.seed, max_history=cap)
     return build_expert_documents(roster, pairs[pairs["expert_id"] <= n])
 
 

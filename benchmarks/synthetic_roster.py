@@ -90,13 +90,17 @@ def synthetic_roster(reference: Reference, n: int, seed: int) -> pd.DataFrame:
     )
 
 
-def synthetic_train_pairs(reference: Reference, n: int, seed: int) -> pd.DataFrame:
+def synthetic_train_pairs(
+    reference: Reference, n: int, seed: int, max_history: int | None = None
+) -> pd.DataFrame:
     """Training histories for experts ``1..n``, as long as real ones.
 
     Args:
         reference: The shipped roster and training pairs.
         n: Roster size.
         seed: Generator seed.
+        max_history: Cap on training projects per expert (a quick smoke run);
+            None keeps the real distribution.
 
     Returns:
         ``project_id, expert_id, agenda`` rows (real training agendas).
@@ -110,6 +114,8 @@ def synthetic_train_pairs(reference: Reference, n: int, seed: int) -> pd.DataFra
         .to_numpy()
     )
     counts = rng.choice(per_expert, size=n)
+    if max_history is not None:
+        counts = np.minimum(counts, max_history)
     experts = np.repeat(np.arange(1, n + 1), counts)
     drawn = rng.integers(0, len(pool), size=len(experts))
     return pd.DataFrame(
