@@ -83,7 +83,26 @@ def save_index(index: RetrievalIndex, folder: str | Path) -> dict[str, Any]:
     index.bm25.index.save(root / _BM25, show_progress=False)
     index.bm25.tokenizer.save_vocab(str(root / _BM25), _TOKENIZER_VOCAB)
     index.bm25.tokenizer.save_stopwords(str(root / _BM25), _TOKENIZER_STOPWORDS)
-    manifest = {
+    manifest = _describe(index)
+    manifest["files"] = {
+        path.relative_to(root).as_posix(): _file_record(root, path)
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    logger.info(
+        "Saved the retrieval index of %d experts (%s, bm25_weight=%s) to %s.",
+        len(index.expert_ids),
+        index.settings.hybrid.fusion,
+        index.bm25_weight,
+        root,
+    )
+    return manifest
+
+
+def _describe(index: RetrievalIndex) -> dict[str, Any]:
+    """Manifest fields that say what the index is (the file list is added last)."""
+    return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "summary": index.summary(),
@@ -102,20 +121,6 @@ def save_index(index: RetrievalIndex, folder: str | Path) -> dict[str, Any]:
         "fit_seconds": index.fit_seconds,
         "libraries": {"bm25s": bm25s.__version__, "numpy": np.__version__},
     }
-    manifest["files"] = {
-        path.relative_to(root).as_posix(): _file_record(root, path)
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
-    (root / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    logger.info(
-        "Saved the retrieval index of %d experts (%s, bm25_weight=%s) to %s.",
-        len(index.expert_ids),
-        index.settings.hybrid.fusion,
-        index.bm25_weight,
-        root,
-    )
-    return manifest
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
