@@ -12,7 +12,7 @@ from expert_kedro.retrieval import (
     load_sentence_encoder,
 )
 
-from .toy_roster import make_toy_roster, make_toy_train_pairs
+from .toy_roster import make_toy_index, make_toy_roster, make_toy_train_pairs
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +40,9 @@ def toy_dense(toy_documents) -> DenseRetriever:
     return DenseRetriever(load_sentence_encoder(), profile_weight=0.3).fit(
         toy_documents
     )
+
+
+@pytest.fixture(scope="session")
+def toy_index():
+    """Toy-roster RetrievalIndex, zscore fusion with a fixed BM25 weight of 0.4."""
+    return make_toy_index()

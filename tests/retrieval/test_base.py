@@ -66,3 +66,21 @@ def test_agenda_text_and_zscore_rows():
     z = zscore_rows(np.array([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]]))
     assert z[0].mean() == pytest.approx(0.0) and z[0].std() == pytest.approx(1.0)
     assert z[1].tolist() == [0.0, 0.0, 0.0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    scores=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 3), st.integers(2, 40)),
+        elements=st.sampled_from([-1.0, 0.0, 0.5, 2.0, 3.5]),  # many ties
+    ),
+    data=st.data(),
+)
+def test_top_k_equals_the_first_k_of_a_stable_full_sort(scores, data):
+    k = data.draw(st.integers(1, scores.shape[1]))
+    ids = np.arange(100, 100 + scores.shape[1])
+    got, top = top_k(scores, ids, k)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    assert np.array_equal(got, ids[order])
+    assert np.array_equal(top, np.take_along_axis(scores, order, axis=1))

@@ -23,7 +23,9 @@ def test_documents_follow_roster_order_and_hold_training_agendas(
     assert toy_documents.expert_ids.tolist() == toy_roster["expert_id"].tolist()
     assert len(toy_documents.agendas[1]) == 3  # expert 202
     assert "Munich, Germany" in toy_documents.profiles[1]
-    assert toy_documents.indexed_project_ids == frozenset(toy_train_pairs["project_id"])
+    assert toy_documents.indexed_project_ids == frozenset(
+        str(p) for p in toy_train_pairs["project_id"]
+    )
     assert "German hospitals" in toy_documents.bm25_texts()[1]
 
 

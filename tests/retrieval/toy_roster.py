@@ -86,3 +86,19 @@ def make_toy_train_pairs() -> pd.DataFrame:
                 {"project_id": project_id, "expert_id": expert_id, "agenda": agenda}
             )
     return pd.DataFrame(rows)
+
+
+def make_toy_index(bm25_weight: float = 0.4, fusion: str = "zscore"):
+    """A ``RetrievalIndex`` of the toy roster (real MiniLM), fusion weight fixed."""
+    from expert_kedro.retrieval import (  # noqa: PLC0415 - keeps the module light
+        RetrievalSettings,
+        build_expert_documents,
+        fit_retrieval_index,
+        tune_retrieval_index,
+    )
+
+    settings = RetrievalSettings.from_params(
+        {"hybrid": {"bm25_weight": bm25_weight, "fusion": fusion}}
+    )
+    documents = build_expert_documents(make_toy_roster(), make_toy_train_pairs())
+    return tune_retrieval_index(fit_retrieval_index(documents, settings), None)

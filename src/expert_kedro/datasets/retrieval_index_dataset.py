@@ -40,8 +40,9 @@ class RetrievalIndexDataset(AbstractVersionedDataset[RetrievalIndex, RetrievalIn
     sentence encoder is loaded on the first dense or hybrid query.
 
     With ``versioned: true`` every save is a new timestamped folder and an existing
-    version is never overwritten. A missing or corrupt folder fails with a
-    ``DatasetError`` naming the file and how to rebuild it.
+    version is never overwritten (without versioning a save replaces the folder, in
+    one rename, so a reader never sees half an index). A missing or corrupt folder
+    fails with a ``DatasetError`` naming the file and how to rebuild it.
 
     Example catalog entry:
 

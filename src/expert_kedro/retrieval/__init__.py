@@ -36,12 +36,15 @@ from expert_kedro.retrieval.base import (
 )
 from expert_kedro.retrieval.bm25 import BM25Retriever
 from expert_kedro.retrieval.dense import DenseRetriever
-from expert_kedro.retrieval.encoder import SentenceEncoder, load_sentence_encoder
+from expert_kedro.retrieval.encoder import (
+    EncoderInfo,
+    EncoderMismatchError,
+    SentenceEncoder,
+    load_sentence_encoder,
+)
 from expert_kedro.retrieval.expert_documents import (
     ExpertDocuments,
-    IndexLeakageError,
     build_expert_documents,
-    check_no_leakage,
 )
 from expert_kedro.retrieval.factory import build_retrievers
 from expert_kedro.retrieval.hybrid import (
@@ -50,8 +53,6 @@ from expert_kedro.retrieval.hybrid import (
     tune_fusion_weight,
 )
 from expert_kedro.retrieval.index import (
-    EncoderInfo,
-    EncoderMismatchError,
     RetrievalIndex,
     fit_retrieval_index,
     tune_retrieval_index,
@@ -61,6 +62,7 @@ from expert_kedro.retrieval.index_io import (
     load_index,
     save_index,
 )
+from expert_kedro.retrieval.leakage import IndexLeakageError, check_no_leakage
 from expert_kedro.retrieval.popularity import PopularityRetriever
 from expert_kedro.retrieval.settings import RetrievalSettings
 

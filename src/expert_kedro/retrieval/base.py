@@ -11,15 +11,18 @@ Two protocols:
 
 ``top_k`` is the single place that turns scores into rankings, so every system breaks
 ties the same way (roster order) and always returns exactly ``k`` distinct roster
-experts.
+experts. The small helpers at the end (agenda text and digest, column checks) are
+shared by the retrieval modules.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import pandas as pd
 
 Agenda = Sequence[str]
 
@@ -73,7 +76,8 @@ def top_k(
             f"Score matrix has {matrix.shape[1]} columns but the roster has "
             f"{len(ids)} experts; columns must follow expert_ids."
         )
-    if len(np.unique(ids)) != len(ids):
+    # A hash check: np.unique sorts, which dominates a top-10 over a large roster.
+    if not pd.Index(ids).is_unique:
         raise ValueError("expert_ids contains duplicates; roster ids must be unique.")
     if not 1 <= k <= len(ids):
         raise ValueError(
@@ -81,8 +85,24 @@ def top_k(
         )
     if np.isnan(matrix).any():
         raise ValueError("Score matrix contains NaN; cannot rank experts.")
-    order = np.argsort(-matrix, axis=1, kind="stable")[:, :k]
+    if k == len(ids):
+        order = np.argsort(-matrix, axis=1, kind="stable")
+    else:
+        order = np.stack([_top_positions(row, k) for row in matrix])
     return ids[order], np.take_along_axis(matrix, order, axis=1)
+
+
+def _top_positions(row: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` best scores of ``row``, exactly as a stable full sort.
+
+    A partial selection finds the k-th best score; every position scoring at least
+    that much (ties at the boundary included, in roster order) is then sorted stably,
+    so the result is the first ``k`` of ``np.argsort(-row, kind="stable")`` at a
+    fraction of its cost on a large roster.
+    """
+    kth = -np.partition(-row, k - 1)[k - 1]
+    candidates = np.flatnonzero(row >= kth)
+    return candidates[np.argsort(-row[candidates], kind="stable")[:k]]
 
 
 class ScoringRecommender:
@@ -130,3 +150,38 @@ def zscore_rows(scores: np.ndarray) -> np.ndarray:
     mean = matrix.mean(axis=1, keepdims=True)
     std = matrix.std(axis=1, keepdims=True)
     return np.divide(matrix - mean, std, out=np.zeros_like(matrix), where=std > 0)
+
+
+def agenda_digest(agenda: Sequence[str]) -> str:
+    """Stable digest of an agenda, case and whitespace ignored.
+
+    Args:
+        agenda: The agenda's questions.
+
+    Returns:
+        Hex SHA-1 of the normalised questions (a short, comparable key).
+    """
+    key = "\n".join(" ".join(question.lower().split()) for question in agenda)
+    return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    """Fail naming the dataset and the missing columns.
+
+    Raises:
+        ValueError: If ``frame`` lacks any of ``columns``.
+    """
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"Dataset '{name}' lacks column(s) {missing}; found {list(frame.columns)}."
+        )
+
+
+def as_text_list(value: object) -> list[str]:
+    """A list-like cell (list, numpy array from parquet) as a list of strings."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value]

@@ -113,6 +113,16 @@ class DenseRetriever:
             raise RuntimeError("DenseRetriever.expert_matrix read before fit().")
         return self._expert_matrix
 
+    @staticmethod
+    def profile_texts(documents: ExpertDocuments) -> list[str]:
+        """The text embedded for each expert's profile side (profile + skills)."""
+        return [
+            f"{profile} Skills: {skills}"
+            for profile, skills in zip(
+                documents.profiles, documents.skills, strict=True
+            )
+        ]
+
     def fit(self, documents: ExpertDocuments) -> DenseRetriever:
         """Embed profiles and training agendas and build one vector per expert.
 
@@ -123,14 +133,7 @@ class DenseRetriever:
             self, for chaining.
         """
         start = time.perf_counter()
-        profiles = self.encoder.encode(
-            [
-                f"{profile} Skills: {skills}"
-                for profile, skills in zip(
-                    documents.profiles, documents.skills, strict=True
-                )
-            ]
-        )
+        profiles = self.encoder.encode(self.profile_texts(documents))
         # One batched call embeds every training agenda; the loop below hits the cache.
         self.encoder.encode(
             [

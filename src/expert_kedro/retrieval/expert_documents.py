@@ -6,9 +6,8 @@ to (optionally also their answers to those agendas). Agendas are the strongest s
 experts who share a topic differ by region and function, and past agendas tell which
 region/function mix a given expert is booked for.
 
-``check_no_leakage`` guards the evaluation: no validation or test project (by id or by
-identical agenda) may be part of the index. It reads only the indexed project ids and
-agenda digests, so a saved ``RetrievalIndex`` can be checked as well as documents.
+``leakage.check_no_leakage`` guards the evaluation: no validation or test project (by
+id or by identical agenda) may be part of the index.
 """
 
 from __future__ import annotations
@@ -16,14 +15,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from expert_kedro.retrieval.base import agenda_text
+from expert_kedro.identifiers import as_id
+from expert_kedro.retrieval.base import (
+    agenda_digest,
+    agenda_text,
+    as_text_list,
+    require_columns,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +41,6 @@ _ROSTER_COLUMNS = (
     "expert_skills",
 )
 _PAIR_COLUMNS = ("project_id", "expert_id", "agenda")
-
-
-class IndexLeakageError(ValueError):
-    """A held-out project (validation/test) is part of a retrieval index."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class ExpertDocuments:
     skills: list[str]
     agendas: list[list[list[str]]]
     answers: list[list[str]] = field(default_factory=list)
-    indexed_project_ids: frozenset[int] = frozenset()
+    indexed_project_ids: frozenset[str] = frozenset()
 
     def bm25_texts(self) -> list[str]:
         """One BM25 document per expert: profile, skills, agendas and answers."""
@@ -91,7 +91,7 @@ class ExpertDocuments:
         Lets a saved index be matched with the roster and split it was built from.
         """
         content = [
-            self.expert_ids.astype(int).tolist(),
+            [str(e) for e in self.expert_ids],
             self.profiles,
             self.skills,
             self.agendas,
@@ -100,47 +100,6 @@ class ExpertDocuments:
         ]
         payload = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-class IndexedProjects(Protocol):
-    """What an index holds of the training projects (``ExpertDocuments``, or a
-    loaded ``RetrievalIndex``): enough for ``check_no_leakage``."""
-
-    indexed_project_ids: frozenset[int]
-
-    def indexed_agenda_digests(self) -> set[str]:
-        """Digests of every indexed agenda (``agenda_digest``)."""
-        ...
-
-
-def agenda_digest(agenda: Sequence[str]) -> str:
-    """Stable digest of an agenda, case and whitespace ignored.
-
-    Args:
-        agenda: The agenda's questions.
-
-    Returns:
-        Hex SHA-1 of the normalised questions (a short, comparable key).
-    """
-    key = "\n".join(" ".join(question.lower().split()) for question in agenda)
-    return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
-def _require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"Dataset '{name}' lacks column(s) {missing}; found {list(frame.columns)}."
-        )
-
-
-def _as_text_list(value: object) -> list[str]:
-    """A list-like cell (list, numpy array from parquet) as a list of strings."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(item) for item in value]
 
 
 def profile_text(row: Mapping[str, object]) -> str:
@@ -200,8 +159,8 @@ def build_expert_documents(
     Raises:
         ValueError: If a required column is missing or roster ids repeat.
     """
-    _require_columns(expert_roster, _ROSTER_COLUMNS, "expert_roster")
-    _require_columns(train_pairs, _PAIR_COLUMNS, "train_pairs")
+    require_columns(expert_roster, _ROSTER_COLUMNS, "expert_roster")
+    require_columns(train_pairs, _PAIR_COLUMNS, "train_pairs")
     roster = expert_roster.reset_index(drop=True)
     expert_ids = roster["expert_id"].to_numpy()
     duplicated = pd.Series(expert_ids)[pd.Series(expert_ids).duplicated()].tolist()
@@ -214,7 +173,7 @@ def build_expert_documents(
     for project_id, expert_id, agenda in train_pairs[list(_PAIR_COLUMNS)].itertuples(
         index=False
     ):
-        questions = _as_text_list(agenda)
+        questions = as_text_list(agenda)
         if expert_id not in position:
             off_roster += 1
             continue
@@ -240,10 +199,10 @@ def build_expert_documents(
     return ExpertDocuments(
         expert_ids=expert_ids,
         profiles=[profile_text(row) for row in roster.to_dict("records")],
-        skills=[", ".join(_as_text_list(value)) for value in roster["expert_skills"]],
+        skills=[", ".join(as_text_list(value)) for value in roster["expert_skills"]],
         agendas=agendas,
         answers=answers,
-        indexed_project_ids=frozenset(train_pairs["project_id"]),
+        indexed_project_ids=frozenset(as_id(p) for p in train_pairs["project_id"]),
     )
 
 
@@ -255,7 +214,7 @@ def _collect_answers(
     """Answer texts per expert, restricted to the (project, expert) train pairs."""
     if train_answers is None:
         return []
-    _require_columns(train_answers, ("project_id", "expert_id", "responses"), "answers")
+    require_columns(train_answers, ("project_id", "expert_id", "responses"), "answers")
     allowed = set(
         zip(
             train_pairs["project_id"],
@@ -275,45 +234,3 @@ def _collect_answers(
             if answer:
                 answers[position[key[1]]].append(str(answer))
     return answers
-
-
-def check_no_leakage(
-    documents: IndexedProjects, heldout: Mapping[str, pd.DataFrame]
-) -> dict[str, int]:
-    """Fail if any held-out project is part of the retrieval index.
-
-    A held-out project leaks when its ``project_id`` was indexed or when an indexed
-    training agenda is identical to its agenda (case and whitespace ignored).
-
-    Args:
-        documents: The index source every retriever was fit on, or a fitted
-            ``RetrievalIndex``.
-        heldout: Split name -> projects table (``project_id``, ``agenda``), e.g.
-            ``{"validation": validation_projects, "test": test_projects}``.
-
-    Returns:
-        Number of held-out projects checked, per split.
-
-    Raises:
-        IndexLeakageError: Naming the split and the first offending project ids.
-    """
-    indexed_agendas = documents.indexed_agenda_digests()
-    checked = {}
-    for split, projects in heldout.items():
-        _require_columns(projects, ("project_id", "agenda"), f"{split}_projects")
-        ids = projects["project_id"]
-        by_id = sorted(set(ids) & documents.indexed_project_ids)
-        by_agenda = sorted(
-            pid
-            for pid, agenda in zip(ids, projects["agenda"], strict=True)
-            if agenda_digest(_as_text_list(agenda)) in indexed_agendas
-        )
-        if by_id or by_agenda:
-            raise IndexLeakageError(
-                f"{split} projects leak into the retrieval index: {len(by_id)} by "
-                f"project_id (e.g. {by_id[:5]}), {len(by_agenda)} by identical agenda "
-                f"(e.g. {by_agenda[:5]}). Fit retrievers on train pairs only."
-            )
-        checked[split] = len(projects)
-    logger.info("Leakage check passed: %s held-out projects are not indexed.", checked)
-    return checked

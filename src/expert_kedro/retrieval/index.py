@@ -20,21 +20,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from expert_kedro.identifiers import as_id
 from expert_kedro.retrieval.base import Agenda, ScoringRetriever
 from expert_kedro.retrieval.bm25 import BM25Retriever
 from expert_kedro.retrieval.dense import DenseRetriever
-from expert_kedro.retrieval.encoder import (
-    SentenceEncoder,
-    load_sentence_encoder,
-    model_signature,
-)
+from expert_kedro.retrieval.encoder import EncoderInfo
 from expert_kedro.retrieval.expert_documents import ExpertDocuments
 from expert_kedro.retrieval.factory import fit_bm25, fit_dense, tune_hybrid
 from expert_kedro.retrieval.hybrid import HybridRetriever
@@ -42,64 +38,6 @@ from expert_kedro.retrieval.popularity import PopularityRetriever
 from expert_kedro.retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
-
-
-class EncoderMismatchError(ValueError):
-    """The query encoder is not the model that embedded the roster."""
-
-
-@dataclass(frozen=True)
-class EncoderInfo:
-    """Which sentence encoder embedded the roster, so queries use the same one.
-
-    Attributes:
-        model_path: Model folder as configured; None: the bundled all-MiniLM-L6-v2
-            (resolved on the loading machine, so the index stays portable).
-        signature: ``model_signature`` of the folder that embedded the roster.
-        dimension: Embedding size.
-        device: Torch device that embedded the roster; default for queries.
-        batch_size: Texts per forward pass.
-    """
-
-    model_path: str | None
-    signature: str
-    dimension: int
-    device: str = "cpu"
-    batch_size: int = 64
-
-    @classmethod
-    def of(cls, encoder: SentenceEncoder, model_path: str | None) -> EncoderInfo:
-        """Describe a loaded encoder (``model_path`` as configured)."""
-        return cls(
-            model_path=model_path,
-            signature=model_signature(encoder.model_path),
-            dimension=encoder.dimension,
-            device=str(encoder.model.device),
-            batch_size=encoder.batch_size,
-        )
-
-    def load(self, device: str | None = None) -> SentenceEncoder:
-        """The (process-shared) encoder, checked against the recorded signature.
-
-        Args:
-            device: Torch device for queries; default: the recorded one.
-
-        Raises:
-            EncoderMismatchError: If the model found is not the recorded one.
-        """
-        encoder = load_sentence_encoder(
-            self.model_path, device or self.device, self.batch_size
-        )
-        found = model_signature(encoder.model_path)
-        if found != self.signature or encoder.dimension != self.dimension:
-            raise EncoderMismatchError(
-                f"The sentence encoder at {encoder.model_path} is not the model that "
-                f"embedded this index's experts (signature {found[:12]} vs "
-                f"{self.signature[:12]}, dimension {encoder.dimension} vs "
-                f"{self.dimension}). Install the same model or rebuild the index with "
-                "`kedro run --pipelines=retrieval`."
-            )
-        return encoder
 
 
 class RetrievalIndex:
@@ -134,7 +72,7 @@ class RetrievalIndex:
         encoder: EncoderInfo,
         settings: RetrievalSettings,
         fingerprint: str,
-        indexed_project_ids: frozenset[int] = frozenset(),
+        indexed_project_ids: frozenset[str] = frozenset(),
         indexed_agenda_digests: frozenset[str] = frozenset(),
         bm25_weight: float | None = None,
         tuning: Mapping[str, Any] | None = None,
@@ -150,7 +88,7 @@ class RetrievalIndex:
                 )
         self.bm25, self.dense, self.popularity = bm25, dense, popularity
         self.encoder, self.settings, self.fingerprint = encoder, settings, fingerprint
-        self.indexed_project_ids = frozenset(int(p) for p in indexed_project_ids)
+        self.indexed_project_ids = frozenset(as_id(p) for p in indexed_project_ids)
         self._agenda_digests = frozenset(indexed_agenda_digests)
         self.bm25_weight = None if bm25_weight is None else float(bm25_weight)
         self.tuning = dict(tuning or {})
@@ -263,7 +201,10 @@ class RetrievalIndex:
             "fingerprint": self.fingerprint[:16],
             "built_at": self.built_at,
             "most_booked_experts": [
-                {"expert_id": int(self.expert_ids[i]), "train_projects": int(counts[i])}
+                {
+                    "expert_id": self.expert_ids[i].item(),
+                    "train_projects": int(counts[i]),
+                }
                 for i in top
             ],
         }
@@ -317,8 +258,3 @@ def tune_retrieval_index(
         index.bm25, index.dense, validation_projects, index.settings.hybrid
     )
     return index.with_fusion(hybrid.bm25_weight, tuning)
-
-
-def with_device(info: EncoderInfo, device: str | None) -> EncoderInfo:
-    """``info`` with another query device (None keeps the recorded one)."""
-    return info if device is None else replace(info, device=device)

@@ -4,19 +4,22 @@
 
     manifest.json          what the index is (settings, fusion, tuning, encoder,
                            fingerprint, shapes) and the size of every file below
-    expert_ids.npy         roster ids, int64, the column order of every score
+    expert_ids.npy         roster ids as text, the column order of every score
     embeddings.npy         [n_experts, dimension] unit-length float32 expert vectors
     popularity.npy         training projects per expert, float64
     indexed_projects.json  indexed training project ids and agenda digests
     bm25/                  ``bm25s``' own save format + the tokenizer's vocabulary
 
 ``manifest.json`` is written last, so a folder without it is incomplete. Loading
-checks every file against the manifest before use and reads no model: only the
-query encoder is loaded, lazily, on the first dense or hybrid query.
+checks every file against the manifest before use (the size of each file, and the
+SHA-256 of every file but the large arrays, whose shapes are checked instead; so
+reordered ids or counts cannot silently misalign the scores) and reads no model:
+only the query encoder is loaded, lazily, on the first dense or hybrid query.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import asdict
@@ -26,9 +29,11 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from expert_kedro.identifiers import sorted_ids
 from expert_kedro.retrieval.bm25 import BM25Retriever
 from expert_kedro.retrieval.dense import DenseRetriever
-from expert_kedro.retrieval.index import EncoderInfo, RetrievalIndex, with_device
+from expert_kedro.retrieval.encoder import EncoderInfo
+from expert_kedro.retrieval.index import RetrievalIndex
 from expert_kedro.retrieval.popularity import PopularityRetriever
 from expert_kedro.retrieval.settings import RetrievalSettings
 
@@ -37,6 +42,14 @@ logger = logging.getLogger(__name__)
 FORMAT = "expert_kedro.retrieval_index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+
+
+def _id_array(expert_ids: Any) -> np.ndarray:
+    """Roster ids as a pickle-free array: numbers stay numbers, anything else text."""
+    ids = np.asarray(expert_ids)
+    return ids.astype(np.str_) if ids.dtype == object else ids
+
+
 _ARRAYS = ("expert_ids.npy", "embeddings.npy", "popularity.npy")
 _INDEXED = "indexed_projects.json"
 _BM25 = "bm25"
@@ -68,18 +81,40 @@ def save_index(index: RetrievalIndex, folder: str | Path) -> dict[str, Any]:
         )
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)
-    np.save(root / "expert_ids.npy", np.asarray(index.expert_ids, dtype=np.int64))
+    np.save(
+        root / "expert_ids.npy",
+        _id_array(index.expert_ids),
+    )
     np.save(root / "embeddings.npy", np.asarray(index.embeddings, dtype=np.float32))
     np.save(root / "popularity.npy", np.asarray(index.popularity_counts, dtype=float))
     indexed = {
-        "project_ids": sorted(index.indexed_project_ids),
+        "project_ids": sorted_ids(index.indexed_project_ids),
         "agenda_digests": sorted(index.indexed_agenda_digests()),
     }
     (root / _INDEXED).write_text(json.dumps(indexed), encoding="utf-8")
     index.bm25.index.save(root / _BM25, show_progress=False)
     index.bm25.tokenizer.save_vocab(str(root / _BM25), _TOKENIZER_VOCAB)
     index.bm25.tokenizer.save_stopwords(str(root / _BM25), _TOKENIZER_STOPWORDS)
-    manifest = {
+    manifest = _describe(index)
+    manifest["files"] = {
+        path.relative_to(root).as_posix(): _file_record(root, path)
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    logger.info(
+        "Saved the retrieval index of %d experts (%s, bm25_weight=%s) to %s.",
+        len(index.expert_ids),
+        index.settings.hybrid.fusion,
+        index.bm25_weight,
+        root,
+    )
+    return manifest
+
+
+def _describe(index: RetrievalIndex) -> dict[str, Any]:
+    """Manifest fields that say what the index is (the file list is added last)."""
+    return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "summary": index.summary(),
@@ -98,20 +133,6 @@ def save_index(index: RetrievalIndex, folder: str | Path) -> dict[str, Any]:
         "fit_seconds": index.fit_seconds,
         "libraries": {"bm25s": bm25s.__version__, "numpy": np.__version__},
     }
-    manifest["files"] = {
-        path.relative_to(root).as_posix(): path.stat().st_size
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
-    (root / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    logger.info(
-        "Saved the retrieval index of %d experts (%s, bm25_weight=%s) to %s.",
-        len(index.expert_ids),
-        index.settings.hybrid.fusion,
-        index.bm25_weight,
-        root,
-    )
-    return manifest
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -141,15 +162,38 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def _checksummed(name: str) -> bool:
+    """Whether a file's SHA-256 is recorded (all but the large score arrays)."""
+    return name != "embeddings.npy" and not (
+        name.startswith(f"{_BM25}/") and name.endswith(".npy")
+    )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _file_record(root: Path, path: Path) -> dict[str, Any]:
+    name = path.relative_to(root).as_posix()
+    return {
+        "bytes": path.stat().st_size,
+        "sha256": _sha256(path) if _checksummed(name) else None,
+    }
+
+
 def _check_files(root: Path, manifest: dict[str, Any]) -> None:
-    """Every file the manifest lists exists with its recorded size."""
+    """Every file the manifest lists exists with its recorded size and checksum."""
     problems = []
-    for name, size in manifest.get("files", {}).items():
+    for name, record in manifest.get("files", {}).items():
         path = root / name
         if not path.is_file():
             problems.append(f"{name} is missing")
-        elif path.stat().st_size != size:
-            problems.append(f"{name} has {path.stat().st_size} bytes, not {size}")
+        elif path.stat().st_size != record["bytes"]:
+            problems.append(
+                f"{name} has {path.stat().st_size} bytes, not {record['bytes']}"
+            )
+        elif record.get("sha256") and _sha256(path) != record["sha256"]:
+            problems.append(f"{name} does not match its recorded SHA-256")
     if problems or not manifest.get("files"):
         raise RetrievalIndexFormatError(
             f"Corrupt retrieval index at '{root}': "
@@ -193,7 +237,13 @@ def load_index(
     """
     root = Path(folder)
     manifest = read_manifest(root)
-    _check_files(root, manifest)
+    try:
+        _check_files(root, manifest)
+    except (KeyError, TypeError) as exc:
+        raise RetrievalIndexFormatError(
+            f"Corrupt retrieval index at '{root}': malformed file list in {MANIFEST} "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
     try:
         return _read_index(root, manifest, mmap=mmap, device=device)
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -217,7 +267,7 @@ def _read_index(
         )
     indexed = json.loads((root / _INDEXED).read_text(encoding="utf-8"))
     settings = RetrievalSettings.from_params(manifest["settings"])
-    encoder = with_device(EncoderInfo(**manifest["encoder"]), device)
+    encoder = EncoderInfo(**manifest["encoder"]).on_device(device)
     return RetrievalIndex(
         bm25=_load_bm25(root, settings, ids, mmap),
         dense=DenseRetriever.from_embeddings(
