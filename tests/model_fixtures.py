@@ -69,8 +69,8 @@ def pairs_frame(n: int = 12) -> pd.DataFrame:
         rerank = i % 3 == 2
         rows.append(
             {
-                "project_id": 100000 + i,
-                "expert_id": 1000 + k,
+                "project_id": str(100000 + i),
+                "expert_id": str(1000 + k),
                 "agenda": [f"How is {topics[k]} changing?", "Who are the leaders?"],
                 "system": "Recommend the single best-matching expert.",
                 "input": f"Agenda:\n1. How is {topics[k]} changing?\n"
