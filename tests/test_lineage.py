@@ -39,6 +39,7 @@ CHAIN = (
     ("tokenized_train", "lora_adapter", "training"),
     ("lora_adapter", "recommendations", "inference"),
     ("lora_adapter", "evaluation_metrics", None),
+    ("lora_adapter", "served_model", "export"),
 )
 CHAIN_LAYERS = {
     "expert_data_raw": "raw",
@@ -49,6 +50,7 @@ CHAIN_LAYERS = {
     "lora_adapter": "models",
     "recommendations": "model_output",
     "evaluation_metrics": "reporting",
+    "served_model": "models",
 }
 TABLE_TYPES = re.compile(r"(pandas\.|huggingface\.|TableDataset$)")
 NODE_NAME = re.compile(r"^([a-z][a-z0-9_]*\.)*[a-z]+(_[a-z0-9]+)+_node$")

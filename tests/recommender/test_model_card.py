@@ -10,11 +10,8 @@ import pytest
 
 from expert_kedro.modeling.handles import BaseModelHandle, LoRAAdapterHandle
 from expert_kedro.modeling.prompts import render_prompt
-from expert_kedro.recommender.model_card import (
-    build_model_card,
-    render_readme,
-    snippet,
-)
+from expert_kedro.recommender.model_card import build_model_card
+from expert_kedro.recommender.model_card_readme import render_readme, snippet
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.training_data.rerank_pairs import HISTORY_HEADER, REGION_LABEL
 

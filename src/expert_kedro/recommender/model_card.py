@@ -10,7 +10,6 @@ needs this project's code to call the model correctly.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,48 +41,6 @@ EXAMPLE_PROFILE: dict[str, Any] = {
     "expert_work_summary": "Procurement lead at a cathode producer (2012-2024).",
 }
 EXAMPLE_HISTORY = ("What drives lithium hydroxide contract prices?",)
-
-SNIPPET_CHAT = """\
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
-folder = "merged"  # this export's merged/ folder
-tokenizer = AutoTokenizer.from_pretrained(folder)
-model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.{dtype}).eval()
-YES = tokenizer("yes", add_special_tokens=False).input_ids[0]
-NO = tokenizer("no", add_special_tokens=False).input_ids[0]
-
-
-def render(system, user):
-{render}
-
-
-def rerank_scores(system, user_turns):
-    \"\"\"logit(yes) - logit(no) after each prompt: higher = better match.\"\"\"
-    texts = [render(system, user) for user in user_turns]
-    # Left padding: every prompt ends at the last position, where the score is read.
-    batch = tokenizer(
-        texts,
-        add_special_tokens=False,
-        padding=True,
-        padding_side="left",
-        return_tensors="pt",
-    )
-    with torch.no_grad():
-        logits = model(
-            input_ids=batch.input_ids, attention_mask=batch.attention_mask
-        ).logits[:, -1].float()
-    return (logits[:, YES] - logits[:, NO]).tolist()
-"""
-_RENDER_CHAT = """\
-    messages = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": user})
-    return tokenizer.apply_chat_template(
-        messages, tokenize=False, add_generation_prompt=True
-    )"""
-_RENDER_FALLBACK = """\
-    template = {template!r}
-    return template.format(bos=tokenizer.bos_token or "", system=system, user=user)"""
 
 
 def served_mode(adapter: LoRAAdapterHandle, settings: RecommenderSettings) -> str:
@@ -141,6 +98,40 @@ def _score(tokenizer: Any, mode: str) -> dict[str, Any]:
     }
 
 
+def _prompt(
+    tokenizer: Any,
+    info: Mapping[str, Any],
+    mode: str,
+    settings: RecommenderSettings,
+    generative_system: str,
+) -> dict[str, Any]:
+    style: PromptStyle = info.get("prompt_style", "auto")
+    chat = uses_chat_template(tokenizer, style)
+    if mode == "rerank":
+        recorded = info.get("recommender")
+        layout = dict(settings.rerank_layout())
+        if isinstance(recorded, Mapping):
+            layout.update({k: recorded[k] for k in layout if k in recorded})
+        layout.pop("mode", None)
+        prompt = _rerank_prompt(tokenizer, style, layout, settings.rerank_system_prompt)
+    else:
+        user = format_agenda(EXAMPLE_AGENDA)
+        prompt = {
+            "system_prompt": generative_system,
+            "user_turn": "'Agenda:' and the numbered questions.",
+            "example_user_turn": user,
+            "example_prompt": render_prompt(tokenizer, generative_system, user, style),
+        }
+    return {
+        "mode": mode,
+        "format": "chat_template" if chat else "fallback",
+        **({} if chat else {"fallback_template": FALLBACK_TEMPLATE}),
+        "tokenize": "add_special_tokens=False (the rendered prompt already holds "
+        "every special token)",
+        **prompt,
+    }
+
+
 def build_model_card(  # noqa: PLR0913 - one argument per fact the card records
     *,
     tokenizer: Any,
@@ -163,36 +154,11 @@ def build_model_card(  # noqa: PLR0913 - one argument per fact the card records
         with_adapter: Whether the export holds the peft adapter too.
 
     Returns:
-        Sources, training facts, the expected prompt layout and how the score is
-        read.
+        Sources, training facts, the expected prompt layout (the layout the
+        adapter recorded, else the configured one) and how the score is read.
     """
     info = adapter.training_info or {}
-    style: PromptStyle = info.get("prompt_style", "auto")
     mode = served_mode(adapter, settings)
-    chat = uses_chat_template(tokenizer, style)
-    if mode == "rerank":
-        recorded = info.get("recommender")
-        layout = dict(settings.rerank_layout())
-        if isinstance(recorded, Mapping):
-            layout.update({k: recorded[k] for k in layout if k in recorded})
-        layout.pop("mode", None)
-        prompt = _rerank_prompt(tokenizer, style, layout, settings.rerank_system_prompt)
-    else:
-        user = format_agenda(EXAMPLE_AGENDA)
-        prompt = {
-            "system_prompt": generative_system,
-            "user_turn": "'Agenda:' and the numbered questions.",
-            "example_user_turn": user,
-            "example_prompt": render_prompt(tokenizer, generative_system, user, style),
-        }
-    prompt = {
-        "mode": mode,
-        "format": "chat_template" if chat else "fallback",
-        **({} if chat else {"fallback_template": FALLBACK_TEMPLATE}),
-        "tokenize": "add_special_tokens=False (the rendered prompt already holds "
-        "every special token)",
-        **prompt,
-    }
     keys = ("peft_type", "r", "lora_alpha", "target_modules", "task_type")
     return {
         "description": "Expert recommender: a base causal LM with its fine-tuned "
@@ -205,80 +171,6 @@ def build_model_card(  # noqa: PLR0913 - one argument per fact the card records
             **{k: adapter.adapter_config.get(k) for k in keys},
         },
         "training_info": info,
-        "prompt": prompt,
+        "prompt": _prompt(tokenizer, info, mode, settings, generative_system),
         "score": _score(tokenizer, mode),
     }
-
-
-def snippet(card: Mapping[str, Any]) -> str:
-    """Plain-transformers code that loads the merged folder and scores prompts."""
-    prompt = card["prompt"]
-    if prompt["format"] == "chat_template":
-        render = _RENDER_CHAT
-    else:
-        render = _RENDER_FALLBACK.format(template=prompt["fallback_template"])
-    return SNIPPET_CHAT.format(dtype=card["model"]["dtype"], render=render)
-
-
-def render_readme(card: Mapping[str, Any]) -> str:
-    """The card as Markdown: what the model is, how to prompt it, how to score."""
-    prompt, score = card["prompt"], card["score"]
-    adapter_line = (
-        "- `adapter/`: the peft LoRA adapter, for stacks that serve adapters on a "
-        "shared base model.\n"
-        if card["folders"]["adapter"]
-        else ""
-    )
-    template = (
-        "tokenizer's chat template"
-        if prompt["format"] == "chat_template"
-        else "fallback template in model_card.json"
-    )
-    usage = (
-        "`rerank_scores(system_prompt, user_turns)` scores one agenda's candidates."
-        if prompt["mode"] == "rerank"
-        else "Score each roster expert's first line as described above."
-    )
-    return f"""# Expert recommender (merged LoRA)
-
-{card["description"]}
-
-- `merged/`: a standard `{card["model"]["architectures"][0]}` checkpoint in
-  {card["model"]["dtype"]}: `AutoModelForCausalLM.from_pretrained("merged")`; vLLM
-  and TGI serve it like any {card["model"]["model_type"]} model.
-{adapter_line}- `model_card.json`: everything below, for programs.
-
-Base model: `{json.dumps(card["base_model"])}`. Adapter version:
-`{card["adapter"]["version"]}`.
-
-## Prompt
-
-Design: **{prompt["mode"]}**. Render the conversation with the {template}
-(system turn, user turn, generation prompt) and tokenize it with
-{prompt["tokenize"]}.
-
-System prompt:
-
-```text
-{prompt["system_prompt"]}
-```
-
-User turn: {prompt["user_turn"]}
-
-Example user turn (invented expert):
-
-```text
-{prompt["example_user_turn"]}
-```
-
-## Score
-
-{score["read"]}; {score["use"]}
-
-## Plain transformers
-
-{usage}
-
-```python
-{snippet(card)}```
-"""

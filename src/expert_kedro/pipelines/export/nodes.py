@@ -1,8 +1,9 @@
 """Nodes of the export pipeline: base model + LoRA adapter in, a servable folder out.
 
-The merge itself lives in :mod:`expert_kedro.modeling.export` and the model card in
-:mod:`expert_kedro.recommender.model_card`; the nodes check that the adapter fits
-the configured base model and prompt layout, and hand the pieces to the
+The merge lives in :mod:`expert_kedro.modeling.export`, the model card in
+:mod:`expert_kedro.recommender.model_card` and its README in
+:mod:`expert_kedro.recommender.model_card_readme`; the nodes check that the adapter
+fits the configured base model and prompt layout, and hand the pieces to the
 ``served_model`` dataset.
 """
 
@@ -18,7 +19,8 @@ from expert_kedro.modeling.handles import (
     LoRAAdapterHandle,
     ServedModel,
 )
-from expert_kedro.recommender.model_card import build_model_card, render_readme
+from expert_kedro.recommender.model_card import build_model_card
+from expert_kedro.recommender.model_card_readme import render_readme
 from expert_kedro.recommender.service import check_adapter_base, check_adapter_layout
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.training_data.settings import PairsSettings
