@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
-from expert_kedro.metrics import METRIC_NAMES
+from expert_kedro.evaluation.metrics import METRIC_NAMES
 from expert_kedro.retrieval.hybrid import FUSIONS
 
 BM25_METHODS = ("robertson", "lucene", "bm25l", "bm25+", "atire")
