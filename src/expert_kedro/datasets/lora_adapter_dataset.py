@@ -145,6 +145,7 @@ class LoRAAdapterDataset(AbstractVersionedDataset[TrainedAdapter, LoRAAdapterHan
             adapter_config=config,
             base_model_name_or_path=config.get("base_model_name_or_path"),
             training_info=self._read_json(remote, TRAINING_INFO),
+            version=self.resolve_load_version(),
         )
 
     def _exists(self) -> bool:

@@ -106,12 +106,16 @@ class LoRAAdapterHandle:
             recorded by peft.
         training_info: Contents of ``training_info.json`` (prompt style, max length,
             mode, ...) when present, else an empty dict.
+        version: The ``lora_adapter`` dataset version loaded (None when the
+            dataset is not versioned): what values tuned for this adapter, such as
+            the rerank fusion weight, are recorded against.
     """
 
     path: str
     adapter_config: dict[str, Any]
     base_model_name_or_path: str | None
     training_info: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
 
 
 @dataclass
