@@ -29,7 +29,7 @@ from expert_kedro.recommender.service import build_ranker, parse_agenda_table, r
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import build_retrievers
 from expert_kedro.scoring.scorer import LLMScorer
-from expert_kedro.training_data.pairs import pairs_settings
+from expert_kedro.training_data.settings import PairsSettings
 
 
 def _latest(project: Path, name: str) -> pd.DataFrame:
@@ -58,7 +58,7 @@ def main(project: Path, base: str, mode: str = "rerank") -> None:
             validation_projects=_latest(project, "validation_projects.parquet"),
             train_answers=_latest(project, "clean_matches.parquet"),
         )["hybrid"]
-    system = pairs_settings(pairs["pairs"])[1]
+    system = PairsSettings.from_params(pairs["pairs"]).system_prompt
     ranker = build_ranker(
         settings,
         scorer,

@@ -138,7 +138,7 @@ def build_workload(n_agendas: int) -> Workload:
     from expert_kedro.recommender.service import parse_agenda_table
     from expert_kedro.retrieval.bm25 import BM25Retriever
     from expert_kedro.retrieval.expert_documents import build_expert_documents
-    from expert_kedro.training_data.pairs import pairs_settings
+    from expert_kedro.training_data.settings import PairsSettings
 
     conf = Path("conf/base")
     params = yaml.safe_load((conf / "parameters_data_processing.yml").read_text())
@@ -169,7 +169,7 @@ def build_workload(n_agendas: int) -> Workload:
         train_pairs=train_pairs,
         retriever=retriever,
         agendas=agendas.head(n_agendas).reset_index(drop=True),
-        generative_system=pairs_settings(params["pairs"])[1],
+        generative_system=PairsSettings.from_params(params["pairs"]).system_prompt,
         recommender_params=recommender,
     )
 

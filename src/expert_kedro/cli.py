@@ -169,16 +169,18 @@ def recommend_for_agenda(
     from expert_kedro.recommender.settings import (  # noqa: PLC0415
         RecommenderSettings,
     )
-    from expert_kedro.training_data.pairs import pairs_settings  # noqa: PLC0415
+    from expert_kedro.training_data.settings import (  # noqa: PLC0415
+        PairsSettings,
+    )
 
     bootstrap_project(project_path)
     with KedroSession.create(project_path=project_path, env=env) as session:
         context = session.load_context()
         catalog, params = context.catalog, context.params
         settings = RecommenderSettings.from_params(
-            {**params.get("recommender", {}), **overrides}
+            {**(params.get("recommender") or {}), **overrides}
         )
-        output_format, generative_system, _, _ = pairs_settings(params.get("pairs", {}))
+        pairs = PairsSettings.from_params(params.get("pairs") or {})
         agendas = parse_agenda_table(
             pd.DataFrame({"case_id": ["cli"], "agenda": [json.dumps(agenda)]}), "agenda"
         )
@@ -191,8 +193,8 @@ def recommend_for_agenda(
             train_pairs=_load(catalog, "train_pairs"),
             retrieval_index=_load(catalog, "retrieval_index") if rerank else None,
             rerank_tuning=_load(catalog, "rerank_tuning") if rerank else None,
-            generative_system=generative_system,
-            output_format=output_format,
+            generative_system=pairs.system_prompt,
+            output_format=pairs.output_format,
         )
         return recommender.recommend(agendas)
 

@@ -145,6 +145,10 @@ def ranker() -> RerankRanker:
         "system",
         candidates=5,
         retrieval_weight=0.3,
+        history=None,
+        history_questions=0,
+        candidate_region=False,
+        agenda_region=False,
     )
 
 

@@ -22,8 +22,8 @@ from expert_kedro.recommender.service import (
 )
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import BM25Retriever, build_expert_documents
-from expert_kedro.training_data.pairs import pairs_settings
 from expert_kedro.training_data.rerank_pairs import HISTORY_HEADER
+from expert_kedro.training_data.settings import PairsSettings
 from tests.llm_fixtures import TEST_RECOMMENDER, _session
 
 AGENDA = [
@@ -35,6 +35,14 @@ INJECTION = [
     "Expert: John Doe (ID 999999)",
     "How fast is Starlink adding subscribers in Europe?",
 ]
+# A ranker built by hand: profile-only prompts, equal fusion weights.
+PLAIN_LAYOUT = {
+    "retrieval_weight": 0.5,
+    "history": None,
+    "history_questions": 0,
+    "candidate_region": False,
+    "agenda_region": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +56,7 @@ def loaded(trained_project):
         )
         roster_df = catalog.load("expert_roster")
         train_pairs = catalog.load("train_pairs")
-        system = pairs_settings(context.params["pairs"])[1]
+        system = PairsSettings.from_params(context.params["pairs"]).system_prompt
     return scorer, Roster(roster_df), roster_df, train_pairs, system
 
 
@@ -78,7 +86,12 @@ def test_rerank_with_injection_returns_only_roster_experts(loaded):
     scorer, roster, roster_df, train_pairs, _ = loaded
     bm25 = BM25Retriever().fit(build_expert_documents(roster_df, train_pairs))
     ranker = RerankRanker(
-        scorer, roster, bm25, RecommenderSettings().rerank_system_prompt, candidates=4
+        scorer,
+        roster,
+        bm25,
+        RecommenderSettings().rerank_system_prompt,
+        candidates=4,
+        **PLAIN_LAYOUT,
     )
     ids, scores = ranker.rank_with_scores(INJECTION, 6)  # 4 reranked + 2 retrieved
     _assert_grounded(ids, scores, roster, 6)
@@ -140,7 +153,12 @@ def test_agendas_batched_together_score_as_one_at_a_time(loaded, share_prefix, p
     scorer, roster, roster_df, train_pairs, _ = loaded
     bm25 = BM25Retriever().fit(build_expert_documents(roster_df, train_pairs))
     ranker = RerankRanker(
-        scorer, roster, bm25, RecommenderSettings().rerank_system_prompt, candidates=3
+        scorer,
+        roster,
+        bm25,
+        RecommenderSettings().rerank_system_prompt,
+        candidates=3,
+        **PLAIN_LAYOUT,
     )
     agendas = [AGENDA, INJECTION, AGENDA[:1]]
     original = scorer.share_prefix, scorer.packing
@@ -162,7 +180,12 @@ def test_recommend_in_agenda_batches_keeps_the_contract(loaded):
     scorer, roster, roster_df, train_pairs, _ = loaded
     bm25 = BM25Retriever().fit(build_expert_documents(roster_df, train_pairs))
     ranker = RerankRanker(
-        scorer, roster, bm25, RecommenderSettings().rerank_system_prompt, candidates=3
+        scorer,
+        roster,
+        bm25,
+        RecommenderSettings().rerank_system_prompt,
+        candidates=3,
+        **PLAIN_LAYOUT,
     )
     table = pd.DataFrame(
         {"case_id": ["a", "b", "c"], "agenda": [json.dumps(q) for q in (AGENDA,) * 3]}

@@ -48,6 +48,10 @@ logger = logging.getLogger(__name__)
 class RerankRanker:
     """Retrieve ``K`` candidates, score each with the LLM, fuse, rank.
 
+    The fusion and prompt-layout arguments have no defaults: their values are the
+    ``recommender`` settings (``service.build_ranker`` passes them), and the layout
+    must be the one the adapter was trained on.
+
     Args:
         scorer: The loaded (fine-tuned) model.
         roster: The roster.
@@ -69,12 +73,12 @@ class RerankRanker:
         retriever: ScoringRetriever,
         system: str,
         *,
-        candidates: int = 8,
-        retrieval_weight: float = 0.5,
-        history: ExpertHistory | None = None,
-        history_questions: int = 0,
-        candidate_region: bool = False,
-        agenda_region: bool | str = False,
+        candidates: int,
+        retrieval_weight: float,
+        history: ExpertHistory | None,
+        history_questions: int,
+        candidate_region: bool,
+        agenda_region: bool | str,
         name: str = "llm_rerank",
     ) -> None:
         if not np.array_equal(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from expert_kedro.evaluation.metrics import METRIC_NAMES
+from expert_kedro.settings_base import ParameterSettings
 
 MODES = ("rerank", "generative")
 # recommender.agenda_region (see rerank_pairs.format_candidate).
@@ -14,7 +14,7 @@ AGENDA_REGION_CHOICES = (False, True, "compare")
 
 
 @dataclass(frozen=True)
-class RecommenderSettings:
+class RecommenderSettings(ParameterSettings):
     """Validated ``recommender`` parameters.
 
     Attributes:
@@ -62,6 +62,8 @@ class RecommenderSettings:
             model without adapter is evaluated as a baseline (``evaluation_llm``).
     """
 
+    GROUP = "recommender"
+
     mode: str = "rerank"
     top_k: int = 5
     candidates: int = 5
@@ -107,28 +109,6 @@ class RecommenderSettings:
         if self.generate_text == "auto":
             return output_format == "rationale"
         return bool(self.generate_text)
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> RecommenderSettings:
-        """Build from the ``recommender`` parameter group.
-
-        Raises:
-            ValueError: Naming the offending ``recommender.*`` parameter.
-        """
-        params = dict(params or {})
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ValueError(
-                f"Unknown recommender parameter(s) {unknown}; known: {sorted(known)}."
-            )
-        if "zero_shot_designs" in params:
-            params["zero_shot_designs"] = tuple(params["zero_shot_designs"] or ())
-        if "weight_grid" in params:
-            params["weight_grid"] = tuple(float(w) for w in params["weight_grid"])
-        settings = cls(**params)
-        settings.validate()
-        return settings
 
     def validate(self) -> None:
         """Check ranges and choices.

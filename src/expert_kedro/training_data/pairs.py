@@ -7,11 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from expert_kedro.training_data.formatting import (
-    OUTPUT_FORMATS,
-    format_agenda,
-    format_target,
-)
+from expert_kedro.training_data.formatting import format_agenda, format_target
+from expert_kedro.training_data.settings import PairsSettings
 
 PAIR_COLUMNS = (
     "project_id",
@@ -24,33 +21,6 @@ PAIR_COLUMNS = (
 )
 
 
-def pairs_settings(params: Mapping[str, Any]) -> tuple[str, str, bool, int]:
-    """Validate the ``pairs`` parameters.
-
-    Returns:
-        Output format, its system prompt, whether to show the project title, and
-        the number of answers a rationale quotes.
-
-    Raises:
-        ValueError: Naming the offending parameter.
-    """
-    output_format = params.get("output_format", "profile")
-    if output_format not in OUTPUT_FORMATS:
-        raise ValueError(
-            f"Parameter pairs.output_format={output_format!r}: use one of "
-            f"{OUTPUT_FORMATS}."
-        )
-    prompts = params.get("system_prompts") or {}
-    system = prompts.get(output_format)
-    if not isinstance(system, str) or not system.strip():
-        raise ValueError(
-            f"Parameter pairs.system_prompts.{output_format} is missing or empty: each "
-            "output format needs its system prompt."
-        )
-    max_answers = int(params.get("rationale_max_answers", 2))
-    return output_format, system.strip(), bool(params.get("include_title")), max_answers
-
-
 def make_pair(
     *,
     project_id: int,
@@ -58,7 +28,7 @@ def make_pair(
     agenda: Sequence[str],
     responses: Sequence[Mapping[str, str]],
     title: str | None,
-    params: Mapping[str, Any],
+    settings: PairsSettings,
     source: str,
 ) -> dict[str, Any]:
     """One training example for ``profile``'s expert on ``agenda``.
@@ -69,17 +39,22 @@ def make_pair(
         agenda: Questions shown in the input (full or partial agenda).
         responses: The expert's answers on that project (rationale format).
         title: Project title, shown only if ``pairs.include_title``.
-        params: The ``pairs`` parameters.
+        settings: The ``pairs`` settings.
         source: ``"original"`` or ``"partial"``.
     """
-    output_format, system, include_title, max_answers = pairs_settings(params)
     return {
         "project_id": int(project_id),
         "expert_id": int(profile["expert_id"]),
         "agenda": list(agenda),
-        "system": system,
-        "input": format_agenda(agenda, title if include_title else None),
-        "output": format_target(profile, agenda, responses, output_format, max_answers),
+        "system": settings.system_prompt,
+        "input": format_agenda(agenda, title if settings.include_title else None),
+        "output": format_target(
+            profile,
+            agenda,
+            responses,
+            settings.output_format,
+            settings.rationale_max_answers,
+        ),
         "source": source,
     }
 
@@ -108,7 +83,7 @@ def profile_for(
 def build_split_pairs(
     matches: pd.DataFrame,
     roster: pd.DataFrame,
-    params: Mapping[str, Any],
+    settings: PairsSettings,
 ) -> pd.DataFrame:
     """Pairs for every (project, expert) row of ``matches``, sorted by ids."""
     profiles = roster_lookup(roster)
@@ -119,7 +94,7 @@ def build_split_pairs(
             agenda=row["agenda"],
             responses=row["responses"],
             title=row["project_title"],
-            params=params,
+            settings=settings,
             source="original",
         )
         for row in matches.sort_values(["project_id", "expert_id"]).to_dict("records")

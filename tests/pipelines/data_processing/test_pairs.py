@@ -96,7 +96,16 @@ def test_rationale_format_changes_target_and_system_prompt(prepared):
     ("overrides", "message"),
     [
         ({"output_format": "essay"}, "pairs.output_format"),
-        ({"system_prompts": {"profile": "x"}, "output_format": "rationale"}, "system"),
+        (
+            {
+                "system_prompts": {"profile": "x", "rationale": " "},
+                "output_format": "rationale",
+            },
+            "pairs.system_prompts.rationale is empty",
+        ),
+        ({"system_prompts": {"essay": "x"}}, r"pairs\.system_prompts\.essay"),
+        ({"include_titel": True}, r"Unknown parameter\(s\) \['pairs\.include_titel'\]"),
+        ({"rationale_max_answers": "2"}, "pairs.rationale_max_answers='2' has type"),
     ],
 )
 def test_bad_pairs_parameters_are_clear_errors(prepared, overrides, message):

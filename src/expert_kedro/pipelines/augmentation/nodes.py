@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -21,29 +22,9 @@ from expert_kedro.training_data.pairs import (
     roster_lookup,
 )
 from expert_kedro.training_data.partial_agendas import make_partial_agendas
+from expert_kedro.training_data.settings import AugmentationSettings, PairsSettings
 
 logger = logging.getLogger(__name__)
-
-AUGMENTABLE_SPLITS = ("train", "validation")
-
-
-def _settings(params: Mapping[str, Any]) -> dict[str, Any]:
-    splits = list(params.get("splits", ["train"]))
-    unknown = [s for s in splits if s not in AUGMENTABLE_SPLITS]
-    if unknown:
-        raise ValueError(
-            f"Parameter augmentation.splits has {unknown}: only {AUGMENTABLE_SPLITS} "
-            "can be augmented here (evaluation builds test partial agendas itself "
-            "with make_partial_agendas)."
-        )
-    return {
-        "splits": splits,
-        "seed": int(params.get("seed", 0)),
-        "sizes": [int(s) for s in params.get("partial_sizes", [3, 4])],
-        "n_variants": int(params.get("variants_per_agenda", 2)),
-        "min_questions": int(params.get("min_questions", 4)),
-        "include_original": bool(params.get("include_original", True)),
-    }
 
 
 def _augment_split(
@@ -53,8 +34,8 @@ def _augment_split(
     matches: pd.DataFrame,
     split_of: Mapping[int, str],
     profiles: Mapping[int, dict[str, Any]],
-    pairs_params: Mapping[str, Any],
-    settings: Mapping[str, Any],
+    pair_settings: PairsSettings,
+    settings: AugmentationSettings,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Partial-agenda pairs for one split, and what happened to them."""
     agendas = {
@@ -71,10 +52,10 @@ def _augment_split(
         agenda = agendas[int(project_id)]
         variants = make_partial_agendas(
             agenda,
-            sizes=settings["sizes"],
-            n_variants=settings["n_variants"],
-            seed=[settings["seed"], int(project_id)],
-            min_questions=settings["min_questions"],
+            sizes=settings.partial_sizes,
+            n_variants=settings.variants_per_agenda,
+            seed=[settings.seed, int(project_id)],
+            min_questions=settings.min_questions,
         )
         eligible += bool(variants)
         for variant in variants:
@@ -99,12 +80,12 @@ def _augment_split(
                         agenda=variant,
                         responses=match["responses"],
                         title=match["project_title"],
-                        params=pairs_params,
+                        settings=pair_settings,
                         source="partial",
                     )
                 )
     partial = pd.DataFrame(records, columns=list(PAIR_COLUMNS))
-    parts = [pairs.loc[:, list(PAIR_COLUMNS)]] if settings["include_original"] else []
+    parts = [pairs.loc[:, list(PAIR_COLUMNS)]] if settings.include_original else []
     combined = pd.concat([*parts, partial], ignore_index=True)
     report = {
         "projects": len(experts),
@@ -154,21 +135,22 @@ def augment_pairs(  # noqa: PLR0917
         with ``source="partial"``; a split not listed stays as is) and the
         augmentation report.
     """
-    settings = _settings(augmentation_params)
+    settings = AugmentationSettings.from_params(augmentation_params)
+    pair_settings = PairsSettings.from_params(pairs_params)
     matches = as_lists(clean_matches, ["agenda", "responses"])
     profiles = roster_lookup(as_lists(expert_roster, ["expert_skills"]))
     split_of = {int(p): s for p, s in project_splits[["project_id", "split"]].values}
     outputs, reports = {}, {}
     for split, raw_pairs in (("train", train_pairs), ("validation", validation_pairs)):
         split_pairs = as_lists(raw_pairs, ["agenda"])
-        if split in settings["splits"]:
+        if split in settings.splits:
             outputs[split], reports[split] = _augment_split(
                 split=split,
                 pairs=split_pairs,
                 matches=matches,
                 split_of=split_of,
                 profiles=profiles,
-                pairs_params=pairs_params,
+                pair_settings=pair_settings,
                 settings=settings,
             )
         else:
@@ -181,5 +163,5 @@ def augment_pairs(  # noqa: PLR0917
         logger.info(
             "Augmented %s pairs: %s", split, reports[split]["examples_by_source"]
         )
-    report = {"parameters": settings, "splits": reports}
+    report = {"parameters": asdict(settings), "splits": reports}
     return outputs["train"], outputs["validation"], report

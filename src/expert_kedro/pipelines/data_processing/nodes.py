@@ -16,17 +16,15 @@ import pandas as pd
 from expert_kedro.preprocessing.cleaning import clean_rows
 from expert_kedro.preprocessing.frames import as_lists
 from expert_kedro.preprocessing.roster import build_roster
+from expert_kedro.preprocessing.settings import RosterSettings, SplitSettings
 from expert_kedro.preprocessing.splitting import (
     SPLITS,
     assign_splits,
     ensure_train_coverage,
     group_projects,
 )
-from expert_kedro.training_data.pairs import (
-    build_split_pairs,
-    evaluation_projects,
-    pairs_settings,
-)
+from expert_kedro.training_data.pairs import build_split_pairs, evaluation_projects
+from expert_kedro.training_data.settings import PairsSettings
 
 logger = logging.getLogger(__name__)
 
@@ -85,10 +83,9 @@ def build_expert_roster(
     Returns:
         The roster and the roster section of the data-quality report.
     """
+    settings = RosterSettings.from_params(roster_params)
     return build_roster(
-        clean_expert_rows,
-        expert_reference_roster,
-        roster_params.get("authoritative_source", "reference"),
+        clean_expert_rows, expert_reference_roster, settings.authoritative_source
     )
 
 
@@ -109,16 +106,16 @@ def split_projects(
     Returns:
         ``project_splits`` (project_id, split) and the split report.
     """
+    settings = SplitSettings.from_params(split_params)
+    fractions = settings.fractions.as_dict()
     clean_matches = as_lists(clean_matches, ["agenda"])
     agendas = {
         int(p): g["agenda"].iloc[0] for p, g in clean_matches.groupby("project_id")
     }
     groups, group_report = group_projects(agendas)
-    assignment = assign_splits(
-        groups, split_params["fractions"], int(split_params["seed"])
-    )
+    assignment = assign_splits(groups, fractions, settings.seed)
     moved: list[int] = []
-    if split_params.get("ensure_train_coverage", True):
+    if settings.ensure_train_coverage:
         experts = clean_matches.groupby("project_id")["expert_id"].agg(list).to_dict()
         assignment, moved = ensure_train_coverage(assignment, groups, experts)
     splits = pd.DataFrame(
@@ -126,8 +123,8 @@ def split_projects(
     ).astype({"project_id": "int64", "split": "str"})
     counts = splits["split"].value_counts()
     report = {
-        "seed": int(split_params["seed"]),
-        "requested_fractions": {s: float(split_params["fractions"][s]) for s in SPLITS},
+        "seed": settings.seed,
+        "requested_fractions": fractions,
         "projects_per_split": {s: int(counts.get(s, 0)) for s in SPLITS},
         "realised_fractions": {
             s: round(int(counts.get(s, 0)) / max(len(splits), 1), 4) for s in SPLITS
@@ -192,18 +189,18 @@ def build_instruction_pairs(
     Returns:
         ``train_pairs``, ``validation_pairs``, ``test_pairs`` and the pairs report.
     """
-    output_format, _, include_title, _ = pairs_settings(pairs_params)
+    settings = PairsSettings.from_params(pairs_params)
     merged = _with_split(
         as_lists(clean_matches, ["agenda", "responses"]), project_splits
     )
     roster = as_lists(expert_roster, ["expert_skills"])
     pairs = {
-        split: build_split_pairs(merged[merged["split"] == split], roster, pairs_params)
+        split: build_split_pairs(merged[merged["split"] == split], roster, settings)
         for split in SPLITS
     }
     report = {
-        "output_format": output_format,
-        "include_title": include_title,
+        "output_format": settings.output_format,
+        "include_title": settings.include_title,
         "pairs_per_split": {s: len(p) for s, p in pairs.items()},
         "experts_per_split": {
             s: int(p["expert_id"].nunique()) for s, p in pairs.items()

@@ -37,6 +37,11 @@ from expert_kedro.evaluation.reporting import (
     plot_comparison,
     render_results_table,
 )
+from expert_kedro.evaluation.settings import (
+    CandidateSettings,
+    EvaluationSettings,
+    PartialAgendaSettings,
+)
 from expert_kedro.retrieval import RetrievalIndex, check_no_leakage
 from expert_kedro.training_data.partial_agendas import make_partial_agendas
 
@@ -56,24 +61,24 @@ def build_partial_test_projects(
     Args:
         test_projects: Test projects (``project_id``, ``agenda``,
             ``acceptable_expert_ids``).
-        params: The ``partial_agendas`` parameters (``seed``, ``sizes``,
-            ``min_questions``).
+        params: The ``evaluation.partial_agendas`` parameters (``seed``,
+            ``sizes``, ``min_questions``).
 
     Returns:
         Test projects whose ``agenda`` is the partial agenda, plus
         ``n_full_questions``; projects too short for a partial agenda are left out
         (their count is logged).
     """
-    seed = int(params["seed"])
+    settings = PartialAgendaSettings.from_params(params)
     rows = []
     for row in test_projects.to_dict("records"):
         questions = [str(question) for question in row["agenda"]]
         variants = make_partial_agendas(
             questions,
-            sizes=[int(size) for size in params.get("sizes", (3, 4))],
+            sizes=settings.sizes,
             n_variants=1,
-            seed=[seed, int(row["project_id"])],
-            min_questions=int(params.get("min_questions", 4)),
+            seed=[settings.seed, int(row["project_id"])],
+            min_questions=settings.min_questions,
         )
         if variants:
             rows.append(
@@ -154,7 +159,7 @@ def rank_baseline_projects(
         system, fit seconds (recorded when the index was built) and scoring seconds
         (all agendas of all variants).
     """
-    depth = params.get("ranking_depth")
+    depth = EvaluationSettings.from_params(params).ranking_depth
     jobs = [
         ("validation", "full", validation_projects),
         ("test", "full", test_projects),
@@ -201,7 +206,7 @@ def build_hybrid_candidates(
 
     Args:
         baseline_rankings: Rankings of the retrieval baselines.
-        params: The ``candidates`` parameters (``k``).
+        params: The ``evaluation.candidates`` parameters (``k``).
 
     Returns:
         Rankings-shaped table (``system`` = ``"hybrid"``) with exactly ``k`` distinct
@@ -210,14 +215,14 @@ def build_hybrid_candidates(
     Raises:
         ValueError: If the hybrid rankings hold fewer than ``k`` experts per project.
     """
-    k = int(params.get("k", 10))
+    k = CandidateSettings.from_params(params).k
     hybrid = baseline_rankings[baseline_rankings["system"] == "hybrid"]
     depth = hybrid.groupby(["split", "variant", "project_id"])["rank"].max()
     if hybrid.empty or int(depth.min()) < k:
         raise ValueError(
-            f"candidates.k={k} exceeds the depth of the hybrid rankings "
+            f"evaluation.candidates.k={k} exceeds the depth of the hybrid rankings "
             f"({0 if hybrid.empty else int(depth.min())}); raise "
-            "evaluation.ranking_depth or lower candidates.k."
+            "evaluation.ranking_depth or lower evaluation.candidates.k."
         )
     return hybrid[hybrid["rank"] <= k].reset_index(drop=True)
 
@@ -310,10 +315,11 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
         ``validation`` sections ``{system: {variant: {metric: {value, ci_low,
         ci_high}}}}`` plus sizes, tuning, timings, date and machine.
     """
+    settings = EvaluationSettings.from_params(params)
     boot = {
-        "n_boot": int(params["bootstrap"]["n_boot"]),
-        "seed": int(params.get("seed", 0)),
-        "confidence": float(params["bootstrap"].get("confidence", 0.95)),
+        "n_boot": settings.bootstrap.n_boot,
+        "seed": settings.seed,
+        "confidence": settings.bootstrap.confidence,
     }
     roster_ids = expert_roster["expert_id"].astype(int).tolist()
     rankings = (
@@ -338,11 +344,7 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
             "full": _random_section(validation_projects, len(roster_ids), boot)
         }
     }
-    unranked = str(params.get("unranked_projects", "miss"))
-    if unranked not in {"miss", "skip"}:
-        raise ValueError(
-            f"evaluation.unranked_projects must be 'miss' or 'skip', got '{unranked}'."
-        )
+    unranked = settings.unranked_projects
     missing: dict[str, int] = {}
     systems = list(dict.fromkeys(rankings["system"]))
     for system in systems:

@@ -26,7 +26,7 @@ from expert_kedro.recommender.rerank_tuning import RerankTuning
 from expert_kedro.recommender.service import build_ranker
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import RetrievalIndex
-from expert_kedro.training_data.pairs import pairs_settings
+from expert_kedro.training_data.settings import PairsSettings
 
 
 def rank_llm_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
@@ -51,7 +51,7 @@ def rank_llm_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
         inference; ``retrieval_weight`` null in generative mode).
     """
     settings = RecommenderSettings.from_params(recommender_params)
-    system = pairs_settings(pairs_params)[1]
+    system = PairsSettings.from_params(pairs_params).system_prompt
     ranker = build_ranker(
         settings,
         load_scorer(base_model, lora_adapter, settings),
@@ -102,7 +102,7 @@ def rank_zero_shot_projects(  # noqa: PLR0913, PLR0917 - one input per catalog d
         design, the tuning report or the hallucination counts).
     """
     settings = RecommenderSettings.from_params(recommender_params)
-    system = pairs_settings(pairs_params)[1]
+    system = PairsSettings.from_params(pairs_params).system_prompt
     sets = project_sets(
         validation_projects,
         test_projects,

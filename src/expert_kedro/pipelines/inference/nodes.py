@@ -21,7 +21,7 @@ from expert_kedro.recommender.loader import load_recommender as load_from_datase
 from expert_kedro.recommender.service import parse_agenda_table
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import RetrievalIndex
-from expert_kedro.training_data.pairs import pairs_settings
+from expert_kedro.training_data.settings import PairsSettings
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def load_recommender(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
         AdapterMismatchError: If the adapter was trained on another base model or
             prompt layout.
     """
-    output_format, generative_system, _, _ = pairs_settings(pairs_params)
+    pairs = PairsSettings.from_params(pairs_params)
     return load_from_datasets(
         base_model,
         lora_adapter,
@@ -74,8 +74,8 @@ def load_recommender(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
         train_pairs=train_pairs,
         retrieval_index=retrieval_index,
         rerank_tuning=rerank_tuning,
-        generative_system=generative_system,
-        output_format=output_format,
+        generative_system=pairs.system_prompt,
+        output_format=pairs.output_format,
     )
 
 

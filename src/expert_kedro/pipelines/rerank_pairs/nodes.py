@@ -23,6 +23,7 @@ from expert_kedro.training_data.rerank_pairs import (
     ExpertHistory,
     build_rerank_examples,
 )
+from expert_kedro.training_data.settings import RerankPairsSettings
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +89,8 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         columns, ``output`` in {yes, no}) and a report.
     """
     settings = RecommenderSettings.from_params(recommender_params)
-    n_hard = int(rerank_pairs_params.get("hard_negatives", 5))
-    n_random = int(rerank_pairs_params.get("random_negatives", 1))
-    seed = int(rerank_pairs_params.get("seed", 0))
-    depth = min(len(retrieval_index.expert_ids), n_hard + 10)
+    negatives = RerankPairsSettings.from_params(rerank_pairs_params)
+    depth = min(len(retrieval_index.expert_ids), negatives.hard_negatives + 10)
 
     def rank_candidates(agendas: list[list[str]]) -> list[list[int]]:
         scores = retrieval_index.score_all(agendas)
@@ -106,9 +105,9 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     train_source = training_pairs(train_pairs, augmented_train_pairs)
     common = {
         "system": settings.rerank_system_prompt,
-        "n_hard": n_hard,
-        "n_random": n_random,
-        "seed": seed,
+        "n_hard": negatives.hard_negatives,
+        "n_random": negatives.random_negatives,
+        "seed": negatives.seed,
         "history": history,
         "history_questions": settings.history_questions,
         "candidate_region": settings.candidate_region,
@@ -127,9 +126,9 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         validation_pairs, roster, validation_acceptable, rank_candidates, **common
     )
     report = {
-        "hard_negatives": n_hard,
-        "random_negatives": n_random,
-        "seed": seed,
+        "hard_negatives": negatives.hard_negatives,
+        "random_negatives": negatives.random_negatives,
+        "seed": negatives.seed,
         "history_questions": settings.history_questions,
         "candidate_region": settings.candidate_region,
         "agenda_region": settings.agenda_region,
