@@ -41,7 +41,7 @@ def main(project: Path, base: str, mode: str = "rerank") -> None:
     conf = Path("conf/base")
     params = yaml.safe_load((conf / "parameters.yml").read_text())["recommender"]
     settings = RecommenderSettings.from_params({**params, "mode": mode})
-    evaluation = yaml.safe_load((conf / "parameters_evaluation.yml").read_text())
+    retrieval = yaml.safe_load((conf / "parameters_retrieval.yml").read_text())
     pairs = yaml.safe_load((conf / "parameters_data_processing.yml").read_text())
     roster = _latest(project, "expert_roster.parquet")
     train = _latest(project, "train_pairs.parquet")
@@ -54,7 +54,7 @@ def main(project: Path, base: str, mode: str = "rerank") -> None:
         retriever = build_retrievers(
             roster,
             train,
-            evaluation["evaluation"],
+            retrieval["retrieval"],
             validation_projects=_latest(project, "validation_projects.parquet"),
             train_answers=_latest(project, "clean_matches.parquet"),
         )["hybrid"]

@@ -311,7 +311,7 @@ def score_gap_vs_padded(ranker: Any, workload: Workload, n: int = 8) -> float:
     for layout in ("packed", "whole"):
         with scoring_layout(ranker, layout):
             scores[layout] = np.concatenate(
-                [r[2] for r in ranker._score_candidates(agendas, cases)]
+                [r.llm_scores for r in ranker.score_candidates(agendas, cases)]
             )
     return float(np.abs(scores["packed"] - scores["whole"]).max())
 
@@ -628,7 +628,7 @@ def run_variant(
 
 def default_layout(settings: Any) -> str:
     """The rerank layout ``service.load_scorer`` picks for these settings here."""
-    from expert_kedro.recommender.service import scoring_layout as resolve
+    from expert_kedro.recommender.adapters import scoring_layout as resolve
 
     share_prefix, packing = resolve(settings)
     return "packed" if packing else "shared" if share_prefix else "whole"

@@ -4,7 +4,7 @@ For each candidate-history setting (0 = profile only, N = profile + N past train
 questions of the candidate), fine-tune a bf16 LoRA (r=16) on the pointwise rerank
 examples, then rerank the hybrid retriever's top-K validation/test candidates with
 ``logit(yes) - logit(no)`` (the product's ``LLMScorer``), tune the fusion weight on
-validation (``tune_retrieval_weight``) and report hit@1/hit@5/MRR.
+validation (``evaluation.tuning.tune_weight``) and report hit@1/hit@5/MRR.
 
 A plain PyTorch loop is used here (the device image has no trl); the prompt and
 loss mask come from ``expert_kedro.modeling.prompts.encode_pair`` like in training.
@@ -25,12 +25,13 @@ import pandas as pd
 import torch
 
 from expert_kedro.evaluation.metrics import per_project_metrics
+from expert_kedro.evaluation.tuning import tune_weight
 from expert_kedro.identifiers import as_id, as_id_list
 from expert_kedro.modeling.base_model import dequantize_gguf
 from expert_kedro.modeling.handles import ModelSource
 from expert_kedro.modeling.prompts import IGNORE_INDEX, encode_pair
+from expert_kedro.recommender.fusion import ScoredCandidates, fuse, order_with_tail
 from expert_kedro.recommender.grounding import roster_lookup
-from expert_kedro.recommender.rerank import order_with_tail, tune_retrieval_weight
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.scoring.scorer import LLMScorer
 from expert_kedro.training_data.rerank_pairs import ExpertHistory, format_rerank_input
@@ -157,13 +158,30 @@ def candidate_tables(  # noqa: PLR0917 - experiment helper
     return tables, tails, latencies
 
 
+def tune_at_k(cut, acceptable, grid):
+    """The fusion weight tuned on candidate tables cut to their first K rows."""
+    scored = [
+        ScoredCandidates(
+            head["expert_id"].tolist(),
+            head["retrieval_score"].to_numpy(),
+            head["llm_score"].to_numpy(),
+            rest,
+        )
+        for head, rest in cut
+    ]
+    return tune_weight(
+        lambda w: [item.rank(w)[0] for item in scored],
+        acceptable,
+        grid,
+        name="retrieval_weight",
+    )
+
+
 def metrics_at(tables, tails, acceptable, k, weight):
     rankings = []
     for t, tail in zip(tables, tails, strict=True):
         head = t.iloc[:k]
         rest = t["expert_id"].tolist()[k:] + list(tail)
-        from expert_kedro.recommender.rerank import fuse
-
         rankings.append(
             order_with_tail(
                 head["expert_id"].tolist(),
@@ -262,12 +280,7 @@ def main() -> None:
                 (t.iloc[:k], t["expert_id"].tolist()[k:] + list(tail))
                 for t, tail in zip(vt, vtails)
             ]
-            weight, grid = tune_retrieval_weight(
-                [c[0] for c in cut],
-                [c[1] for c in cut],
-                vacc,
-                list(settings.weight_grid),
-            )
+            weight, grid = tune_at_k(cut, vacc, list(settings.weight_grid))
             entry[f"K{k}"] = {
                 "tuned_retrieval_weight": weight,
                 "validation_llm_only": metrics_at(vt, vtails, vacc, k, 0.0),

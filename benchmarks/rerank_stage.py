@@ -35,8 +35,8 @@ def _latest(project: Path, name: str) -> pd.DataFrame:
 def main(project: Path, stage: Path) -> None:
     stage.mkdir(parents=True, exist_ok=True)
     conf = project / "conf" / "base"
-    evaluation = yaml.safe_load((conf / "parameters_evaluation.yml").read_text())[
-        "evaluation"
+    retrieval = yaml.safe_load((conf / "parameters_retrieval.yml").read_text())[
+        "retrieval"
     ]
     rp = yaml.safe_load((conf / "parameters_rerank_pairs.yml").read_text())[
         "rerank_pairs"
@@ -52,7 +52,7 @@ def main(project: Path, stage: Path) -> None:
     tproj = _latest(project, "test_projects.parquet")
     matches = _latest(project, "clean_matches.parquet")
     hybrid = build_retrievers(
-        roster, train, evaluation, validation_projects=vproj, train_answers=matches
+        roster, train, retrieval, validation_projects=vproj, train_answers=matches
     )["hybrid"]
     roster.to_parquet(stage / "roster.parquet")
     train.to_parquet(stage / "train_pairs.parquet")

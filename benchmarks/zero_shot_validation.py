@@ -1,8 +1,8 @@
 """Rerank design, LLM alone and fused: the base model with and without the adapter.
 
 Scores every validation project's K retrieved candidates with the zero-shot base
-model and with the latest ``lora_adapter``, through the evaluation's own code
-(hybrid retriever, ``RerankRanker.candidate_tables``, ``tune_retrieval_weight``), and
+model and with the latest ``lora_adapter``, through the evaluation's own code (the
+saved ``retrieval_index``, ``RerankRanker.score_candidates`` and ``tune_weight``), and
 writes hit@1/MRR at retrieval weights 0 (LLM only), 0.9 and 1 (retriever only).
 Run from the project root after ``kedro run --pipeline=training``::
 
@@ -39,20 +39,12 @@ def main() -> None:
     args = parser.parse_args()
     from omegaconf import OmegaConf
 
-    from expert_kedro.evaluation.llm_systems import (
-        rerank_candidate_tables,
-    )
     from expert_kedro.identifiers import as_id_list
-    from expert_kedro.pipelines.evaluation.nodes import (
-        build_index_documents,
-        fit_bm25_retriever,
-        fit_dense_retriever,
-        tune_hybrid_retriever,
-    )
+    from expert_kedro.recommender.adapters import load_scorer
     from expert_kedro.recommender.grounding import Roster
-    from expert_kedro.recommender.rerank import tune_retrieval_weight
-    from expert_kedro.recommender.service import build_ranker, load_scorer
+    from expert_kedro.recommender.service import build_ranker
     from expert_kedro.recommender.settings import RecommenderSettings
+    from expert_kedro.retrieval import check_no_leakage
 
     bootstrap_project(Path.cwd())
     runtime = OmegaConf.to_container(OmegaConf.from_dotlist(args.params))
@@ -62,23 +54,11 @@ def main() -> None:
         context = session.load_context()
         catalog, params = context.catalog, context.params
         settings = RecommenderSettings.from_params(params["recommender"])
-        ev = params["evaluation"]
         load = catalog.load
-        docs = build_index_documents(
-            load("expert_roster"),
-            load("train_pairs"),
-            load("clean_matches"),
-            load("validation_projects"),
-            load("test_projects"),
-            load("partial_test_projects"),
-            ev,
-        )
         validation = load("validation_projects")
-        hybrid, _ = tune_hybrid_retriever(
-            fit_bm25_retriever(docs, ev["bm25"]),
-            fit_dense_retriever(docs, ev["dense"]),
-            validation,
-            ev["hybrid"],
+        hybrid = load("retrieval_index")
+        check_no_leakage(
+            hybrid, {"validation": validation, "test": load("test_projects")}
         )
         acceptable = [as_id_list(a) for a in validation["acceptable_expert_ids"]]
         results: dict[str, dict] = {}
@@ -93,13 +73,12 @@ def main() -> None:
                 retriever=hybrid,
                 train_pairs=load("train_pairs"),
             )
-            tables = rerank_candidate_tables(ranker, validation, args.agenda_batch)
-            _, grid = tune_retrieval_weight(
-                [table for table, _ in tables],
-                [tail for _, tail in tables],
-                acceptable,
-                [0.0, 0.9, 1.0],
+            scored = ranker.score_candidates(
+                [list(agenda) for agenda in validation["agenda"]],
+                [int(pid) for pid in validation["project_id"]],
+                agenda_batch=args.agenda_batch,
             )
+            _, grid = ranker.tune_weight(scored, acceptable, [0.0, 0.9, 1.0])
             results[label] = {
                 "seconds": round(time.perf_counter() - started, 1),
                 "by_retrieval_weight": {

@@ -1,10 +1,11 @@
 """Session fixtures for the LLM recommender tests: a project copy with a tiny adapter.
 
-``trained_project`` copies the project, runs ``data_processing`` through a real
-``KedroSession``, prepares the embedded SmolLM2 base model and trains a tiny LoRA
-adapter (2 steps, rank 4) on a few pointwise rerank examples with model_training's
-own ``tokenize_pairs`` / ``train_lora``, saving both through the catalog. Tests then
-run the inference pipeline and the CLI against it. Registered in tests/conftest.py.
+``trained_project`` copies the project, runs ``data_processing`` and ``retrieval``
+(the saved ``retrieval_index``) through a real ``KedroSession``, prepares the
+embedded SmolLM2 base model and trains a tiny LoRA adapter (2 steps, rank 4) on a
+few pointwise rerank examples with model_training's own ``tokenize_pairs`` /
+``train_lora``, saving both through the catalog. Tests then run the inference
+pipeline and the CLI against it. Registered in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ TEST_RECOMMENDER = {
     "mode": "rerank",
     "top_k": 3,
     "candidates": 4,
-    "retrieval_weight": 0.5,
+    "fallback_retrieval_weight": 0.5,
     "max_prompt_tokens": 1024,
     "batch_size": 4,
     "history_questions": 2,
@@ -155,14 +156,15 @@ def _train_tiny_adapter(project: Path) -> None:
 
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory: pytest.TempPathFactory) -> TrainedProject:
-    """Processed data + base model + one tiny trained adapter in a project copy."""
+    """Processed data, retrieval index, base model and one tiny trained adapter (no
+    ``rerank_tuning`` yet: ``evaluation_llm`` has not run), in a project copy."""
     project = copy_project(tmp_path_factory.mktemp("llm") / "project")
     (project / "conf" / "local" / "parameters.yml").write_text(
         yaml.safe_dump({"recommender": TEST_RECOMMENDER}), encoding="utf-8"
     )
     _ensure_model_catalog(project)
     with _session(project) as session:
-        session.run(pipeline_names=["data_processing"])
+        session.run(pipeline_names=["data_processing", "retrieval"])
     _train_tiny_adapter(project)
     versions = sorted((project / "data" / "06_models" / "lora_adapter").iterdir())
     adapter_dir = next(p for p in versions[-1].iterdir() if p.is_dir())

@@ -38,6 +38,12 @@ CHAIN = (
     ("augmented_train_pairs", "tokenized_train", "training"),
     ("tokenized_train", "lora_adapter", "training"),
     ("lora_adapter", "recommendations", "inference"),
+    # One retriever, fit once: hard negatives and inference both read the saved index.
+    ("retrieval_index", "rerank_train_pairs", "training"),
+    ("retrieval_index", "recommendations", "inference"),
+    # The fusion weight evaluation_llm tunes travels to inference as data.
+    ("rerank_tuning", "recommendations", "inference"),
+    ("lora_adapter", "rerank_tuning", "evaluation_llm"),
     ("lora_adapter", "evaluation_metrics", None),
     ("lora_adapter", "served_model", "export"),
 )

@@ -9,9 +9,12 @@ Examples::
     expert-recommend -q "..." --adapter-version 2026-11-25T18.02.11.123Z
 
 The CLI bootstraps the Kedro project (``--project-path``, default: the current
-folder), reads the catalog and parameters of ``--env`` and runs the same functions
-as the inference pipeline's nodes. It uses the latest ``lora_adapter`` version unless
-``--adapter-version`` names one.
+folder), reads the catalog and parameters of ``--env`` and loads the recommender as
+the inference pipeline does (``recommender.loader.load_recommender``): the saved
+``retrieval_index`` proposes the candidates (nothing is fit) and the fusion weight is
+the one ``evaluation_llm`` tuned for the adapter (``rerank_tuning``) unless the
+parameters set one (``-v`` logs which). It uses the latest ``lora_adapter`` version
+unless ``--adapter-version`` names one.
 
 Errors are one line on stderr with exit code 1, never a traceback: an empty agenda,
 a JSON file that is not a list, an agenda whose prompt is longer than
@@ -33,7 +36,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from expert_kedro.recommender.service import TRAIN_COMMAND
+from expert_kedro.recommender.adapters import TRAIN_COMMAND
 
 _DISPLAY_COLUMNS = ("rank", "expert_id", "expert_name", "score", "expert_headline")
 
@@ -148,7 +151,12 @@ def recommend_for_agenda(
     adapter_version: str | None,
     overrides: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Run the inference nodes on one agenda inside a Kedro session.
+    """Rank experts for one agenda as the inference pipeline does.
+
+    The catalog's datasets (adapter, base model, roster, training pairs, the saved
+    ``retrieval_index`` and ``rerank_tuning``) go to
+    ``recommender.loader.load_recommender``, the function behind the pipeline's
+    ``load_recommender_node``: nothing is fit.
 
     Returns:
         The ``recommendations`` rows and the ``inference_metrics``.
@@ -156,8 +164,8 @@ def recommend_for_agenda(
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
-    from expert_kedro.pipelines.inference import nodes  # noqa: PLC0415
-    from expert_kedro.recommender.service import check_agenda_fits  # noqa: PLC0415
+    from expert_kedro.recommender.loader import load_recommender  # noqa: PLC0415
+    from expert_kedro.recommender.service import parse_agenda_table  # noqa: PLC0415
     from expert_kedro.recommender.settings import (  # noqa: PLC0415
         RecommenderSettings,
     )
@@ -168,45 +176,27 @@ def recommend_for_agenda(
     bootstrap_project(project_path)
     with KedroSession.create(project_path=project_path, env=env) as session:
         context = session.load_context()
-        catalog = context.catalog
-        params = context.params
-        recommender = {**(params.get("recommender") or {}), **overrides}
-        settings = RecommenderSettings.from_params(recommender)
-        pairs_params = params.get("pairs") or {}
-        parsed = nodes.parse_new_agendas(
-            pd.DataFrame({"case_id": ["cli"], "agenda": [json.dumps(agenda)]})
+        catalog, params = context.catalog, context.params
+        settings = RecommenderSettings.from_params(
+            {**(params.get("recommender") or {}), **overrides}
         )
-        adapter = _load_adapter(context, adapter_version)
-        base = _load(catalog, "base_model")
-        model = nodes.load_recommender_model(base, adapter, recommender)
-        # Refuse an over-long agenda before the retriever is fit.
-        check_agenda_fits(
-            model,
+        pairs = PairsSettings.from_params(params.get("pairs") or {})
+        agendas = parse_agenda_table(
+            pd.DataFrame({"case_id": ["cli"], "agenda": [json.dumps(agenda)]}), "agenda"
+        )
+        rerank = settings.mode == "rerank"
+        recommender = load_recommender(
+            _load(catalog, "base_model"),
+            _load_adapter(context, adapter_version),
             settings,
-            parsed,
-            PairsSettings.from_params(pairs_params).system_prompt,
+            expert_roster=_load(catalog, "expert_roster"),
+            train_pairs=_load(catalog, "train_pairs"),
+            retrieval_index=_load(catalog, "retrieval_index") if rerank else None,
+            rerank_tuning=_load(catalog, "rerank_tuning") if rerank else None,
+            generative_system=pairs.system_prompt,
+            output_format=pairs.output_format,
         )
-        roster = _load(catalog, "expert_roster")
-        train_pairs = _load(catalog, "train_pairs")
-        retriever = None
-        if settings.mode == "rerank":
-            retriever = nodes.fit_candidate_retriever(
-                roster,
-                train_pairs,
-                _load(catalog, "validation_projects"),
-                _load(catalog, "clean_matches"),
-                params.get("evaluation", {}),
-                recommender,
-            )
-        return nodes.recommend_experts(
-            parsed,
-            model,
-            retriever,
-            roster,
-            train_pairs,
-            recommender,
-            pairs_params,
-        )
+        return recommender.recommend(agendas)
 
 
 def format_table(recommendations: pd.DataFrame) -> str:
@@ -286,7 +276,7 @@ def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
     verbose: bool,
 ) -> None:
     """Recommend roster experts for an agenda (see the module docstring)."""
-    from expert_kedro.recommender.service import AdapterMismatchError  # noqa: PLC0415
+    from expert_kedro.recommender.adapters import AdapterMismatchError  # noqa: PLC0415
     from expert_kedro.scoring.scorer import AgendaTooLongError  # noqa: PLC0415
 
     agenda = read_questions(questions, file)

@@ -78,6 +78,8 @@ def test_versions_are_kept_and_pinnable(tiny_model: Path, tmp_path: Path):
     LoRAAdapterDataset(filepath=path, version=second).save(_adapter(tiny_model, 2))
     latest = LoRAAdapterDataset(filepath=path, version=Version(None, None)).load()
     pinned = LoRAAdapterDataset(filepath=path, version=Version(first.save, None)).load()
+    # The handle names its version: values tuned for an adapter are recorded with it.
+    assert (latest.version, pinned.version) == (second.save, first.save)
     assert latest.training_info["seed"] == 2 and pinned.training_info["seed"] == 1
     # A versioned dataset never overwrites an existing version.
     with pytest.raises(DatasetError, match="must not exist if versioning is enabled"):

@@ -9,7 +9,7 @@ from expert_kedro.modeling.handles import (
     LoRAAdapterHandle,
     same_source,
 )
-from expert_kedro.recommender.service import AdapterMismatchError, check_adapter_base
+from expert_kedro.recommender.adapters import AdapterMismatchError, check_adapter_base
 
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 LAPTOP = {

@@ -15,8 +15,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from expert_kedro.recommender.fusion import fuse, order_with_tail
 from expert_kedro.recommender.grounding import Roster
-from expert_kedro.recommender.rerank import RerankRanker, fuse, order_with_tail
+from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.scoring.llm_scoring import _batch_inputs
 from expert_kedro.training_data.rerank_pairs import ExpertHistory, _words
 

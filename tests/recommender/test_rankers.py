@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from expert_kedro.pipelines.rerank_pairs.nodes import build_rerank_pairs
+from expert_kedro.recommender.adapters import load_scorer
 from expert_kedro.recommender.generative import (
     GenerativeRanker,
     free_generation_diagnostic,
@@ -16,7 +17,6 @@ from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.recommender.service import (
     build_ranker,
-    load_scorer,
     parse_agenda_table,
     recommend,
 )
@@ -236,8 +236,7 @@ def test_training_pairs_and_inference_prompts_agree_with_candidate_region(
             validation_pairs,
             catalog.load("validation_projects"),
             roster_df,
-            catalog.load("clean_matches"),
-            context.params["evaluation"],
+            catalog.load("retrieval_index"),
             params,
             context.params["rerank_pairs"],
         )

@@ -1,9 +1,10 @@
 """Custom Kedro datasets for models (base model source/folder, LoRA adapters, the
-fitted retrieval index, exports for serving)."""
+fitted retrieval index, exports for serving) and optional records (tuned values)."""
 
 from expert_kedro.datasets.base_model_dataset import BaseModelDataset
 from expert_kedro.datasets.lora_adapter_dataset import LoRAAdapterDataset
 from expert_kedro.datasets.model_source_dataset import ModelSourceDataset
+from expert_kedro.datasets.optional_json_dataset import OptionalJSONDataset
 from expert_kedro.datasets.retrieval_index_dataset import RetrievalIndexDataset
 from expert_kedro.datasets.served_model_dataset import ServedModelDataset
 
@@ -11,6 +12,7 @@ __all__ = [
     "BaseModelDataset",
     "LoRAAdapterDataset",
     "ModelSourceDataset",
+    "OptionalJSONDataset",
     "RetrievalIndexDataset",
     "ServedModelDataset",
 ]

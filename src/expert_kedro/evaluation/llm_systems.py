@@ -1,22 +1,21 @@
 """LLM recommender systems in the evaluation (extra nodes beside the baselines).
 
-``rank_llm_projects`` loads the fine-tuned adapter once and ranks the validation and
-test projects (full and partial agendas) with the recommender of
-``recommender.mode``:
+The ``evaluation_llm`` nodes load a model once and rank the validation and test
+projects (full and partial agendas) with the ranker the inference pipeline builds
+(``recommender.service.build_ranker``), through the ranker's own API:
 
-* ``rerank`` (system ``llm_rerank``): hybrid top-K candidates scored by the LLM; the
-  fusion weight is tuned on the VALIDATION projects (``llm_rerank_tuning`` reports
-  the grid and the LLM-only scores) and then applied to the test projects;
-* ``generative`` (system ``llm_generative``): every roster expert's first line scored
-  by log-probability; a free-generation diagnostic counts hallucinated experts on
-  the validation agendas.
+* ``rerank`` (systems ``llm_rerank``, ``zero_shot_rerank``): each project's hybrid
+  top-K candidates are scored once (``RerankRanker.score_candidates``), the fusion
+  weight is tuned on the VALIDATION projects (``RerankRanker.tune_weight``) and every
+  split is ranked at that weight (``with_weight(w).rank_scored``), exactly as
+  inference ranks an agenda at the weight it was given;
+* ``generative`` (systems ``llm_generative``, ``zero_shot_generative``): every roster
+  expert's first line scored by log-probability; a free-generation diagnostic counts
+  hallucinated experts on the validation agendas.
 
 Rankings cover the whole roster (reranked candidates first), so MRR is exact.
 ``recommender.max_eval_projects`` caps the projects per split on slow machines
 (set ``evaluation.unranked_projects: skip`` with it).
-
-Wire with ``evaluation.create_pipeline(extra_rankings=["llm_rankings"]) +
-llm_systems.create_pipeline()``.
 """
 
 from __future__ import annotations
@@ -25,21 +24,20 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from expert_kedro.evaluation.rankings import RANKING_COLUMNS
+from expert_kedro.evaluation.rankings import RANKING_COLUMNS, rankings_table
 from expert_kedro.identifiers import as_id, as_id_list, sort_by_ids
-from expert_kedro.recommender.generative import free_generation_diagnostic
-from expert_kedro.recommender.rerank import (
-    RerankRanker,
-    fuse,
-    order_with_tail,
-    tune_retrieval_weight,
+from expert_kedro.recommender.generative import (
+    GenerativeRanker,
+    free_generation_diagnostic,
 )
+from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.recommender.settings import RecommenderSettings
 
 logger = logging.getLogger(__name__)
+
+ProjectSets = Mapping[tuple[str, str], pd.DataFrame]
 
 
 def _cap(projects: pd.DataFrame, limit: int | None) -> pd.DataFrame:
@@ -47,93 +45,21 @@ def _cap(projects: pd.DataFrame, limit: int | None) -> pd.DataFrame:
     return frame if limit is None else frame.head(int(limit))
 
 
-def _rows(  # noqa: PLR0917 - one rankings block
-    system: str, split: str, variant: str, project_id: str, ids: Any, scores: Any
-) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "system": system,
-            "split": split,
-            "variant": variant,
-            "project_id": as_id(project_id),
-            "rank": np.arange(1, len(ids) + 1),
-            "expert_id": np.asarray(as_id_list(list(ids)), dtype=object),
-            "score": np.asarray(scores, dtype=float),
-        },
-        columns=list(RANKING_COLUMNS),
-    )
-
-
-def rerank_candidate_tables(
-    ranker: RerankRanker, projects: pd.DataFrame, agenda_batch: int
-) -> list[tuple[pd.DataFrame, list[str]]]:
-    """Per project, the rerank candidates' retrieval and LLM scores and the tail.
-
-    Args:
-        ranker: The rerank system.
-        projects: Projects with ``project_id`` and ``agenda``.
-        agenda_batch: Projects whose candidates share forward passes.
-
-    Returns:
-        :meth:`RerankRanker.candidate_tables` output, in project order.
-    """
-    pairs = list(projects[["project_id", "agenda"]].itertuples(index=False))
-    tables = []
-    for start in range(0, len(pairs), agenda_batch):
-        chunk = pairs[start : start + agenda_batch]
-        tables += ranker.candidate_tables(
-            [list(agenda) for _, agenda in chunk], [as_id(pid) for pid, _ in chunk]
-        )
-    return tables
-
-
-def _rerank_rankings(
-    ranker: RerankRanker,
-    settings: RecommenderSettings,
-    sets: Mapping[tuple[str, str], pd.DataFrame],
-) -> tuple[list[pd.DataFrame], dict[str, Any]]:
-    validation = sets[("validation", "full")]
-    tables = rerank_candidate_tables(ranker, validation, settings.agenda_batch)
-    acceptable = [as_id_list(a) for a in validation["acceptable_expert_ids"]]
-    weight, grid = tune_retrieval_weight(
-        [t for t, _ in tables],
-        [tail for _, tail in tables],
-        acceptable,
-        list(settings.weight_grid),
-    )
-    ranker.retrieval_weight = weight
-    report = {
-        "system": ranker.name,
-        "candidates": settings.candidates,
-        "tuned_retrieval_weight": weight,
-        "configured_retrieval_weight": settings.retrieval_weight,
-        "n_validation_projects": len(validation),
-        "grid": grid.round(6).to_dict("records"),
-    }
-    frames = []
-    for (split, variant), projects in sets.items():
-        cached = tables if (split, variant) == ("validation", "full") else None
-        pairs = cached or rerank_candidate_tables(
-            ranker, projects, settings.agenda_batch
-        )
-        for pid, (table, tail) in zip(projects["project_id"], pairs, strict=True):
-            fused = fuse(
-                table["retrieval_score"].to_numpy(),
-                table["llm_score"].to_numpy(),
-                weight,
-            )
-            ids, scores = order_with_tail(table["expert_id"].tolist(), fused, tail)
-            frames.append(_rows(ranker.name, split, variant, pid, ids, scores))
-    return frames, report
-
-
-def _project_sets(
+def project_sets(
     validation_projects: pd.DataFrame,
     test_projects: pd.DataFrame,
     partial_test_projects: pd.DataFrame,
-    settings: RecommenderSettings,
+    limit: int | None,
 ) -> dict[tuple[str, str], pd.DataFrame]:
-    limit = settings.max_eval_projects
+    """The held-out projects an LLM system ranks, per ``(split, variant)``.
+
+    Args:
+        validation_projects: Validation projects (tune the fusion weight).
+        test_projects: Test projects, full agendas.
+        partial_test_projects: Test projects, partial agendas.
+        limit: ``recommender.max_eval_projects``: the first projects by id per set
+            (None: all).
+    """
     return {
         ("validation", "full"): _cap(validation_projects, limit),
         ("test", "full"): _cap(test_projects, limit),
@@ -141,36 +67,118 @@ def _project_sets(
     }
 
 
-def _rank_system(
-    ranker: Any,
-    settings: RecommenderSettings,
-    sets: Mapping[tuple[str, str], pd.DataFrame],
-    system: str,
+def rank_rerank_system(
+    ranker: RerankRanker, settings: RecommenderSettings, sets: ProjectSets
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    limit, roster, scorer = settings.max_eval_projects, ranker.roster, ranker.scorer
-    if isinstance(ranker, RerankRanker):
-        frames, report = _rerank_rankings(ranker, settings, sets)
-    else:
-        frames = []
-        for (split, variant), projects in sets.items():
+    """Score every set's candidates once, tune the weight on validation, rank all.
+
+    Returns:
+        The rankings (whole roster per project) and the tuning report
+        (``tuned_retrieval_weight``, the grid of validation metrics).
+    """
+    scored = {
+        key: ranker.score_candidates(
+            [list(agenda) for agenda in projects["agenda"]],
+            [as_id(pid) for pid in projects["project_id"]],
+            agenda_batch=settings.agenda_batch,
+        )
+        for key, projects in sets.items()
+    }
+    validation = sets[("validation", "full")]
+    weight, grid = ranker.tune_weight(
+        scored[("validation", "full")],
+        [as_id_list(ids) for ids in validation["acceptable_expert_ids"]],
+        list(settings.weight_grid),
+        metric=settings.tuning_metric,
+    )
+    tuned = ranker.with_weight(weight)
+    frames = []
+    for (split, variant), projects in sets.items():
+        ranked = tuned.rank_scored(scored[(split, variant)])
+        frames.append(
+            rankings_table(
+                tuned.name,
+                split,
+                variant,
+                projects["project_id"].tolist(),
+                [ids for ids, _ in ranked],
+                [scores for _, scores in ranked],
+            )
+        )
+    report = {
+        "system": tuned.name,
+        "candidates": settings.candidates,
+        "tuned_retrieval_weight": weight,
+        "tuning_metric": settings.tuning_metric,
+        "configured_retrieval_weight": settings.retrieval_weight,
+        "n_validation_projects": len(validation),
+        "grid": grid.round(6).to_dict("records"),
+    }
+    return pd.concat(frames, ignore_index=True), report
+
+
+def rank_generative_system(
+    ranker: GenerativeRanker, sets: ProjectSets, system: str
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Rank every set's projects over the whole roster; count free-generation slips.
+
+    Returns:
+        The rankings and a report with the hallucination counts on validation.
+    """
+    frames = []
+    n_experts = len(ranker.roster)
+    for (split, variant), projects in sets.items():
+        ranked = [
+            ranker.rank_with_scores(list(agenda), n_experts, as_id(pid))
             for pid, agenda in projects[["project_id", "agenda"]].itertuples(
                 index=False
-            ):
-                ids, scores = ranker.rank_with_scores(list(agenda), len(roster), pid)
-                frames.append(_rows(ranker.name, split, variant, pid, ids, scores))
-        _, summary = free_generation_diagnostic(
-            scorer,
-            roster,
-            system,
-            [list(a) for a in sets[("validation", "full")]["agenda"]],
+            )
+        ]
+        frames.append(
+            rankings_table(
+                ranker.name,
+                split,
+                variant,
+                projects["project_id"].tolist(),
+                [ids for ids, _ in ranked],
+                [scores for _, scores in ranked],
+            )
         )
-        report = {"system": ranker.name, "free_generation_validation": summary}
-    report["max_eval_projects"] = limit
+    _, summary = free_generation_diagnostic(
+        ranker.scorer,
+        ranker.roster,
+        system,
+        [list(a) for a in sets[("validation", "full")]["agenda"]],
+    )
     rankings = pd.concat(frames, ignore_index=True)
+    return rankings, {"system": ranker.name, "free_generation_validation": summary}
+
+
+def rank_system(
+    ranker: RerankRanker | GenerativeRanker,
+    settings: RecommenderSettings,
+    sets: ProjectSets,
+    system: str,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Rankings and report of one LLM system (rerank or generative design).
+
+    Args:
+        ranker: From ``service.build_ranker``.
+        settings: The ``recommender`` settings of the design.
+        sets: From :func:`project_sets`.
+        system: System prompt of the generative pairs.
+    """
+    if isinstance(ranker, RerankRanker):
+        rankings, report = rank_rerank_system(ranker, settings, sets)
+    else:
+        rankings, report = rank_generative_system(ranker, sets, system)
+    report["max_eval_projects"] = settings.max_eval_projects
+    if rankings.empty:
+        rankings = pd.DataFrame(columns=list(RANKING_COLUMNS))
     logger.info(
         "%s ranked %d projects (cap %s).",
         report["system"],
         rankings.groupby(["split", "variant"])["project_id"].nunique().sum(),
-        limit,
+        settings.max_eval_projects,
     )
     return rankings, report

@@ -43,14 +43,30 @@ def _agendas(projects: pd.DataFrame) -> list[list[str]]:
     return [[str(question) for question in agenda] for agenda in projects["agenda"]]
 
 
-def _long_table(  # noqa: PLR0917 - private builder, all arguments required
+def rankings_table(  # noqa: PLR0917 - one rankings block, all arguments required
     system: str,
     split: str,
     variant: str,
     project_ids: Sequence[str],
-    ids: np.ndarray,
-    scores: np.ndarray,
+    ids: np.ndarray | Sequence[Sequence[str]],
+    scores: np.ndarray | Sequence[Sequence[float]],
 ) -> pd.DataFrame:
+    """Rankings rows of one system on one split/variant, every project ranked as deep.
+
+    Args:
+        system: System name.
+        split: ``"validation"`` or ``"test"``.
+        variant: ``"full"`` or ``"partial"``.
+        project_ids: Projects, one per row of ``ids``.
+        ids: ``[n_projects, depth]`` expert ids, best first.
+        scores: Their scores, same shape.
+
+    Returns:
+        Rankings table (see module docstring), ``n_projects * depth`` rows.
+    """
+    ids = np.asarray(ids, dtype=object)
+    ids = ids.reshape(len(project_ids), ids.size // max(len(project_ids), 1))
+    scores = np.asarray(scores, dtype=float).reshape(ids.shape)
     n_projects, depth = ids.shape
     return pd.DataFrame(
         {
@@ -91,7 +107,7 @@ def rank_with_retriever(
     k = len(retriever.expert_ids) if depth is None else depth
     scores = retriever.score_all(_agendas(projects))
     ids, top_scores = top_k(scores, retriever.expert_ids, k)
-    return _long_table(
+    return rankings_table(
         retriever.name, split, variant, projects["project_id"], ids, top_scores
     )
 
@@ -124,7 +140,7 @@ def rank_with_recommender(
     ):
         ids = np.asarray(as_id_list(ranked), dtype=object)[None, :]
         frames.append(
-            _long_table(
+            rankings_table(
                 recommender.name,
                 split,
                 variant,

@@ -1,9 +1,10 @@
 """The ``evaluation`` parameter group (metrics, test partial agendas, candidates).
 
-The retrieval parameters of the group (``index``, ``bm25``, ``dense``, ``hybrid``)
-are read by ``expert_kedro.retrieval.factory``, not here. The defaults below are the
-only ones in the code; ``conf/base/parameters_evaluation.yml`` states the same values
-with the reasons for them (tests/test_parameter_settings.py keeps the two equal).
+The retrievers' parameters are the ``retrieval`` group (``RetrievalSettings``): the
+evaluation ranks with the saved ``retrieval_index`` and fits nothing. The defaults
+below are the only ones in the code; ``conf/base/parameters_evaluation.yml``
+states the same values with the reasons for them
+(tests/test_parameter_settings.py keeps the two equal).
 """
 
 from __future__ import annotations
@@ -106,8 +107,6 @@ class EvaluationSettings(ParameterSettings):
     """
 
     GROUP = "evaluation"
-    # Retrieval parameters, read by expert_kedro.retrieval.factory.
-    FOREIGN_KEYS = frozenset({"index", "bm25", "dense", "hybrid"})
 
     seed: int = 2026
     ranking_depth: int | None = None

@@ -107,8 +107,10 @@ class LoRAAdapterHandle:
         training_info: Contents of ``training_info.json`` (prompt style, max length,
             mode, ...) when present, else an empty dict.
         version: The Kedro version (timestamp) of the loaded folder, or None when
-            the dataset is not versioned; an exported model names it so that a
-            served checkpoint can be traced back to its training run.
+            the dataset is not versioned: an exported model names it so that a
+            served checkpoint can be traced back to its training run, and values
+            tuned for this adapter, such as the rerank fusion weight, are recorded
+            against it.
     """
 
     path: str

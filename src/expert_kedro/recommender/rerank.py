@@ -9,24 +9,34 @@ For one agenda:
    answer token (the agenda prefix is computed once for all ``K``);
 3. both scores are standardised over the ``K`` candidates and fused,
    ``w * z(retrieval) + (1 - w) * z(llm)``, with ``w`` tuned on the validation
-   split (:func:`tune_retrieval_weight`).
+   split (:meth:`RerankRanker.tune_weight`).
 
 Candidates come from the roster and profiles from the roster, so the ranking is
 grounded by construction. Experts past ``K`` keep the retriever's order below the
 reranked ones, so a full roster ranking is available for MRR.
+
+Scoring (retriever + LLM) and ranking (fusion at a weight) are separate steps, so the
+evaluation scores the held-out projects once, tunes ``w`` on the scores and ranks at
+the tuned weight through the same code as inference::
+
+    scored = ranker.score_candidates(agendas, cases, agenda_batch=8)
+    weight, grid = ranker.tune_weight(scored, acceptable_sets, [0.0, 0.5, 1.0])
+    rankings = ranker.with_weight(weight).rank_scored(scored)  # whole roster
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from expert_kedro.evaluation.metrics import METRIC_NAMES, per_project_metrics
+from expert_kedro.evaluation.tuning import tune_weight
 from expert_kedro.identifiers import as_id
+from expert_kedro.recommender.fusion import ScoredCandidates
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.retrieval.base import ScoringRetriever, top_k
 from expert_kedro.scoring.scorer import LLMScorer
@@ -34,52 +44,6 @@ from expert_kedro.training_data.regions import region_lines
 from expert_kedro.training_data.rerank_pairs import ExpertHistory, format_rerank_input
 
 logger = logging.getLogger(__name__)
-
-
-def _zscore(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=float)
-    std = values.std()
-    return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
-
-
-def fuse(
-    retrieval_scores: np.ndarray, llm_scores: np.ndarray, retrieval_weight: float
-) -> np.ndarray:
-    """Fused candidate scores: ``w * z(retrieval) + (1 - w) * z(llm)``.
-
-    Args:
-        retrieval_scores: Retriever scores of the ``K`` candidates.
-        llm_scores: LLM scores of the same candidates.
-        retrieval_weight: ``w`` in [0, 1] (0: LLM only, 1: retriever only).
-
-    Raises:
-        ValueError: If ``w`` is outside [0, 1].
-    """
-    if not 0.0 <= retrieval_weight <= 1.0:
-        raise ValueError(
-            f"recommender.retrieval_weight must be in [0, 1], got {retrieval_weight}."
-        )
-    return retrieval_weight * _zscore(retrieval_scores) + (
-        1.0 - retrieval_weight
-    ) * _zscore(llm_scores)
-
-
-def order_with_tail(
-    candidate_ids: Sequence[str],
-    fused: np.ndarray,
-    tail_ids: Sequence[str],
-) -> tuple[list[str], list[float]]:
-    """Reranked candidates, then the retriever's remaining order.
-
-    Tail experts get scores strictly below every candidate's, decreasing by 1.
-    """
-    order = np.argsort(-np.asarray(fused, dtype=float), kind="stable")
-    ids = [as_id(candidate_ids[i]) for i in order]
-    scores = [float(fused[i]) for i in order]
-    floor = min(scores) if scores else 0.0
-    ids += [as_id(e) for e in tail_ids]
-    scores += [floor - 1.0 - i for i in range(len(tail_ids))]
-    return ids, scores
 
 
 class RerankRanker:
@@ -167,28 +131,39 @@ class RerankRanker:
     ) -> list[tuple[pd.DataFrame, list[str]]]:
         """:meth:`candidate_table` for several agendas, scored in shared batches."""
         return [
-            (
-                pd.DataFrame(
-                    {
-                        "expert_id": chosen,
-                        "retrieval_score": retrieval,
-                        "llm_score": llm,
-                    }
-                ),
-                tail,
-            )
-            for chosen, retrieval, llm, tail in self._score_candidates(agendas, cases)
+            (scored.table(), scored.tail)
+            for scored in self.score_candidates(agendas, cases)
         ]
 
-    def _score_candidates(
-        self, agendas: Sequence[Sequence[str]], cases: Sequence[Any]
-    ) -> list[tuple[list[str], np.ndarray, np.ndarray, list[str]]]:
-        """Per agenda: candidate ids, their retrieval and LLM scores, the tail.
+    def score_candidates(
+        self,
+        agendas: Sequence[Sequence[str]],
+        cases: Sequence[Any],
+        *,
+        agenda_batch: int | None = None,
+    ) -> list[ScoredCandidates]:
+        """Retrieve and LLM-score each agenda's ``K`` candidates (no fusion yet).
 
-        The columns of :meth:`candidate_tables` without a DataFrame per agenda,
-        which ranking reads straight back out (64 of them per batched call).
+        Args:
+            agendas: Agendas, each a list of questions.
+            cases: Case ids (named in errors), one per agenda.
+            agenda_batch: Agendas whose candidates share forward passes (None: all).
+
+        Returns:
+            One :class:`ScoredCandidates` per agenda, in order.
         """
         agendas = [list(agenda) for agenda in agendas]
+        step = agenda_batch or max(len(agendas), 1)
+        scored: list[ScoredCandidates] = []
+        for start in range(0, len(agendas), step):
+            scored += self._score_batch(
+                agendas[start : start + step], cases[start : start + step]
+            )
+        return scored
+
+    def _score_batch(
+        self, agendas: list[list[str]], cases: Sequence[Any]
+    ) -> list[ScoredCandidates]:
         scores = self.retriever.score_all(agendas)
         ids, ranked_scores = top_k(scores, self.expert_ids, len(self.expert_ids))
         ranked = [[as_id(e) for e in row] for row in ids]
@@ -199,14 +174,71 @@ class RerankRanker:
         ]
         llm = self.scorer.yes_no_scores_grouped(self.system, groups, cases)
         return [
-            (
-                chosen[i],
-                ranked_scores[i][: self.candidates],
-                llm[i],
-                ranked[i][self.candidates :],
+            ScoredCandidates(
+                expert_ids=chosen[i],
+                retrieval_scores=np.asarray(ranked_scores[i][: self.candidates]),
+                llm_scores=np.asarray(llm[i]),
+                tail=ranked[i][self.candidates :],
             )
             for i in range(len(agendas))
         ]
+
+    def rank_scored(
+        self, scored: Sequence[ScoredCandidates], k: int | None = None
+    ) -> list[tuple[list[str], list[float]]]:
+        """Rank scored candidates at this ranker's fusion weight.
+
+        Args:
+            scored: From :meth:`score_candidates`.
+            k: Experts kept per agenda; None keeps the whole roster (exact MRR).
+
+        Returns:
+            Per agenda, expert ids and fused scores, best first.
+        """
+        ranked = [item.rank(self.retrieval_weight) for item in scored]
+        return ranked if k is None else [(ids[:k], s[:k]) for ids, s in ranked]
+
+    def with_weight(self, retrieval_weight: float) -> RerankRanker:
+        """A copy fusing at ``retrieval_weight`` (model, roster and retriever shared).
+
+        Raises:
+            ValueError: If the weight is outside [0, 1].
+        """
+        if not 0.0 <= retrieval_weight <= 1.0:
+            raise ValueError(
+                f"retrieval_weight must be in [0, 1], got {retrieval_weight}."
+            )
+        other = copy.copy(self)
+        other.retrieval_weight = float(retrieval_weight)
+        return other
+
+    def tune_weight(
+        self,
+        scored: Sequence[ScoredCandidates],
+        acceptable_sets: Sequence[Iterable[int]],
+        grid: Sequence[float],
+        *,
+        metric: str = "mrr",
+    ) -> tuple[float, pd.DataFrame]:
+        """The fusion weight of ``grid`` that ranks held-out projects best.
+
+        Args:
+            scored: :meth:`score_candidates` of the held-out (validation) projects.
+            acceptable_sets: Their acceptable experts, in the same order.
+            grid: Weights to try, in [0, 1].
+            metric: Metric maximised (see ``evaluation.tuning.tune_weight``).
+
+        Returns:
+            ``(best_weight, table)``, one table row per weight (``retrieval_weight``
+            and the metrics).
+        """
+
+        def rank_at(weight: float) -> list[list[str]]:
+            return [ids for ids, _ in self.with_weight(weight).rank_scored(scored)]
+
+        return tune_weight(
+            rank_at, acceptable_sets, grid, metric=metric, name="retrieval_weight"
+        )
 
     def rank_with_scores(
         self, agenda: Sequence[str], k: int, case: Any = None
@@ -218,72 +250,8 @@ class RerankRanker:
         self, agendas: Sequence[Sequence[str]], k: int, cases: Sequence[Any]
     ) -> list[tuple[list[str], list[float]]]:
         """:meth:`rank_with_scores` for several agendas in shared forward passes."""
-        out = []
-        for chosen, retrieval, llm, tail in self._score_candidates(agendas, cases):
-            fused = fuse(retrieval, llm, self.retrieval_weight)
-            ids, scores = order_with_tail(chosen, fused, tail)
-            out.append((ids[:k], scores[:k]))
-        return out
+        return self.rank_scored(self.score_candidates(agendas, cases), k)
 
     def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[str]]:
         """``Recommender`` protocol: ``k`` distinct roster experts per agenda."""
         return [self.rank_with_scores(agenda, k)[0] for agenda in agendas]
-
-
-def tune_retrieval_weight(
-    tables: Sequence[pd.DataFrame],
-    tails: Sequence[Sequence[str]],
-    acceptable_sets: Sequence[Sequence[str]],
-    grid: Sequence[float],
-    *,
-    metric: str = "mrr",
-) -> tuple[float, pd.DataFrame]:
-    """Choose the fusion weight on validation candidate tables.
-
-    Args:
-        tables: Per project, :meth:`RerankRanker.candidate_table`'s table.
-        tails: Per project, the experts past ``K`` (retrieval order).
-        acceptable_sets: Per project, the acceptable experts.
-        grid: Weights to try, in [0, 1].
-        metric: Metric maximised (one of ``METRIC_NAMES``); ties go to the weight
-            closest to 0.5.
-
-    Returns:
-        ``(best_weight, table)`` with one row per weight and one column per metric.
-
-    Raises:
-        ValueError: For an empty grid or an unknown metric.
-    """
-    if not grid:
-        raise ValueError("recommender.weight_grid is empty.")
-    if metric not in METRIC_NAMES:
-        raise ValueError(
-            f"Unknown tuning metric {metric!r}; use one of {METRIC_NAMES}."
-        )
-    rows = []
-    for weight in grid:
-        rankings = [
-            order_with_tail(
-                t["expert_id"].tolist(),
-                fuse(
-                    t["retrieval_score"].to_numpy(), t["llm_score"].to_numpy(), weight
-                ),
-                tail,
-            )[0]
-            for t, tail in zip(tables, tails, strict=True)
-        ]
-        means = per_project_metrics(rankings, acceptable_sets).mean()
-        rows.append({"retrieval_weight": float(weight), **means.to_dict()})
-    table = pd.DataFrame(rows)
-    best = table.assign(_gap=(table["retrieval_weight"] - 0.5).abs()).sort_values(
-        [metric, "_gap"], ascending=[False, True]
-    )
-    weight = float(best["retrieval_weight"].iloc[0])
-    logger.info(
-        "Rerank fusion tuned on %d projects: retrieval_weight=%.2f (%s=%.3f).",
-        len(tables),
-        weight,
-        metric,
-        float(best[metric].iloc[0]),
-    )
-    return weight, table

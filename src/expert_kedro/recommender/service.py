@@ -1,9 +1,9 @@
 """One recommendation path for the inference pipeline, the evaluation and the CLI.
 
+``loader.load_recommender`` puts these together for inference and the CLI.
+
 * :func:`parse_agenda_table` - validate ``case_id`` / ``agenda`` rows (clear errors
   naming the case).
-* :func:`check_adapter_base` - refuse an adapter trained on another base model.
-* :func:`load_scorer` - base model + LoRA adapter loaded once, as an ``LLMScorer``.
 * :func:`build_ranker` - the ranker of ``recommender.mode`` (rerank or generative).
 * :func:`recommend` - rank every agenda, build the ``recommendations`` rows and the
   latency/throughput metrics.
@@ -13,34 +13,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from expert_kedro.modeling.handles import (
-    BaseModelHandle,
-    LoRAAdapterHandle,
-    same_source,
-)
 from expert_kedro.preprocessing.parsing import parse_agenda_strict
 from expert_kedro.recommender.generative import GenerativeRanker
 from expert_kedro.recommender.grounding import RECOMMENDATION_COLUMNS, Roster
 from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.retrieval.base import ScoringRetriever
 from expert_kedro.scoring.scorer import LLMScorer
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 from expert_kedro.training_data.rerank_pairs import ExpertHistory
 
 logger = logging.getLogger(__name__)
-
-TRAIN_COMMAND = "kedro run --pipeline=training"
-
-
-class AdapterMismatchError(ValueError):
-    """The LoRA adapter does not fit the configured base model or prompt layout."""
 
 
 def parse_agenda_table(table: pd.DataFrame, name: str = "new_agendas") -> pd.DataFrame:
@@ -80,211 +69,64 @@ def parse_agenda_table(table: pd.DataFrame, name: str = "new_agendas") -> pd.Dat
     return pd.DataFrame({"case_id": case_ids.tolist(), "agenda": agendas})
 
 
-def _source_names(base: BaseModelHandle | str) -> set[str]:
-    if isinstance(base, BaseModelHandle):
-        names = {base.path, str(base.source.get("name_or_path", ""))}
-    else:
-        names = {str(base)}
-    expanded = set()
-    for name in filter(None, names):
-        expanded.add(name.rstrip("/"))
-        if Path(name).exists():
-            expanded.add(str(Path(name).resolve()))
-    return expanded
-
-
-def check_adapter_base(base: BaseModelHandle | str, adapter: LoRAAdapterHandle) -> None:
-    """Refuse an adapter whose recorded base model is not the configured base.
-
-    The adapter's ``training_info.base_model`` fingerprint (when recorded) is
-    compared with the base model's source; otherwise peft's
-    ``base_model_name_or_path`` is compared with the base model's path and source.
-
-    Raises:
-        AdapterMismatchError: Naming both models.
-    """
-    info = adapter.training_info or {}
-    recorded = info.get("base_model", info.get("base_model_source"))
-    if isinstance(recorded, Mapping) and isinstance(base, BaseModelHandle):
-        keys = ("name_or_path", "gguf_file")
-        if same_source(recorded, base.source):
-            return
-        raise AdapterMismatchError(
-            f"The LoRA adapter at {adapter.path} was trained on base model "
-            f"{dict((k, recorded.get(k)) for k in keys)} but the configured base model "
-            f"is {dict((k, base.source.get(k)) for k in keys)}. Train an adapter for "
-            f"this base (`{TRAIN_COMMAND}`) or configure the matching base model."
-        )
-    trained_on = adapter.base_model_name_or_path
-    if not trained_on:
-        return
-    candidates = {trained_on.rstrip("/")}
-    if Path(trained_on).exists():
-        candidates.add(str(Path(trained_on).resolve()))
-    names = _source_names(base)
-    same_folder = {Path(c).name for c in candidates} & {Path(n).name for n in names}
-    if candidates & names or (same_folder and not isinstance(base, str)):
-        return
-    raise AdapterMismatchError(
-        f"The LoRA adapter at {adapter.path} was trained on base model "
-        f"'{trained_on}' but the configured base model is '{sorted(names)[0]}'. "
-        f"Train an adapter for this base (`{TRAIN_COMMAND}`) or configure the "
-        "matching base model."
-    )
-
-
-def check_adapter_layout(
-    adapter: LoRAAdapterHandle, settings: RecommenderSettings
-) -> None:
-    """Refuse a rerank adapter trained on another prompt layout than configured.
-
-    The reranker reads the candidate block it was trained on: past questions and
-    the ``Region:`` line change it. Adapters that recorded no layout (older ones)
-    and non-rerank use are not checked.
-
-    Raises:
-        AdapterMismatchError: Naming each differing ``recommender.*`` parameter.
-    """
-    recorded = (adapter.training_info or {}).get("recommender")
-    if not isinstance(recorded, Mapping) or settings.mode != "rerank":
-        return
-    if recorded.get("mode") != "rerank":
-        return
-    wanted = settings.rerank_layout()
-    diffs = [
-        f"{key}={recorded[key]!r} (configured: {wanted[key]!r})"
-        for key in ("history_questions", "candidate_region", "agenda_region")
-        if key in recorded and recorded[key] != wanted[key]
-    ]
-    if diffs:
-        raise AdapterMismatchError(
-            f"The LoRA adapter at {adapter.path} was trained with recommender."
-            f"{', '.join(diffs)}. Set the same values (e.g. --params "
-            f"recommender.<name>=<value>) or retrain (`{TRAIN_COMMAND}`)."
-        )
-
-
-def load_scorer(
-    base_model: BaseModelHandle | str,
-    adapter: LoRAAdapterHandle | None,
-    settings: RecommenderSettings,
-) -> LLMScorer:
-    """Load the base model and the LoRA adapter once, ready to score.
-
-    4-bit NF4 on CUDA; on CPU (``load_in_4bit: auto``) full weights in the compute
-    dtype, since bitsandbytes' CPU 4-bit kernels are several times slower, with the
-    LoRA deltas merged into the weights. ``adapter=None`` gives the zero-shot base
-    model (its own tokenizer, the default prompt layout): the baseline that shows
-    what fine-tuning adds.
-
-    Raises:
-        AdapterMismatchError: If the adapter belongs to another base model or was
-            trained on another rerank prompt layout.
-    """
-    import torch  # noqa: PLC0415 - heavy import
-    from peft import PeftModel  # noqa: PLC0415
-
-    from expert_kedro.modeling.base_model import (  # noqa: PLC0415
-        load_base_model,
-        load_tokenizer,
-    )
-    from expert_kedro.scoring.fused_kernels import (  # noqa: PLC0415
-        apply_fused_kernels,
-    )
-
-    if adapter is not None:
-        check_adapter_base(base_model, adapter)
-        check_adapter_layout(adapter, settings)
-    four_bit = settings.load_in_4bit
-    if four_bit == "auto":
-        four_bit = torch.cuda.is_available()
-    quantization = {
-        "load_in_4bit": bool(four_bit),
-        "compute_dtype": settings.compute_dtype,
-    }
-    base = load_base_model(base_model, quantization)
-    if adapter is None:
-        model, tokenizer, info = base.eval(), load_tokenizer(base_model), {}
-    else:
-        # As model_training's load_model_for_inference, but the tokenizer is read
-        # through the adapter handle (a plain adapter path is checked as a base
-        # model).
-        model = PeftModel.from_pretrained(base, adapter.path).eval()
-        has_tokenizer = (Path(adapter.path) / "tokenizer_config.json").is_file()
-        tokenizer = load_tokenizer(adapter if has_tokenizer else base_model)
-        if not four_bit and hasattr(model, "merge_and_unload"):
-            # Full-precision weights: fold the LoRA deltas in once, so each forward
-            # pass costs the same as the bare base model.
-            model = model.merge_and_unload().eval()
-        info = adapter.training_info or {}
-    if settings.fused_kernels:
-        apply_fused_kernels(model)
-    share_prefix, packing = scoring_layout(settings)
-    return LLMScorer(
-        model=model,
-        tokenizer=tokenizer,
-        prompt_style=str(info.get("prompt_style", "auto")),
-        max_prompt_tokens=settings.max_prompt_tokens,
-        batch_size=settings.batch_size,
-        share_prefix=share_prefix,
-        packing=packing,
-    )
-
-
-def scoring_layout(settings: RecommenderSettings) -> tuple[bool, bool]:
-    """``(share_prefix, packing)`` of rerank scoring, ``auto`` resolved here."""
-    import torch  # noqa: PLC0415 - heavy import
-
-    share_prefix = settings.share_prefix
-    if share_prefix == "auto":
-        share_prefix = not torch.cuda.is_available()
-    return bool(share_prefix), settings.packing in ("auto", True)
-
-
-def build_ranker(
+def build_ranker(  # noqa: PLR0913 - the mode's inputs, each optional
     settings: RecommenderSettings,
     scorer: LLMScorer,
     roster: Roster,
     *,
-    retriever: Any = None,
+    retriever: ScoringRetriever | None = None,
     train_pairs: pd.DataFrame | None = None,
     generative_system: str = "",
+    name: str | None = None,
 ) -> RerankRanker | GenerativeRanker:
     """The ranker of ``settings.mode``.
 
     Args:
-        settings: Recommender settings.
+        settings: Recommender settings. A rerank ranker fuses at
+            ``retrieval_weight``, or at ``fallback_retrieval_weight`` while that is
+            None (:func:`load_recommender` chooses the weight first; the evaluation
+            tunes its own).
         scorer: Loaded model.
         roster: The roster.
-        retriever: Fitted hybrid retriever (rerank mode).
+        retriever: The ``RetrievalIndex`` (or any fitted scoring retriever over the
+            roster) proposing the candidates (rerank mode).
         train_pairs: Training pairs (candidate history, when shown).
         generative_system: System prompt of the generative pairs (generative mode).
+        name: System name in reports; default: the ranker's own.
 
     Raises:
         ValueError: If the mode's inputs are missing.
     """
+    named = {} if name is None else {"name": name}
     if settings.mode == "generative":
         if not generative_system:
             raise ValueError("Generative mode needs the pairs' system prompt.")
-        return GenerativeRanker(scorer, roster, generative_system)
+        return GenerativeRanker(scorer, roster, generative_system, **named)
     if retriever is None:
-        raise ValueError("Rerank mode needs a fitted retriever (candidate_retriever).")
+        raise ValueError(
+            "Rerank mode needs the retrieval index; build it with "
+            "`kedro run --pipelines=retrieval`."
+        )
     history = None
     if settings.history_questions:
         if train_pairs is None:
             raise ValueError("recommender.history_questions > 0 needs train_pairs.")
         history = ExpertHistory(train_pairs)
+    weight = settings.retrieval_weight
     return RerankRanker(
         scorer,
         roster,
         retriever,
         settings.rerank_system_prompt,
         candidates=settings.candidates,
-        retrieval_weight=settings.retrieval_weight,
+        retrieval_weight=settings.fallback_retrieval_weight
+        if weight is None
+        else weight,
         history=history,
         history_questions=settings.history_questions,
         candidate_region=settings.candidate_region,
         agenda_region=settings.agenda_region,
+        **named,
     )
 
 

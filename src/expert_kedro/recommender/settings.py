@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from expert_kedro.evaluation.metrics import METRIC_NAMES
 from expert_kedro.settings_base import ParameterSettings
 
 MODES = ("rerank", "generative")
@@ -21,8 +22,13 @@ class RecommenderSettings(ParameterSettings):
             (score every roster expert's first line).
         top_k: Experts returned per agenda.
         candidates: ``K``, retrieved candidates the LLM scores (rerank).
-        retrieval_weight: Fusion weight of the retriever's z-score (rerank).
+        retrieval_weight: Fusion weight of the retriever's z-score (rerank), set by
+            hand; None: the weight ``evaluation_llm`` tuned on validation for the
+            adapter in use (``rerank_tuning``), else ``fallback_retrieval_weight``.
+        fallback_retrieval_weight: Fusion weight used while no tuning exists for
+            the adapter in use (e.g. right after training).
         weight_grid: Weights tried when tuning on validation.
+        tuning_metric: Validation metric the tuned weight maximises.
         rerank_system_prompt: System prompt of the rerank examples.
         history_questions: Past training questions shown per candidate.
         candidate_region: Add a ``Region: <region>`` line (North America, Europe,
@@ -61,10 +67,12 @@ class RecommenderSettings(ParameterSettings):
     mode: str = "rerank"
     top_k: int = 5
     candidates: int = 5
-    retrieval_weight: float = 0.9
+    retrieval_weight: float | None = None
+    fallback_retrieval_weight: float = 0.9
     weight_grid: tuple[float, ...] = field(
         default=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
     )
+    tuning_metric: str = "mrr"
     rerank_system_prompt: str = (
         "You are an expert-network research assistant. Read the client's agenda and "
         "the candidate expert's profile. Answer yes if this expert is the right match "
@@ -110,6 +118,11 @@ class RecommenderSettings(ParameterSettings):
         """
         if self.mode not in MODES:
             raise ValueError(f"recommender.mode={self.mode!r}: use one of {MODES}.")
+        if self.tuning_metric not in METRIC_NAMES:
+            raise ValueError(
+                f"recommender.tuning_metric={self.tuning_metric!r}: use one of "
+                f"{METRIC_NAMES}."
+            )
         unknown = [d for d in self.zero_shot_designs if d not in MODES]
         if unknown:
             raise ValueError(
@@ -118,7 +131,9 @@ class RecommenderSettings(ParameterSettings):
         checks = {
             "top_k": self.top_k >= 1,
             "candidates": self.candidates >= 1,
-            "retrieval_weight": 0.0 <= self.retrieval_weight <= 1.0,
+            "retrieval_weight": self.retrieval_weight is None
+            or 0.0 <= self.retrieval_weight <= 1.0,
+            "fallback_retrieval_weight": 0.0 <= self.fallback_retrieval_weight <= 1.0,
             "history_questions": self.history_questions >= 0,
             "max_prompt_tokens": self.max_prompt_tokens >= 16,
             "batch_size": self.batch_size >= 1,
@@ -137,7 +152,8 @@ class RecommenderSettings(ParameterSettings):
             raise ValueError(
                 f"Invalid recommender parameter(s) {bad}: top_k, candidates, "
                 "batch_size, agenda_batch, "
-                "max_new_tokens >= 1; retrieval_weight in [0, 1]; history_questions "
+                "max_new_tokens >= 1; retrieval_weight null or in [0, 1]; "
+                "fallback_retrieval_weight in [0, 1]; history_questions "
                 ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text, "
                 "share_prefix and packing auto/true/false; candidate_region and "
                 "fused_kernels true/false; agenda_region true/false/compare."

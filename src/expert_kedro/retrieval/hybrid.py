@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from expert_kedro.evaluation.metrics import METRIC_NAMES, per_project_metrics
+from expert_kedro.evaluation.tuning import tune_weight
 from expert_kedro.retrieval.base import Agenda, ScoringRetriever, top_k, zscore_rows
 
 logger = logging.getLogger(__name__)
@@ -166,42 +166,24 @@ def tune_fusion_weight(
         weight_grid: Candidate BM25 weights in [0, 1].
         fusion: ``"zscore"`` or ``"rrf"``.
         rrf_k: Rank offset of reciprocal-rank fusion.
-        metric: Metric to maximise (one of ``METRIC_NAMES``); ties go to the weight
-            closest to 0.5 (the least extreme blend).
+        metric: Metric to maximise (``evaluation.tuning.tune_weight``; ties go to
+            the weight closest to 0.5).
 
     Returns:
         ``(best_weight, table)`` where ``table`` has one row per weight and one
         column per metric.
 
     Raises:
-        ValueError: On an empty grid or unknown metric.
+        ValueError: On an empty grid, a weight outside [0, 1] or an unknown metric.
     """
-    if not weight_grid:
-        raise ValueError("weight_grid is empty; give at least one BM25 weight to try.")
-    if metric not in METRIC_NAMES:
-        raise ValueError(
-            f"Unknown tuning metric '{metric}'; choose from {METRIC_NAMES}."
-        )
-    rows = []
     n_experts = len(expert_ids)
-    for weight in weight_grid:
+
+    def rank_at(weight: float) -> list[list[int]]:
         fused = fuse_scores(
-            bm25_scores, dense_scores, float(weight), fusion=fusion, rrf_k=rrf_k
+            bm25_scores, dense_scores, weight, fusion=fusion, rrf_k=rrf_k
         )
-        ranked, _ = top_k(fused, expert_ids, n_experts)
-        means = per_project_metrics(ranked.tolist(), acceptable_sets).mean()
-        rows.append({"bm25_weight": float(weight), **means.to_dict()})
-    table = pd.DataFrame(rows)
-    best = table.assign(_gap=(table["bm25_weight"] - 0.5).abs()).sort_values(
-        [metric, "_gap"], ascending=[False, True]
+        return top_k(fused, expert_ids, n_experts)[0].tolist()
+
+    return tune_weight(
+        rank_at, acceptable_sets, weight_grid, metric=metric, name="bm25_weight"
     )
-    weight = float(best["bm25_weight"].iloc[0])
-    logger.info(
-        "Fusion '%s' tuned on %d validation projects: bm25_weight=%.2f (%s=%.3f).",
-        fusion,
-        len(acceptable_sets),
-        weight,
-        metric,
-        float(best[metric].iloc[0]),
-    )
-    return weight, table

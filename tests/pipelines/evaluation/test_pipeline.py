@@ -12,6 +12,8 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from expert_kedro.pipelines.evaluation import create_pipeline
+from expert_kedro.pipelines.evaluation.nodes import check_retrieval_index
+from expert_kedro.retrieval import IndexLeakageError
 from tests.conftest import copy_project
 
 SYSTEMS = ["random", "popularity", "bm25", "dense", "hybrid"]
@@ -19,7 +21,7 @@ SYSTEMS = ["random", "popularity", "bm25", "dense", "hybrid"]
 
 @pytest.fixture(scope="module")
 def evaluated_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run data_processing + evaluation once in a copy of the project."""
+    """Run data_processing + retrieval + evaluation once in a copy of the project."""
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     project = copy_project(tmp_path_factory.mktemp("evaluation") / "project")
@@ -28,7 +30,7 @@ def evaluated_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         project_path=project,
         runtime_params={"evaluation": {"bootstrap": {"n_boot": 300}}},
     ) as session:
-        session.run(pipeline_names=["data_processing", "evaluation"])
+        session.run(pipeline_names=["data_processing", "retrieval", "evaluation"])
     return project
 
 
@@ -55,7 +57,15 @@ def test_metrics_report_is_complete_and_sane(evaluated_project: Path):
     assert sum(metrics["split_fractions"].values()) == pytest.approx(1.0, abs=1e-3)
     assert metrics["bootstrap"]["n_boot"] == 300
     assert metrics["unranked_projects"] == {}
+    # The hybrid's tuning comes from the saved index (tuned once, on validation).
     assert metrics["hybrid"]["tuned_on"] == "validation"
+    report = json.loads(
+        _latest(
+            evaluated_project, "data/08_reporting/retrieval_index_report.json"
+        ).read_text()
+    )
+    assert metrics["hybrid"]["bm25_weight"] == report["tuning"]["bm25_weight"]
+    assert metrics["hybrid"]["index_fingerprint"] == report["fingerprint"]
     assert {"date", "machine", "timing_seconds", "roster_size"} <= set(metrics)
 
     def value(system: str, variant: str, metric: str) -> float:
@@ -105,3 +115,38 @@ def test_extra_rankings_are_wired_into_the_metrics_node():
     ]
     assert metrics_node.inputs[-2:] == ["baseline_rankings", "llm_rerank_rankings"]
     assert "llm_rerank_rankings" in pipeline.inputs()
+
+
+def test_evaluation_fits_nothing_and_reads_the_saved_index():
+    pipeline = create_pipeline()
+    assert "retrieval_index" in pipeline.inputs()
+    assert not {"clean_matches", "params:retrieval"} & pipeline.inputs()
+    names = [n.name for n in pipeline.nodes]
+    assert not [n for n in names if n.startswith(("fit_", "tune_", "build_index"))]
+    (check,) = [n for n in pipeline.nodes if n.name == "check_retrieval_index_node"]
+    (rank,) = [n for n in pipeline.nodes if n.name == "rank_baseline_projects_node"]
+    # The baselines rank only from the leak-checked index.
+    assert "checked_retrieval_index" in check.outputs
+    assert rank.inputs[0] == "checked_retrieval_index"
+
+
+def test_an_indexed_held_out_project_fails_before_ranking(evaluated_project: Path):
+    """A test project whose agenda (or id) the index holds is refused loudly."""
+    bootstrap_project(evaluated_project)
+    with KedroSession.create(project_path=evaluated_project) as session:
+        catalog = session.load_context().catalog
+        index = catalog.load("retrieval_index")
+        validation = catalog.load("validation_projects")
+        test = catalog.load("test_projects")
+        train = catalog.load("train_pairs")
+    # A training project (its id and agenda are indexed) posing as a test project.
+    leaked = train.drop_duplicates("project_id").head(1)[["project_id", "agenda"]]
+    as_test = pd.concat([test, leaked], ignore_index=True)
+    with pytest.raises(IndexLeakageError, match="test projects leak"):
+        check_retrieval_index(index, validation, as_test, test)
+    # A partial agenda identical to an indexed training agenda is caught too.
+    renamed = leaked.assign(project_id=-1)
+    with pytest.raises(IndexLeakageError, match="test_partial projects leak"):
+        check_retrieval_index(index, validation, test, renamed)
+    checked, tuning = check_retrieval_index(index, validation, test, test)
+    assert checked is index and tuning["tuned_on"] == "validation"

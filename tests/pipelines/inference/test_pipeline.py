@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from expert_kedro.pipeline_registry import register_pipelines
 from expert_kedro.pipelines.inference.nodes import parse_new_agendas
 from expert_kedro.recommender.grounding import RECOMMENDATION_COLUMNS
 from tests.llm_fixtures import TEST_RECOMMENDER, _session
+
+
+def _latest_json(project: Path, name: str) -> dict:
+    folder = project / "data" / "08_reporting" / name
+    return json.loads(sorted(folder.glob(f"*/{name}"))[-1].read_text())
+
+
+def test_inference_reads_the_saved_index_and_fits_nothing():
+    """Inference loads the retrieval index and the tuned weight; it no longer reads
+    what fitting a retriever needed (held-out projects, answers, evaluation
+    parameters)."""
+    inference = register_pipelines()["inference"]
+    inputs = inference.inputs()
+    assert {"retrieval_index", "rerank_tuning", "lora_adapter"} <= inputs
+    assert not {"validation_projects", "clean_matches", "params:evaluation"} & inputs
+    assert not [n.name for n in inference.nodes if n.name.startswith(("fit_", "tune_"))]
 
 
 def test_inference_pipeline_writes_the_public_contract(trained_project):
@@ -39,6 +60,76 @@ def test_inference_pipeline_writes_the_public_contract(trained_project):
     assert metrics["n_agendas"] == len(cases)
     assert 0 < metrics["latency_p50_s"] <= metrics["latency_p95_s"]
     assert metrics["mode"] == "rerank"
+    # No evaluation_llm run yet: no rerank_tuning, the fallback weight is used.
+    assert not (project / "data" / "06_models" / "rerank_tuning.json").exists()
+    assert metrics["retrieval_weight_source"] == "fallback"
+    assert metrics["retrieval_weight"] == TEST_RECOMMENDER["fallback_retrieval_weight"]
+
+
+def _copy_models_linked(source: str, destination: str) -> None:
+    """Hard-link the (never rewritten) model files, copy everything else."""
+    if f"{os.sep}06_models{os.sep}" in source:
+        os.link(source, destination)
+    else:
+        shutil.copy2(source, destination)
+
+
+@pytest.fixture(scope="module")
+def tuned_project(trained_project, tmp_path_factory) -> Path:
+    """A copy of the trained project in which ``evaluation_llm``'s fine-tuned system
+    ran on 3 projects per split, so ``rerank_tuning`` exists for the adapter."""
+    project = tmp_path_factory.mktemp("tuned") / "project"
+    shutil.copytree(trained_project.path, project, copy_function=_copy_models_linked)
+    runtime = {"recommender": {"max_eval_projects": 3, "weight_grid": [0.0, 0.5, 1.0]}}
+    with _session(project, runtime) as session:
+        session.run(
+            pipeline_names=["evaluation_llm"],
+            node_names=[
+                "build_partial_test_projects_node",
+                "check_retrieval_index_node",
+                "rank_llm_projects_node",
+            ],
+        )
+    return project
+
+
+def test_evaluation_and_inference_rank_the_same_agendas_identically(tuned_project):
+    """For one adapter, the rankings evaluation_llm reports and the rankings the
+    inference pipeline returns for the same agendas are the same experts with the
+    same scores: inference reads the weight evaluation tuned (rerank_tuning) and
+    both rank through RerankRanker."""
+    project = tuned_project
+    tuning = _latest_json(project, "llm_rerank_tuning.json")
+    llm = pd.read_parquet(
+        sorted((project / "data/07_model_output/llm_rankings.parquet").glob("*/*"))[-1]
+    )
+    test = llm[(llm["split"] == "test") & (llm["variant"] == "full")]
+    projects = pd.read_parquet(
+        sorted((project / "data/03_primary/test_projects.parquet").glob("*/*"))[-1]
+    ).set_index("project_id")
+    ids = sorted(test["project_id"].unique())
+    assert len(ids) == 3
+    pd.DataFrame(
+        {
+            "case_id": [str(pid) for pid in ids],
+            "agenda": [json.dumps(list(projects.loc[pid, "agenda"])) for pid in ids],
+        }
+    ).to_csv(project / "data" / "01_raw" / "new_agendas.csv", index=False)
+    k = 8
+    with _session(project, {"recommender": {"top_k": k}}) as session:
+        session.run(pipeline_names=["inference"])
+    metrics = _latest_json(project, "inference_metrics.json")
+    assert metrics["retrieval_weight_source"] == "rerank_tuning"
+    assert metrics["retrieval_weight"] == tuning["tuned_retrieval_weight"]
+    out = project / "data" / "07_model_output" / "recommendations.csv"
+    served = pd.read_csv(sorted(out.glob("*/recommendations.csv"))[-1])
+    for pid in ids:
+        evaluated = test[test["project_id"] == pid].sort_values("rank").head(k)
+        got = served[served["case_id"] == pid].sort_values("rank")
+        assert got["expert_id"].tolist() == evaluated["expert_id"].tolist(), pid
+        np.testing.assert_allclose(
+            got["score"].to_numpy(), evaluated["score"].to_numpy(), rtol=1e-9
+        )
 
 
 @pytest.mark.parametrize(

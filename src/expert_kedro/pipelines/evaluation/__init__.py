@@ -3,10 +3,12 @@
 What it does
     1. ``partial_test_projects``: one 3-4 question agenda per test project
        (augmentation's ``make_partial_agendas``, seeded per project).
-    2. ``expert_documents`` from the roster and TRAIN pairs (+ train answers), with
-       ``check_no_leakage`` against validation, test and partial-test agendas.
-    3. Popularity, BM25 (``bm25s``), dense (all-MiniLM-L6-v2) and hybrid retrievers;
-       the hybrid's BM25 weight is tuned on VALIDATION only (``hybrid_tuning``).
+    2. ``checked_retrieval_index``: the saved ``retrieval_index`` (built from the
+       roster and TRAIN pairs by the retrieval pipeline) after ``check_no_leakage``
+       against validation, test and partial-test agendas; nothing is fit here.
+    3. Its popularity, BM25 (``bm25s``), dense (all-MiniLM-L6-v2) and hybrid
+       retrievers; the hybrid's BM25 weight was tuned on VALIDATION only
+       (``hybrid_tuning``).
     4. ``baseline_rankings`` (whole roster per agenda) and ``hybrid_candidates``
        (hybrid top-K, the input of an LLM reranker).
     5. ``evaluation_metrics`` (hit@1, hit@5, MRR, nDCG@5 with project-bootstrap 95%
@@ -23,8 +25,8 @@ Plugging in another system (e.g. an LLM recommender)
     ``partial``). An object with ``name`` and ``rank(agendas, k) -> list[list[int]]``
     (``retrieval.Recommender``) gets one via ``rankings.rank_with_recommender``; one
     with ``expert_ids`` and ``score_all(agendas)`` via ``rank_with_retriever``. A
-    reranker reads its candidates from ``hybrid_candidates`` (or builds the same
-    retriever with ``retrieval.build_retrievers``). Then register::
+    reranker reads its candidates from ``hybrid_candidates`` or retrieves them with
+    ``checked_retrieval_index``. Then register::
 
         evaluation.create_pipeline(extra_rankings=["llm_rerank_rankings"])
         + <pipeline with the node that writes llm_rerank_rankings>

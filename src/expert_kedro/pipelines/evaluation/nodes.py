@@ -1,5 +1,6 @@
-"""Nodes of the evaluation pipeline: fit retrievers on TRAIN, tune on VALIDATION,
-rank TEST projects (full and partial agendas), compute metrics with bootstrap CIs.
+"""Nodes of the evaluation pipeline: check the saved retrieval index for held-out
+projects, rank VALIDATION and TEST projects (full and partial agendas) with its
+retrievers, compute metrics with bootstrap CIs.
 
 Extra systems (e.g. LLM recommenders) plug in by producing a rankings table (see
 ``rankings.py``) that ``compute_evaluation_metrics`` receives as an extra positional
@@ -42,21 +43,7 @@ from expert_kedro.evaluation.settings import (
     PartialAgendaSettings,
 )
 from expert_kedro.identifiers import as_id_list, id_seed, sorted_ids
-from expert_kedro.retrieval import (
-    BM25Retriever,
-    DenseRetriever,
-    ExpertDocuments,
-    HybridRetriever,
-    PopularityRetriever,
-    build_expert_documents,
-    check_no_leakage,
-)
-from expert_kedro.retrieval.factory import (
-    fit_bm25,
-    fit_dense,
-    fit_popularity,
-    tune_hybrid,
-)
+from expert_kedro.retrieval import RetrievalIndex, check_no_leakage
 from expert_kedro.training_data.partial_agendas import make_partial_agendas
 
 logger = logging.getLogger(__name__)
@@ -107,87 +94,50 @@ def build_partial_test_projects(
     return pd.DataFrame(rows, columns=[*test_projects.columns, "n_full_questions"])
 
 
-def build_index_documents(  # noqa: PLR0917 - one input per catalog dataset
-    expert_roster: pd.DataFrame,
-    train_pairs: pd.DataFrame,
-    clean_matches: pd.DataFrame,
+def check_retrieval_index(
+    retrieval_index: RetrievalIndex,
     validation_projects: pd.DataFrame,
     test_projects: pd.DataFrame,
     partial_test_projects: pd.DataFrame,
-    params: Mapping[str, Any],
-) -> ExpertDocuments:
-    """Build the per-expert index texts from TRAIN pairs and prove nothing leaks.
+) -> tuple[RetrievalIndex, dict[str, Any]]:
+    """Prove the saved retrieval index holds no held-out project, before any ranking.
+
+    The index records the training projects and the digests of the agendas it
+    indexed; a validation or test project (or a partial test agenda) found among
+    them would let every system see the answer.
 
     Args:
-        expert_roster: The roster; the only experts any system can return.
-        train_pairs: Training (project, expert) pairs: the only agendas indexed.
-        clean_matches: All matches with answers; only train pairs' answers are used,
-            and only when ``index.include_answers`` is true.
+        retrieval_index: The candidate retriever built by the retrieval pipeline.
         validation_projects: Held-out projects used for tuning.
         test_projects: Held-out projects used for the report.
         partial_test_projects: Partial-agenda variants of the test projects.
-        params: The ``evaluation`` parameter group.
 
     Returns:
-        Leak-checked expert documents.
+        The same index (``checked_retrieval_index``, what the systems rank with) and
+        its fusion tuning record (``hybrid_tuning``, reported with the metrics).
 
     Raises:
-        IndexLeakageError: If a validation/test project (full or partial agenda) is
-            part of the index.
+        IndexLeakageError: If a held-out project (by id or identical agenda) is
+            indexed.
     """
-    include_answers = bool(params.get("index", {}).get("include_answers", False))
-    documents = build_expert_documents(
-        expert_roster, train_pairs, clean_matches if include_answers else None
-    )
     check_no_leakage(
-        documents,
+        retrieval_index,
         {
             "validation": validation_projects,
             "test": test_projects,
             "test_partial": partial_test_projects,
         },
     )
-    return documents
+    tuning = {
+        **retrieval_index.tuning,
+        "index_fingerprint": retrieval_index.fingerprint,
+        "index_built_at": retrieval_index.built_at,
+    }
+    return retrieval_index, tuning
 
 
-def fit_bm25_retriever(
-    documents: ExpertDocuments, params: Mapping[str, Any]
-) -> BM25Retriever:
-    """Fit BM25 over profile + skills + training agendas (``bm25`` parameters)."""
-    return fit_bm25(documents, params)
-
-
-def fit_dense_retriever(
-    documents: ExpertDocuments, params: Mapping[str, Any]
-) -> DenseRetriever:
-    """Fit the MiniLM dense retriever (``dense`` parameters)."""
-    return fit_dense(documents, params)
-
-
-def fit_popularity_retriever(documents: ExpertDocuments) -> PopularityRetriever:
-    """Fit the training-frequency baseline."""
-    return fit_popularity(documents)
-
-
-def tune_hybrid_retriever(
-    bm25_retriever: BM25Retriever,
-    dense_retriever: DenseRetriever,
-    validation_projects: pd.DataFrame,
-    params: Mapping[str, Any],
-) -> tuple[HybridRetriever, dict[str, Any]]:
-    """Fuse BM25 and dense, choosing the fusion weight on VALIDATION projects only.
-
-    Returns:
-        The hybrid retriever and a record of the tuning (weight, grid metrics).
-    """
-    return tune_hybrid(bm25_retriever, dense_retriever, validation_projects, params)
-
-
-def rank_baseline_projects(  # noqa: PLR0917 - one input per catalog dataset
-    popularity_retriever: PopularityRetriever,
-    bm25_retriever: BM25Retriever,
-    dense_retriever: DenseRetriever,
-    hybrid_retriever: HybridRetriever,
+def rank_baseline_projects(
+    checked_retrieval_index: RetrievalIndex,
     validation_projects: pd.DataFrame,
     test_projects: pd.DataFrame,
     partial_test_projects: pd.DataFrame,
@@ -195,11 +145,11 @@ def rank_baseline_projects(  # noqa: PLR0917 - one input per catalog dataset
 ) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
     """Rank roster experts for validation, test and partial-test agendas.
 
+    The baselines are the index's own retrievers (popularity, BM25, dense and the
+    tuned hybrid), fit once on the TRAIN split by the retrieval pipeline.
+
     Args:
-        popularity_retriever: Training-frequency baseline.
-        bm25_retriever: Lexical retriever.
-        dense_retriever: Dense retriever.
-        hybrid_retriever: Fused retriever.
+        checked_retrieval_index: The leak-checked retrieval index.
         validation_projects: Validation projects (full agendas).
         test_projects: Test projects (full agendas).
         partial_test_projects: Test projects with a 3-4 question agenda.
@@ -207,7 +157,8 @@ def rank_baseline_projects(  # noqa: PLR0917 - one input per catalog dataset
 
     Returns:
         ``(rankings, timings)``: the rankings table of the four retrievers and, per
-        system, fit seconds and scoring seconds (all agendas of all variants).
+        system, fit seconds (recorded when the index was built) and scoring seconds
+        (all agendas of all variants).
     """
     depth = EvaluationSettings.from_params(params).ranking_depth
     jobs = [
@@ -217,14 +168,11 @@ def rank_baseline_projects(  # noqa: PLR0917 - one input per catalog dataset
     ]
     frames: list[pd.DataFrame] = []
     timings: dict[str, dict[str, float]] = {}
-    encoder = dense_retriever.encoder
+    fit = dict(checked_retrieval_index.fit_seconds)
+    fit["hybrid"] = fit.get("bm25", 0.0) + fit.get("dense", 0.0)
+    encoder = checked_retrieval_index.dense.encoder
     texts_before, seconds_before = encoder.texts_encoded, encoder.encode_seconds
-    for retriever in (
-        popularity_retriever,
-        bm25_retriever,
-        dense_retriever,
-        hybrid_retriever,
-    ):
+    for name, retriever in checked_retrieval_index.retrievers().items():
         start = time.perf_counter()
         for split, variant, projects in jobs:
             frames.append(
@@ -232,14 +180,13 @@ def rank_baseline_projects(  # noqa: PLR0917 - one input per catalog dataset
                     retriever, projects, split=split, variant=variant, depth=depth
                 )
             )
-        n_agendas = sum(len(projects) for _, _, projects in jobs)
-        timings[retriever.name] = {
-            "fit_seconds": round(float(getattr(retriever, "fit_seconds", 0.0)), 3),
+        timings[name] = {
+            "fit_seconds": round(float(fit.get(name, 0.0)), 3),
             "score_seconds": round(time.perf_counter() - start, 3),
-            "n_agendas_scored": n_agendas,
+            "n_agendas_scored": sum(len(projects) for _, _, projects in jobs),
         }
-    # Agenda embeddings are cached: hybrid reuses dense's, and validation agendas were
-    # embedded while tuning. The encoder's own throughput gives the cold cost.
+    # Agenda embeddings are cached: hybrid reuses dense's. The encoder's own
+    # throughput gives the cold cost.
     texts = encoder.texts_encoded - texts_before
     seconds = encoder.encode_seconds - seconds_before
     timings["dense_query_encoding"] = {

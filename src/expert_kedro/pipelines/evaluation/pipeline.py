@@ -1,9 +1,10 @@
 """Wiring of the evaluation pipeline.
 
 Adding a system (e.g. an LLM recommender): write a node that reads ``test_projects``
-and ``partial_test_projects`` (an LLM reranker also reads ``hybrid_candidates``) and
-returns a rankings table (``rankings.RANKING_COLUMNS``, one ``system`` name, splits
-``test`` and optionally ``validation``, variants ``full``/``partial``); then register
+and ``partial_test_projects`` (a reranker also reads ``checked_retrieval_index`` or
+``hybrid_candidates``) and returns a rankings table (``rankings.RANKING_COLUMNS``, one
+``system`` name, splits ``test`` and optionally ``validation``, variants
+``full``/``partial``); then register
 ``evaluation.create_pipeline(extra_rankings=["<your_rankings>"]) + <your pipeline>``.
 """
 
@@ -15,16 +16,12 @@ from kedro.pipeline import Pipeline, node
 
 from .nodes import (
     build_hybrid_candidates,
-    build_index_documents,
     build_partial_test_projects,
+    check_retrieval_index,
     compute_evaluation_metrics,
-    fit_bm25_retriever,
-    fit_dense_retriever,
-    fit_popularity_retriever,
     plot_evaluation_comparison,
     rank_baseline_projects,
     render_evaluation_table,
-    tune_hybrid_retriever,
 )
 
 
@@ -48,55 +45,20 @@ def create_pipeline(extra_rankings: Sequence[str] = (), **kwargs) -> Pipeline:
                 name="build_partial_test_projects_node",
             ),
             node(
-                build_index_documents,
+                check_retrieval_index,
                 inputs=[
-                    "expert_roster",
-                    "train_pairs",
-                    "clean_matches",
+                    "retrieval_index",
                     "validation_projects",
                     "test_projects",
                     "partial_test_projects",
-                    "params:evaluation",
                 ],
-                outputs="expert_documents",
-                name="build_index_documents_node",
-            ),
-            node(
-                fit_popularity_retriever,
-                inputs="expert_documents",
-                outputs="popularity_retriever",
-                name="fit_popularity_retriever_node",
-            ),
-            node(
-                fit_bm25_retriever,
-                inputs=["expert_documents", "params:evaluation.bm25"],
-                outputs="bm25_retriever",
-                name="fit_bm25_retriever_node",
-            ),
-            node(
-                fit_dense_retriever,
-                inputs=["expert_documents", "params:evaluation.dense"],
-                outputs="dense_retriever",
-                name="fit_dense_retriever_node",
-            ),
-            node(
-                tune_hybrid_retriever,
-                inputs=[
-                    "bm25_retriever",
-                    "dense_retriever",
-                    "validation_projects",
-                    "params:evaluation.hybrid",
-                ],
-                outputs=["hybrid_retriever", "hybrid_tuning"],
-                name="tune_hybrid_retriever_node",
+                outputs=["checked_retrieval_index", "hybrid_tuning"],
+                name="check_retrieval_index_node",
             ),
             node(
                 rank_baseline_projects,
                 inputs=[
-                    "popularity_retriever",
-                    "bm25_retriever",
-                    "dense_retriever",
-                    "hybrid_retriever",
+                    "checked_retrieval_index",
                     "validation_projects",
                     "test_projects",
                     "partial_test_projects",

@@ -1,8 +1,12 @@
 """Nodes of the evaluation_llm pipeline: the LLM systems ranked on held-out projects.
 
-* ``rank_llm_projects``: the fine-tuned adapter in ``recommender.mode``;
+* ``rank_llm_projects``: the fine-tuned adapter in ``recommender.mode``; its rerank
+  fusion weight, tuned on validation, is also saved for inference (``rerank_tuning``);
 * ``rank_zero_shot_projects``: the base model without adapter, in each of
   ``recommender.zero_shot_designs``: what fine-tuning adds.
+
+Both rank through the inference ranker (``evaluation.llm_systems``), with candidates
+from the saved retrieval index after the evaluation's leakage check.
 """
 
 from __future__ import annotations
@@ -13,17 +17,20 @@ from typing import Any
 
 import pandas as pd
 
-from expert_kedro.evaluation.llm_systems import _project_sets, _rank_system
+from expert_kedro.evaluation.llm_systems import project_sets, rank_system
 from expert_kedro.evaluation.rankings import RANKING_COLUMNS
 from expert_kedro.modeling.handles import BaseModelHandle, LoRAAdapterHandle
+from expert_kedro.recommender.adapters import load_scorer
 from expert_kedro.recommender.grounding import Roster
-from expert_kedro.recommender.service import build_ranker, load_scorer
+from expert_kedro.recommender.rerank_tuning import RerankTuning
+from expert_kedro.recommender.service import build_ranker
 from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.retrieval import RetrievalIndex
 from expert_kedro.training_data.settings import PairsSettings
 
 
 def rank_llm_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
-    hybrid_retriever: Any,
+    checked_retrieval_index: RetrievalIndex,
     validation_projects: pd.DataFrame,
     test_projects: pd.DataFrame,
     partial_test_projects: pd.DataFrame,
@@ -33,32 +40,47 @@ def rank_llm_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
     lora_adapter: LoRAAdapterHandle,
     recommender_params: Mapping[str, Any],
     pairs_params: Mapping[str, Any],
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Rankings of the LLM recommender on held-out projects, and its tuning report.
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Rankings of the LLM recommender on held-out projects, and what was tuned.
 
     Returns:
-        ``llm_rankings`` (rankings contract, whole roster per project) and
-        ``llm_rerank_tuning`` (fusion weight tuned on validation, or the
-        free-generation hallucination counts in generative mode).
+        ``llm_rankings`` (rankings contract, whole roster per project),
+        ``llm_rerank_tuning`` (the validation grid of the fusion weight, or the
+        free-generation hallucination counts in generative mode) and
+        ``rerank_tuning`` (the tuned weight for this adapter version, read by
+        inference; ``retrieval_weight`` null in generative mode).
     """
     settings = RecommenderSettings.from_params(recommender_params)
-    sets = _project_sets(
-        validation_projects, test_projects, partial_test_projects, settings
-    )
     system = PairsSettings.from_params(pairs_params).system_prompt
     ranker = build_ranker(
         settings,
         load_scorer(base_model, lora_adapter, settings),
         Roster(expert_roster),
-        retriever=hybrid_retriever,
+        retriever=checked_retrieval_index,
         train_pairs=train_pairs,
         generative_system=system,
     )
-    return _rank_system(ranker, settings, sets, system)
+    sets = project_sets(
+        validation_projects,
+        test_projects,
+        partial_test_projects,
+        settings.max_eval_projects,
+    )
+    rankings, report = rank_system(ranker, settings, sets, system)
+    report["adapter_version"] = lora_adapter.version
+    tuned = RerankTuning.of(
+        retrieval_weight=report.get("tuned_retrieval_weight"),
+        candidates=settings.candidates,
+        adapter=lora_adapter,
+        tuning_metric=settings.tuning_metric,
+        n_validation_projects=len(sets[("validation", "full")]),
+        retrieval_index=checked_retrieval_index.fingerprint,
+    )
+    return rankings, report, tuned.to_record()
 
 
 def rank_zero_shot_projects(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
-    hybrid_retriever: Any,
+    checked_retrieval_index: RetrievalIndex,
     validation_projects: pd.DataFrame,
     test_projects: pd.DataFrame,
     partial_test_projects: pd.DataFrame,
@@ -80,27 +102,32 @@ def rank_zero_shot_projects(  # noqa: PLR0913, PLR0917 - one input per catalog d
         design, the tuning report or the hallucination counts).
     """
     settings = RecommenderSettings.from_params(recommender_params)
-    sets = _project_sets(
-        validation_projects, test_projects, partial_test_projects, settings
-    )
     system = PairsSettings.from_params(pairs_params).system_prompt
+    sets = project_sets(
+        validation_projects,
+        test_projects,
+        partial_test_projects,
+        settings.max_eval_projects,
+    )
     frames: list[pd.DataFrame] = []
     reports: dict[str, Any] = {}
-    if settings.zero_shot_designs:
-        scorer = load_scorer(base_model, None, settings)
+    scorer = (
+        load_scorer(base_model, None, settings) if settings.zero_shot_designs else None
+    )
     for design in settings.zero_shot_designs:
         design_settings = dataclasses.replace(settings, mode=design)
         ranker = build_ranker(
             design_settings,
             scorer,
             Roster(expert_roster),
-            retriever=hybrid_retriever,
+            retriever=checked_retrieval_index,
             train_pairs=train_pairs,
             generative_system=system,
+            name=f"zero_shot_{design}",
         )
-        ranker.name = f"zero_shot_{design}"
-        rankings, report = _rank_system(ranker, design_settings, sets, system)
+        rankings, reports[ranker.name] = rank_system(
+            ranker, design_settings, sets, system
+        )
         frames.append(rankings)
-        reports[ranker.name] = report
     empty = pd.DataFrame(columns=list(RANKING_COLUMNS))
     return (pd.concat(frames, ignore_index=True) if frames else empty), reports

@@ -10,9 +10,10 @@ from kedro.pipeline import Pipeline, node
 
 from .nodes import rank_llm_projects, rank_zero_shot_projects
 
-# Held-out projects, retriever, roster and prompts: what every LLM system reads.
+# Held-out projects, the leak-checked retrieval index, roster and prompts: what every
+# LLM system reads.
 _SYSTEM_INPUTS = [
-    "hybrid_retriever",
+    "checked_retrieval_index",
     "validation_projects",
     "test_projects",
     "partial_test_projects",
@@ -30,7 +31,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 rank_llm_projects,
                 inputs=[*_SYSTEM_INPUTS, "lora_adapter", *_SYSTEM_PARAMS],
-                outputs=["llm_rankings", "llm_rerank_tuning"],
+                outputs=["llm_rankings", "llm_rerank_tuning", "rerank_tuning"],
                 name="rank_llm_projects_node",
             ),
             node(

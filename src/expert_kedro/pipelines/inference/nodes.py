@@ -1,9 +1,10 @@
 """Nodes of the inference pipeline: new agendas in, ranked roster experts out.
 
-The model is loaded once per run (``load_recommender_model``) and the retriever is
-fit once (``fit_candidate_retriever``); ``recommend_experts`` then ranks every
-agenda with the ranker of ``recommender.mode``. The same functions back the
-``expert-recommend`` CLI.
+The recommender is loaded once per run (``load_recommender``): the fine-tuned model,
+the saved retrieval index (nothing is fit) and the fusion weight chosen from the
+parameters, the weight ``evaluation_llm`` tuned for this adapter, or the fallback.
+``recommend_experts`` then ranks every agenda. ``expert-recommend`` calls the same
+``recommender.loader.load_recommender``.
 """
 
 from __future__ import annotations
@@ -15,16 +16,11 @@ from typing import Any
 import pandas as pd
 
 from expert_kedro.modeling.handles import BaseModelHandle, LoRAAdapterHandle
-from expert_kedro.recommender.grounding import Roster
-from expert_kedro.recommender.service import (
-    build_ranker,
-    load_scorer,
-    parse_agenda_table,
-    recommend,
-)
+from expert_kedro.recommender.loader import LoadedRecommender
+from expert_kedro.recommender.loader import load_recommender as load_from_datasets
+from expert_kedro.recommender.service import parse_agenda_table
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.retrieval import build_retrievers
-from expert_kedro.scoring.scorer import LLMScorer
+from expert_kedro.retrieval import RetrievalIndex
 from expert_kedro.training_data.settings import PairsSettings
 
 logger = logging.getLogger(__name__)
@@ -41,54 +37,50 @@ def parse_new_agendas(new_agendas: pd.DataFrame) -> pd.DataFrame:
     return parsed
 
 
-def load_recommender_model(
+def load_recommender(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
     base_model: BaseModelHandle,
     lora_adapter: LoRAAdapterHandle,
-    recommender_params: Mapping[str, Any],
-) -> LLMScorer:
-    """Base model + fine-tuned LoRA adapter, loaded once for the whole run.
-
-    Raises:
-        AdapterMismatchError: If the adapter was trained on another base model.
-    """
-    return load_scorer(
-        base_model, lora_adapter, RecommenderSettings.from_params(recommender_params)
-    )
-
-
-def fit_candidate_retriever(  # noqa: PLR0917 - one input per catalog dataset
-    expert_roster: pd.DataFrame,
-    train_pairs: pd.DataFrame,
-    validation_projects: pd.DataFrame,
-    clean_matches: pd.DataFrame,
-    evaluation_params: Mapping[str, Any],
-    recommender_params: Mapping[str, Any],
-) -> Any:
-    """The evaluation's hybrid retriever, fit on the training split (rerank mode).
-
-    Returns:
-        The fitted ``HybridRetriever``, or None in generative mode (not needed).
-    """
-    settings = RecommenderSettings.from_params(recommender_params)
-    if settings.mode != "rerank":
-        return None
-    return build_retrievers(
-        expert_roster,
-        train_pairs,
-        evaluation_params,
-        validation_projects=validation_projects,
-        train_answers=clean_matches,
-    )["hybrid"]
-
-
-def recommend_experts(  # noqa: PLR0917 - one input per catalog dataset
-    parsed_agendas: pd.DataFrame,
-    recommender_model: LLMScorer,
-    candidate_retriever: Any,
+    retrieval_index: RetrievalIndex,
+    rerank_tuning: Mapping[str, Any] | None,
     expert_roster: pd.DataFrame,
     train_pairs: pd.DataFrame,
     recommender_params: Mapping[str, Any],
     pairs_params: Mapping[str, Any],
+) -> LoadedRecommender:
+    """Base model + fine-tuned adapter + saved retrieval index, loaded once.
+
+    Args:
+        base_model: The prepared base model.
+        lora_adapter: The adapter version to serve (latest by default).
+        retrieval_index: The candidate retriever built by the retrieval pipeline.
+        rerank_tuning: The fusion weight tuned by ``evaluation_llm``; None until
+            that pipeline has run.
+        expert_roster: The roster.
+        train_pairs: Training pairs (past questions shown per candidate).
+        recommender_params: The ``recommender`` parameters.
+        pairs_params: The ``pairs`` parameters (generative system prompt, output
+            format).
+
+    Raises:
+        AdapterMismatchError: If the adapter was trained on another base model or
+            prompt layout.
+    """
+    pairs = PairsSettings.from_params(pairs_params)
+    return load_from_datasets(
+        base_model,
+        lora_adapter,
+        RecommenderSettings.from_params(recommender_params),
+        expert_roster=expert_roster,
+        train_pairs=train_pairs,
+        retrieval_index=retrieval_index,
+        rerank_tuning=rerank_tuning,
+        generative_system=pairs.system_prompt,
+        output_format=pairs.output_format,
+    )
+
+
+def recommend_experts(
+    parsed_agendas: pd.DataFrame, loaded_recommender: LoadedRecommender
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Top-k roster experts per agenda, with roster profiles and latency metrics.
 
@@ -96,23 +88,7 @@ def recommend_experts(  # noqa: PLR0917 - one input per catalog dataset
         ``recommendations`` (one row per case and rank: ``case_id, rank, expert_id,
         expert_name, score``, the profile fields, and ``generated_text`` when
         ``recommender.generate_text`` is true, or ``auto`` with
-        ``pairs.output_format: rationale``) and ``inference_metrics``.
+        ``pairs.output_format: rationale``) and ``inference_metrics`` (with the
+        fusion weight used and its source in rerank mode).
     """
-    settings = RecommenderSettings.from_params(recommender_params)
-    pairs = PairsSettings.from_params(pairs_params)
-    output_format, generative_system = pairs.output_format, pairs.system_prompt
-    ranker = build_ranker(
-        settings,
-        recommender_model,
-        Roster(expert_roster),
-        retriever=candidate_retriever,
-        train_pairs=train_pairs,
-        generative_system=generative_system,
-    )
-    return recommend(
-        ranker,
-        parsed_agendas,
-        settings,
-        generative_system=generative_system,
-        with_text=settings.wants_text(output_format),
-    )
+    return loaded_recommender.recommend(parsed_agendas)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import (
-    fit_candidate_retriever,
-    load_recommender_model,
-    parse_new_agendas,
-    recommend_experts,
-)
+from .nodes import load_recommender, parse_new_agendas, recommend_experts
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """New agendas -> ranked, grounded expert recommendations + latency metrics."""
+    """New agendas -> ranked, grounded expert recommendations + latency metrics.
+
+    Nothing is fit: the candidates come from the saved ``retrieval_index`` and the
+    fusion weight from ``rerank_tuning`` (when ``evaluation_llm`` has tuned one for
+    this adapter) or the parameters.
+    """
     return Pipeline(
         [
             node(
@@ -23,35 +23,23 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="parse_new_agendas_node",
             ),
             node(
-                load_recommender_model,
-                inputs=["base_model", "lora_adapter", "params:recommender"],
-                outputs="recommender_model",
-                name="load_recommender_model_node",
-            ),
-            node(
-                fit_candidate_retriever,
+                load_recommender,
                 inputs=[
-                    "expert_roster",
-                    "train_pairs",
-                    "validation_projects",
-                    "clean_matches",
-                    "params:evaluation",
-                    "params:recommender",
-                ],
-                outputs="candidate_retriever",
-                name="fit_candidate_retriever_node",
-            ),
-            node(
-                recommend_experts,
-                inputs=[
-                    "parsed_agendas",
-                    "recommender_model",
-                    "candidate_retriever",
+                    "base_model",
+                    "lora_adapter",
+                    "retrieval_index",
+                    "rerank_tuning",
                     "expert_roster",
                     "train_pairs",
                     "params:recommender",
                     "params:pairs",
                 ],
+                outputs="loaded_recommender",
+                name="load_recommender_node",
+            ),
+            node(
+                recommend_experts,
+                inputs=["parsed_agendas", "loaded_recommender"],
                 outputs=["recommendations", "inference_metrics"],
                 name="recommend_experts_node",
             ),

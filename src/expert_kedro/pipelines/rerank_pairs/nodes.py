@@ -1,9 +1,9 @@
 """Nodes of the rerank_pairs pipeline.
 
 ``build_rerank_pairs`` turns the generative (project, expert) pairs into pointwise
-``yes``/``no`` examples with hard negatives mined by the hybrid retriever fit on the
-training split; ``select_training_pairs`` hands model_training the pairs of the
-configured ``recommender.mode``.
+``yes``/``no`` examples with hard negatives mined by the saved retrieval index (fit
+on the training split by the retrieval pipeline); ``select_training_pairs`` hands
+model_training the pairs of the configured ``recommender.mode``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 from expert_kedro.identifiers import as_id, as_id_list
 from expert_kedro.recommender.grounding import roster_lookup
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.retrieval import build_retrievers, top_k
+from expert_kedro.retrieval import RetrievalIndex, top_k
 from expert_kedro.training_data.regions import region_lines
 from expert_kedro.training_data.rerank_pairs import (
     PAIR_COLUMNS,
@@ -65,28 +65,23 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     validation_pairs: pd.DataFrame,
     validation_projects: pd.DataFrame,
     expert_roster: pd.DataFrame,
-    clean_matches: pd.DataFrame,
-    evaluation_params: Mapping[str, Any],
+    retrieval_index: RetrievalIndex,
     recommender_params: Mapping[str, Any],
     rerank_pairs_params: Mapping[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Pointwise rerank examples for the training and validation splits.
 
-    Hard negatives come from the hybrid retriever of the evaluation (same
-    parameters) fit on ``train_pairs`` only, so validation negatives are what the
-    reranker will face at inference. A project's acceptable experts are never
-    negatives.
+    Hard negatives come from the hybrid of the saved retrieval index (fit on
+    ``train_pairs`` only), the candidates the reranker faces at inference. A
+    project's acceptable experts are never negatives.
 
     Args:
         train_pairs: Original training pairs (also the retriever's index).
         augmented_train_pairs: Partial-agenda training pairs.
         validation_pairs: Validation pairs.
-        validation_projects: Validation projects (acceptable experts; tunes the
-            hybrid fusion weight when it is not fixed).
+        validation_projects: Validation projects (acceptable experts).
         expert_roster: The roster.
-        clean_matches: Answers of every match (the retriever indexes the TRAIN
-            answers when ``evaluation.index.include_answers``).
-        evaluation_params: ``evaluation`` parameters (retriever settings).
+        retrieval_index: The candidate retriever of the retrieval pipeline.
         recommender_params: ``recommender`` parameters (prompt layout).
         rerank_pairs_params: ``rerank_pairs`` parameters (negatives, seed).
 
@@ -96,17 +91,11 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     """
     settings = RecommenderSettings.from_params(recommender_params)
     negatives = RerankPairsSettings.from_params(rerank_pairs_params)
-    hybrid = build_retrievers(
-        expert_roster,
-        train_pairs,
-        evaluation_params,
-        validation_projects=validation_projects,
-        train_answers=clean_matches,
-    )["hybrid"]
-    depth = min(len(hybrid.expert_ids), negatives.hard_negatives + 10)
+    depth = min(len(retrieval_index.expert_ids), negatives.hard_negatives + 10)
 
     def rank_candidates(agendas: list[list[str]]) -> list[list[str]]:
-        ids, _ = top_k(hybrid.score_all(agendas), hybrid.expert_ids, depth)
+        scores = retrieval_index.score_all(agendas)
+        ids, _ = top_k(scores, retrieval_index.expert_ids, depth)
         return [as_id_list(row) for row in ids]
 
     roster = roster_lookup(expert_roster)
