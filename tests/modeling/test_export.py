@@ -42,13 +42,13 @@ from expert_kedro.modeling.handles import (
     ServedModelHandle,
     TrainedAdapter,
 )
+from expert_kedro.recommender.adapters import load_scorer
 from expert_kedro.recommender.model_card import (
     EXAMPLE_AGENDA,
     EXAMPLE_PROFILE,
     build_model_card,
 )
 from expert_kedro.recommender.model_card_readme import render_readme
-from expert_kedro.recommender.service import load_scorer
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.training_data.rerank_pairs import format_rerank_input
 from tests.plain_transformers import ulp, yes_no_scores

@@ -15,9 +15,10 @@ import torch
 from transformers import LlamaForCausalLM
 
 from expert_kedro.modeling.base_model import load_tokenizer
+from expert_kedro.recommender.fusion import fuse, order_with_tail
 from expert_kedro.recommender.generative import GenerativeRanker
 from expert_kedro.recommender.grounding import Roster
-from expert_kedro.recommender.rerank import RerankRanker, fuse, order_with_tail
+from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import BM25Retriever, build_expert_documents
 from expert_kedro.scoring.llm_scoring import (
@@ -111,6 +112,8 @@ def test_rerank_scores_special_strings_as_plain_text(
         retrieval_weight=0.3,
         history=ExpertHistory(pairs),
         history_questions=2,
+        candidate_region=False,
+        agenda_region=False,
     )
     agenda = _agenda(tokenizer)
     table, tail = ranker.candidate_table(agenda)

@@ -9,7 +9,7 @@ from expert_kedro.pipelines.export.nodes import (
     merge_lora_adapter,
     package_served_model,
 )
-from expert_kedro.recommender.service import AdapterMismatchError
+from expert_kedro.recommender.adapters import AdapterMismatchError
 
 SOURCE = {"name_or_path": "/models/base", "gguf_file": None, "revision": None}
 # Paths that do not exist: a check that loaded weights first would fail on them.

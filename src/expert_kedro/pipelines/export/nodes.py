@@ -19,9 +19,9 @@ from expert_kedro.modeling.handles import (
     LoRAAdapterHandle,
     ServedModel,
 )
+from expert_kedro.recommender.adapters import check_adapter_base, check_adapter_layout
 from expert_kedro.recommender.model_card import build_model_card
 from expert_kedro.recommender.model_card_readme import render_readme
-from expert_kedro.recommender.service import check_adapter_base, check_adapter_layout
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.training_data.settings import PairsSettings
 
