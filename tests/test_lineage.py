@@ -58,7 +58,7 @@ CHAIN_LAYERS = {
     "evaluation_metrics": "reporting",
     "served_model": "models",
 }
-TABLE_TYPES = re.compile(r"(pandas\.|huggingface\.|TableDataset$)")
+TABLE_TYPES = re.compile(r"(pandas\.|huggingface\.|TableDataset$|CSVDataset$)")
 NODE_NAME = re.compile(r"^([a-z][a-z0-9_]*\.)*[a-z]+(_[a-z0-9]+)+_node$")
 
 

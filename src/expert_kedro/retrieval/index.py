@@ -202,7 +202,7 @@ class RetrievalIndex:
             "built_at": self.built_at,
             "most_booked_experts": [
                 {
-                    "expert_id": self.expert_ids[i].item(),
+                    "expert_id": str(self.expert_ids[i]),
                     "train_projects": int(counts[i]),
                 }
                 for i in top
