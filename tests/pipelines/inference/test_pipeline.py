@@ -148,6 +148,28 @@ def test_evaluation_and_inference_rank_the_same_agendas_identically(tuned_projec
         )
 
 
+def test_a_second_inference_run_keeps_the_first_version(tuned_project):
+    """``recommendations`` is versioned and never overwritten: another run adds a
+    version and leaves every earlier file byte-identical."""
+    out = tuned_project / "data" / "07_model_output" / "recommendations.csv"
+
+    def saved() -> dict[Path, bytes]:
+        return {p: p.read_bytes() for p in sorted(out.glob("*/recommendations.csv"))}
+
+    if not saved():  # one version before the run under test
+        with _session(tuned_project) as session:
+            session.run(pipeline_names=["inference"])
+    before = saved()
+    with _session(tuned_project) as session:
+        session.run(pipeline_names=["inference"])
+    after = saved()
+    assert len(after) == len(before) + 1
+    assert {path: after[path] for path in before} == before
+    (new,) = set(after) - set(before)
+    assert new.parent.name > max(p.parent.name for p in before)
+    assert tuple(pd.read_csv(new).columns) == RECOMMENDATIONS_CSV_COLUMNS
+
+
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
