@@ -49,11 +49,14 @@ def planted_tokens(project: Path) -> Iterator[list[str]]:
             logging.setLogRecordFactory(make_record)
 
 
-def files_holding_tokens(folder: Path) -> list[str]:
-    """Files under ``folder`` whose bytes contain a planted token."""
+def files_holding_tokens(root: Path, skip: tuple[Path, ...] = ()) -> list[str]:
+    """Files at or under ``root`` (except under ``skip``) holding a planted token."""
     needles = [token.encode() for token in TOKENS]
-    return sorted(
+    files = [root] if root.is_file() else sorted(root.rglob("*"))
+    return [
         str(path)
-        for path in folder.rglob("*")
-        if path.is_file() and any(n in path.read_bytes() for n in needles)
-    )
+        for path in files
+        if path.is_file()
+        and not any(path.is_relative_to(folder) for folder in skip)
+        and any(needle in path.read_bytes() for needle in needles)
+    ]

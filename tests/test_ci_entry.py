@@ -1,4 +1,4 @@
-"""CI cannot stay green without the kedro-viz browser test.
+"""CI cannot stay green without the kedro-viz browser test; telemetry stays off.
 
 ``.ci/run`` is run from a scratch copy whose ``scripts/setup.sh`` and
 ``scripts/test.sh`` only record that they ran (and the environment they got), with a
@@ -91,3 +91,12 @@ def test_missing_browser_fails_in_ci_and_skips_elsewhere(
     present.touch()
     if importlib.util.find_spec("selenium") is not None:
         assert require_browser(present) is None
+
+
+def test_telemetry_consent_is_off():
+    """README: telemetry is off; kedro-telemetry reads ``consent`` from here."""
+    import yaml
+
+    assert yaml.safe_load((PROJECT_ROOT / ".telemetry").read_text()) == {
+        "consent": False
+    }

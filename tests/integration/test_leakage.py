@@ -41,6 +41,7 @@ from tests.integration.provenance import (
     question_key,
 )
 from tests.llm_fixtures import _session
+from tests.planted_tokens import files_holding_tokens, planted_tokens
 
 DATA_PIPELINES = ["data_processing", "retrieval", "augmentation", "rerank_pairs"]
 TOKENIZE_NODES = ["tokenize_train_node", "tokenize_validation_node"]
@@ -62,11 +63,23 @@ def shipped_run(tmp_path_factory: pytest.TempPathFactory, smollm2_base: Path) ->
     """
     project = copy_project(tmp_path_factory.mktemp("leakage") / "project")
     _link_tree(smollm2_base, project / "data" / "06_models" / "base_model")
-    with _session(project) as session:
-        session.run(pipeline_names=DATA_PIPELINES)
-    with _session(project) as session:
-        session.run(pipeline_names=["model_training"], to_nodes=TOKENIZE_NODES)
+    with planted_tokens(project) as messages:
+        with _session(project) as session:
+            session.run(pipeline_names=DATA_PIPELINES)
+        with _session(project) as session:
+            session.run(pipeline_names=["model_training"], to_nodes=TOKENIZE_NODES)
+    (project / "run_log.txt").write_text("\n".join(messages), encoding="utf-8")
     return project
+
+
+def test_no_token_in_any_output_or_log_message(shipped_run: Path):
+    """The run had ``HF_TOKEN`` and a credentials file set: neither token is in a
+    file it wrote or in a log message (``run_log.txt`` holds them)."""
+    data = shipped_run / "data"
+    base = data / "06_models" / "base_model"  # linked in before the run, not written
+    assert files_holding_tokens(data, skip=(data / "01_raw", base)) == []
+    assert files_holding_tokens(shipped_run / "run_log.txt") == []
+    assert "Leakage check passed" in (shipped_run / "run_log.txt").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +123,13 @@ def test_retrieval_index_holds_train_projects_only(catalog, splits):
     index = catalog.load("retrieval_index")
     assert index.indexed_project_ids == frozenset(splits.ids["train"])
     assert not splits.heldout_digests & index.indexed_agenda_digests()
-    # Words that only held-out projects use (agendas, answers) never reach BM25.
+    # Words that only held-out projects use (titles, agendas, answers) never
+    # reach BM25.
     matches = catalog.load("clean_matches")
     texts = [
-        " ".join(map(str, [*row.agenda, *row.project_agenda_responses]))
+        " ".join(
+            [row.project_title, *row.agenda, *(r["answer"] for r in row.responses)]
+        )
         for row in matches.itertuples(index=False)
     ]
     heldout = matches["project_id"].astype(str).isin(splits.heldout_ids).tolist()
@@ -149,29 +165,29 @@ def test_past_questions_in_training_prompts_are_train_questions(catalog, splits)
 
 def test_past_questions_in_ranking_prompts_are_train_questions(catalog, splits):
     """The ranker of evaluation_llm and inference (``build_ranker`` over the saved
-    index and ``train_pairs``), on every held-out agenda and its candidates."""
-    params = catalog.load("params:recommender")
-    settings = RecommenderSettings.from_params(params)
-    index = catalog.load("retrieval_index")
+    index and ``train_pairs``), on every held-out agenda with its own experts as
+    candidates: the experts whose history would hold that very project if it
+    leaked."""
+    settings = RecommenderSettings.from_params(catalog.load("params:recommender"))
     ranker = build_ranker(
         settings,
         None,
         Roster(catalog.load("expert_roster")),
-        retriever=index,
+        retriever=catalog.load("retrieval_index"),
         train_pairs=catalog.load("train_pairs"),
     )
     shown = 0
     for split in ("validation", "test"):
         projects = catalog.load(f"{split}_projects")
-        agendas = [list(a) for a in projects["agenda"]]
-        candidates = index.candidates(agendas, settings.candidates)
-        for row in candidates.itertuples(index=False):
-            agenda = agendas[row.agenda_index]
-            prompt = ranker.candidate_input(agenda, str(row.expert_id))
-            shown += splits.assert_past_questions(str(row.expert_id), prompt)
-            # The agenda's own questions are never shown back as "past" ones.
-            own = {question_key(q) for q in agenda}
-            assert not own & {question_key(q) for q in past_questions(prompt)}
+        for agenda, experts in projects[["agenda", "acceptable_expert_ids"]].itertuples(
+            index=False
+        ):
+            for expert_id in map(str, experts):
+                prompt = ranker.candidate_input(list(agenda), expert_id)
+                shown += splits.assert_past_questions(expert_id, prompt)
+                # The agenda's own questions are never shown back as past ones.
+                own = {question_key(q) for q in agenda}
+                assert not own & {question_key(q) for q in past_questions(prompt)}
     assert shown > 0
 
 
@@ -179,14 +195,16 @@ def _tampered(catalog, project: Path, name: str, splits: SplitProvenance) -> Non
     """Save ``name`` (a held-out projects table) with one train project added, as
     an old version that only an explicit ``load_versions`` reads."""
     table = catalog.load(name)
-    train = catalog.load("train_pairs")
-    leaked = train.iloc[[0]].assign(
-        acceptable_expert_ids=[[train["expert_id"].iloc[0]]]
+    train = catalog.load("train_pairs").iloc[0]
+    assert str(train["project_id"]) in splits.ids["train"]
+    leaked = table.iloc[[0]].assign(
+        project_id=[train["project_id"]],
+        agenda=[train["agenda"]],
+        acceptable_expert_ids=[[train["expert_id"]]],
     )
-    tampered = pd.concat([table, leaked[list(table.columns)]], ignore_index=True)
-    assert str(leaked["project_id"].iloc[0]) in splits.ids["train"]
+    tampered = pd.concat([table, leaked], ignore_index=True)
     folder = project / "data" / "03_primary" / f"{name}.parquet" / TAMPERED_VERSION
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     tampered.to_parquet(folder / f"{name}.parquet")
 
 

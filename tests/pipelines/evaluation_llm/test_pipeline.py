@@ -18,6 +18,7 @@ import pytest
 
 from expert_kedro.evaluation.rankings import RANKING_COLUMNS
 from tests.llm_fixtures import _session
+from tests.planted_tokens import files_holding_tokens, planted_tokens
 
 BASELINES = {"random", "popularity", "bm25", "dense", "hybrid"}
 LLM_SYSTEMS = {"llm_rerank", "zero_shot_rerank"}
@@ -49,8 +50,9 @@ def _latest(project: Path, relative: str) -> Path:
 def evaluated_project(trained_project, tmp_path_factory) -> Path:
     project = tmp_path_factory.mktemp("evaluation_llm") / "project"
     shutil.copytree(trained_project.path, project, copy_function=_copy_models_linked)
-    with _session(project, RUNTIME) as session:
+    with planted_tokens(project) as messages, _session(project, RUNTIME) as session:
         session.run(pipeline_names=["evaluation_llm"])
+    (project / "run_log.txt").write_text("\n".join(messages), encoding="utf-8")
     return project
 
 
@@ -123,3 +125,12 @@ def test_tuned_weight_is_saved_for_the_evaluated_adapter(catalog, trained_projec
     assert tuning["adapter_version"] == trained_project.adapter_version
     assert tuning["retrieval_weight"] in RUNTIME["recommender"]["weight_grid"]
     assert tuning["retrieval_index"] == catalog.load("retrieval_index").fingerprint
+
+
+def test_no_token_in_the_evaluation_outputs_or_log(evaluated_project: Path):
+    """Run with ``HF_TOKEN`` and a credentials file set: neither token is in a file
+    under ``data/`` (the adapter and base model included) or a log message."""
+    assert files_holding_tokens(evaluated_project / "data") == []
+    log = evaluated_project / "run_log.txt"
+    assert files_holding_tokens(log) == []
+    assert "llm_rerank" in log.read_text()
