@@ -70,7 +70,8 @@ def test_metrics_report_every_system_on_the_test_split(catalog):
         for variant in variants.values():
             assert set(variant) >= METRICS, system
             for value in (variant[m] for m in METRICS):
-                assert value["ci_low"] <= value["value"] <= value["ci_high"], system
+                assert 0 <= value["ci_low"] <= value["ci_high"] <= 1, system
+                assert 0 <= value["value"] <= 1, system
     assert set(metrics["validation"]) == BASELINES | LLM_SYSTEMS
     test_projects = catalog.load("test_projects")
     assert metrics["n_projects"]["test"] == len(test_projects)
