@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import json
 import os
 import random
@@ -32,6 +31,7 @@ import requests
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from tests.browser_requirement import require_browser
 from tests.conftest import PROJECT_ROOT, copy_project
 from tests.test_lineage import LAYERS
 
@@ -220,16 +220,10 @@ def _chromium(user_data_dir: Path):
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
-@pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason=f"needs Debian chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER})",
-)
-@pytest.mark.skipif(
-    importlib.util.find_spec("selenium") is None, reason="needs selenium (dev extra)"
-)
 def test_browser_renders_the_training_pipeline(
     served_build: str, viz_build: Path, tmp_path: Path
 ):
+    require_browser(CHROMIUM, CHROMEDRIVER)
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 

@@ -63,6 +63,31 @@ def test_parquet_table_dataset_keeps_versions(tmp_path: Path, pairs):
     assert dataset.preview(nrows=1)["data"][0][0] == 1
 
 
+@pytest.mark.parametrize("kind", ["parquet", "arrow"])
+def test_a_save_onto_an_existing_version_is_refused(tmp_path: Path, pairs, kind):
+    """A version, once written, is never overwritten: saving again under the same
+    version fails and leaves the saved files as they were."""
+    from kedro.io.core import Version
+
+    version = Version(None, "2026-01-01T00.00.00.000Z")
+    if kind == "parquet":
+        dataset = ParquetTableDataset(filepath=str(tmp_path / "t"), version=version)
+        data = pairs
+    else:
+        dataset = ArrowTableDataset(path=str(tmp_path / "t"), version=version)
+        data = Dataset.from_dict({"input_ids": [[1, 2, 3]], "length": [3]})
+    dataset.save(data)
+    files = {
+        p: p.read_bytes() for p in sorted((tmp_path / "t").rglob("*")) if p.is_file()
+    }
+    with pytest.raises(DatasetError, match="already exists|must not exist"):
+        dataset.save(data)
+    after = {
+        p: p.read_bytes() for p in sorted((tmp_path / "t").rglob("*")) if p.is_file()
+    }
+    assert files and after == files
+
+
 def test_preview_cell_keeps_numbers_and_cuts_long_lists():
     assert preview_cell(3) == 3
     assert preview_cell(True) is True

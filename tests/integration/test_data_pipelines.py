@@ -159,6 +159,44 @@ def test_augmentation_outputs(ran_project: Path):
     assert len(augmented_val) == len(validation)
 
 
+def _files(project: Path) -> dict[str, str]:
+    """Every file under the output layers, relative path -> SHA-256."""
+    return {
+        str(path.relative_to(project)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for layer in ("02_intermediate", "03_primary", "04_feature", "08_reporting")
+        for path in sorted((project / "data" / layer).rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_second_run_adds_versions_and_keeps_the_first(
+    ran_project: Path, tmp_path: Path
+):
+    """Versioned outputs are never overwritten: a second ``data_processing`` run
+    writes a new version of each, leaves every earlier file byte-identical, and
+    (seeded) writes the same tables again."""
+    project = copy_project(tmp_path / "project")
+    for layer in ("02_intermediate", "03_primary", "04_feature", "08_reporting"):
+        shutil.rmtree(project / "data" / layer)
+        shutil.copytree(ran_project / "data" / layer, project / "data" / layer)
+    before = _files(project)
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project) as session:
+        session.run(pipeline_names=["data_processing"])
+    after = _files(project)
+    assert {path: after.get(path) for path in before} == before
+    for relative in VERSIONED_OUTPUTS:
+        versions = _versions(project, relative)
+        if "04_feature" in relative:  # augmentation did not run again
+            assert len(versions) == 1, relative
+            continue
+        assert len(versions) == 2, relative
+        first, second = (pd.read_parquet(v) for v in versions)
+        pd.testing.assert_frame_equal(first, second, check_like=False)
+    reports = _versions(project, "data/08_reporting/data_quality_report.json")
+    assert len(reports) == 2
+
+
 @pytest.mark.parametrize(
     "flag", ["--pipeline=data_processing", "--pipelines=data_processing"]
 )

@@ -13,8 +13,24 @@ import pytest
 
 from expert_kedro.pipeline_registry import register_pipelines
 from expert_kedro.pipelines.inference.nodes import parse_new_agendas
-from expert_kedro.recommender.grounding import RECOMMENDATION_COLUMNS
 from tests.llm_fixtures import TEST_RECOMMENDER, _session
+
+# The public column contract of recommendations.csv, written out literally (README,
+# "Ask for recommendations"): renaming or reordering a column in the code must fail
+# here rather than silently change what downstream readers get.
+RECOMMENDATIONS_CSV_COLUMNS = (
+    "case_id",
+    "rank",
+    "expert_id",
+    "expert_name",
+    "score",
+    "expert_headline",
+    "expert_bio",
+    "expert_work_summary",
+    "expert_location",
+    "expert_industry",
+    "expert_skills",
+)
 
 
 def _latest_json(project: Path, name: str) -> dict:
@@ -41,7 +57,7 @@ def test_inference_pipeline_writes_the_public_contract(trained_project):
     versions = sorted(out.iterdir())
     assert len(versions) == 1
     table = pd.read_csv(versions[0] / "recommendations.csv")
-    assert tuple(table.columns) == RECOMMENDATION_COLUMNS
+    assert tuple(table.columns) == RECOMMENDATIONS_CSV_COLUMNS
     cases = pd.read_csv(project / "data" / "01_raw" / "new_agendas.csv")["case_id"]
     k = TEST_RECOMMENDER["top_k"]
     assert len(table) == k * len(cases)
@@ -130,6 +146,28 @@ def test_evaluation_and_inference_rank_the_same_agendas_identically(tuned_projec
         np.testing.assert_allclose(
             got["score"].to_numpy(), evaluated["score"].to_numpy(), rtol=1e-9
         )
+
+
+def test_a_second_inference_run_keeps_the_first_version(tuned_project):
+    """``recommendations`` is versioned and never overwritten: another run adds a
+    version and leaves every earlier file byte-identical."""
+    out = tuned_project / "data" / "07_model_output" / "recommendations.csv"
+
+    def saved() -> dict[Path, bytes]:
+        return {p: p.read_bytes() for p in sorted(out.glob("*/recommendations.csv"))}
+
+    if not saved():  # one version before the run under test
+        with _session(tuned_project) as session:
+            session.run(pipeline_names=["inference"])
+    before = saved()
+    with _session(tuned_project) as session:
+        session.run(pipeline_names=["inference"])
+    after = saved()
+    assert len(after) == len(before) + 1
+    assert {path: after[path] for path in before} == before
+    (new,) = set(after) - set(before)
+    assert new.parent.name > max(p.parent.name for p in before)
+    assert tuple(pd.read_csv(new).columns) == RECOMMENDATIONS_CSV_COLUMNS
 
 
 @pytest.mark.parametrize(
