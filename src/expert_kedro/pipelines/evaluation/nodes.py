@@ -212,8 +212,8 @@ def build_hybrid_candidates(
         params: The ``evaluation.candidates`` parameters (``k``).
 
     Returns:
-        Rankings-shaped table (``system`` = ``"hybrid"``) with exactly ``k`` distinct
-        roster experts per project, split and variant.
+        Rankings-shaped table (``system`` = ``"hybrid+prior"``) with exactly ``k``
+        distinct roster experts per project, split and variant.
 
     Raises:
         ValueError: If the hybrid rankings hold fewer than ``k`` experts per project.
