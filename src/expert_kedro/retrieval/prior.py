@@ -135,9 +135,15 @@ class PriorFusedRetriever(HybridRetriever):
             rrf_k=hybrid.rrf_k,
             name=name,
         )
+        if not 0.0 <= prior_weight <= 1.0:
+            raise ValueError(f"prior_weight must be in [0, 1], got {prior_weight}.")
+        if len(counts) != len(hybrid.expert_ids):
+            raise ValueError(
+                f"{len(counts)} booking counts for {len(hybrid.expert_ids)} roster "
+                "experts; the prior must follow expert_ids."
+            )
         self.prior_weight = float(prior_weight)
         self.signal = prior_signal(counts, hybrid.fusion, hybrid.rrf_k)
-        add_prior(np.zeros((1, len(self.expert_ids))), self.signal, self.prior_weight)
 
     def score_all(self, agendas: Sequence[Agenda]) -> np.ndarray:
         """Hybrid scores with the prior added, ``[len(agendas), n_experts]``."""
