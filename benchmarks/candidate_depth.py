@@ -11,7 +11,9 @@ candidate). For each dataset this script
    figures are the ``evaluation_metrics`` of the run, bootstrap CIs included;
 2. reads recall@K of the hybrid and of the hybrid + activity prior (the candidate
    stage) from it, with popularity for reference;
-3. optionally (``--latency``) measures the marginal rerank cost of one candidate:
+3. states the rerank cost per candidate recorded by the throughput benchmarks
+   (``benchmarks/results/inference_throughput_packed*.json``, CPU and H200), and
+   optionally (``--latency``) measures the marginal cost of one candidate here:
    the base model (``load_scorer`` without adapter: a merged LoRA adapter costs the
    same) scores test agendas' candidates at a small and a large ``K`` through the
    inference ranker (``build_ranker``); the slope is the cost per candidate, which
@@ -171,6 +173,36 @@ def latency_of(dataset: str, n_agendas: int, depths: tuple[int, int]) -> dict:
     }
 
 
+THROUGHPUT_RESULTS = {
+    "CPU (2 cores)": "benchmarks/results/inference_throughput_packed_cpu.json",
+    "H200": "benchmarks/results/inference_throughput_packed.json",
+}
+
+
+def recorded_costs() -> dict[str, dict[str, Any]]:
+    """Rerank seconds per candidate from the recorded throughput benchmarks.
+
+    The fastest SmolLM2-135M rerank row of each file (agendas per second at its
+    ``candidates_scored``) gives ``1 / (agendas_per_s * K)``: an upper bound of the
+    marginal cost, since it also carries each agenda's retrieval and prompt.
+    """
+    costs = {}
+    for label, path in THROUGHPUT_RESULTS.items():
+        rows = [
+            row
+            for row in json.loads((ROOT / path).read_text(encoding="utf-8"))
+            if row["model"] == "SmolLM2-135M" and row["mode"] == "rerank"
+        ]
+        best = max(rows, key=lambda row: row["agendas_per_s"])
+        costs[label] = {
+            "seconds_per_candidate": 1.0
+            / (best["agendas_per_s"] * best["candidates_scored"]),
+            "source": f"{path} ({best['variant']}, {best['lever']}, "
+            f"{best['agendas_per_s']:.3g} agendas/s at K={best['candidates_scored']})",
+        }
+    return costs
+
+
 def _cell(entry: dict | None) -> str:
     if not entry:
         return "–"
@@ -211,6 +243,22 @@ def render(results: dict[str, Any], command: str) -> str:
             f"{data['bm25_weight']} | {prior.get('prior_weight')} "
             f"({prior.get('source', '?')}) | {data.get('build_seconds', '–')} |"
         )
+    costs = results.get("recorded_costs", {})
+    if costs:
+        lines += [
+            "",
+            "LLM rerank scoring per agenda at each K (K x seconds per candidate, "
+            "SmolLM2-135M, from the recorded throughput benchmarks):",
+            "",
+            "| hardware | s per candidate | "
+            + " | ".join(f"K={k}" for k in DEPTHS)
+            + " | source |",
+            "|---|---|" + "---|" * (len(DEPTHS) + 1),
+        ]
+        for label, cost in costs.items():
+            per = cost["seconds_per_candidate"]
+            cells = " | ".join(f"{per * k:.3g} s" for k in DEPTHS)
+            lines.append(f"| {label} | {per:.3g} | {cells} | {cost['source']} |")
     for dataset, lat in results.get("latency", {}).items():
         per = lat["seconds_per_candidate"]
         lines += [
@@ -243,6 +291,7 @@ def main() -> None:
         "machine": f"{platform.node()}, {cores}-core CPU shared, no GPU",
         "datasets": {},
         "latency": {},
+        "recorded_costs": recorded_costs(),
     }
     for dataset in args.datasets:
         seconds = None if args.skip_build else round(build(dataset, args.n_boot), 1)
