@@ -232,6 +232,9 @@ def render(results: dict[str, Any], command: str) -> str:
             lines.append(f"| {dataset} | {system} | {cells} | {_cell(entry['mrr'])} |")
     lines += [
         "",
+        "Build s: wall seconds of the dataset's pipelines in this run (– when built",
+        "by an earlier run of this script and read back with --skip-build).",
+        "",
         "| dataset | test projects | roster | bm25 weight | prior weight "
         "(source) | build s |",
         "|---|---|---|---|---|---|",
@@ -241,7 +244,7 @@ def render(results: dict[str, Any], command: str) -> str:
         lines.append(
             f"| {dataset} | {data['n_test']} | {data['roster_size']} | "
             f"{data['bm25_weight']} | {prior.get('prior_weight')} "
-            f"({prior.get('source', '?')}) | {data.get('build_seconds', '–')} |"
+            f"({prior.get('source', '?')}) | {data.get('build_seconds') or '–'} |"
         )
     costs = results.get("recorded_costs", {})
     if costs:
