@@ -1,14 +1,15 @@
 """Project settings (Kedro defaults apart from the config loader's environments)."""
 
-from kedro.config import OmegaConfigLoader
-
+from expert_kedro.config_loader import LayeredConfigLoader
 from expert_kedro.hooks import DistributedRunHooks
 
 # No-op in a plain run; under accelerate/torchrun rank 0 alone writes
 # (docs/multi_gpu.md).
 HOOKS = (DistributedRunHooks(),)
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+# `--env stackexchange+gpu` stacks environments (data, then recipe); one env behaves
+# as Kedro's OmegaConfigLoader.
+CONFIG_LOADER_CLASS = LayeredConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
