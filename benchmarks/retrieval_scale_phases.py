@@ -173,7 +173,7 @@ def build_phase(args: argparse.Namespace) -> dict[str, Any]:
     load_sentence_encoder().remember(texts, vectors)
     del vectors
     settings = RetrievalSettings.from_params(
-        {"hybrid": {"bm25_weight": args.bm25_weight}}
+        {"hybrid": {"bm25_weight": args.bm25_weight}, "prior": {"weight": 0.0}}
     )
     start = time.perf_counter()
     index = tune_retrieval_index(fit_retrieval_index(documents, settings), None)

@@ -8,6 +8,7 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from expert_kedro.evaluation.settings import EvaluationSettings
 from expert_kedro.recommender.settings import RecommenderSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,3 +34,16 @@ def test_environment_parameters_validate(env: str):
     if env == "llama3":
         assert training["extra_args"]["use_liger_kernel"] is True
         assert params["model_training"]["attn_implementation"] == "varlen"
+
+
+def test_candidate_depth_is_set_per_environment():
+    """Real data gets a deeper candidate list than the synthetic export, one of the
+    depths whose recall@K the evaluation reports."""
+    base, real = _params("local"), _params("stackexchange")
+    assert RecommenderSettings.from_params(base["recommender"]).candidates == 5
+    depth = RecommenderSettings.from_params(real["recommender"]).candidates
+    evaluation = EvaluationSettings.from_params(real["evaluation"])
+    assert depth == evaluation.candidates.k == 20
+    assert depth in evaluation.recall_at
+    # Soft merge: the environment's evaluation group keeps base's other keys.
+    assert evaluation.bootstrap.n_boot == 2000

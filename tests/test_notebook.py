@@ -58,7 +58,7 @@ TINY_OVERRIDES = {
     "augmentation": {"splits": []},
     # A fixed fusion weight: no tuning pass over the validation agendas.
     "evaluation": {"hybrid": {"bm25_weight": 0.5}},
-    "retrieval": {"hybrid": {"bm25_weight": 0.5}},
+    "retrieval": {"hybrid": {"bm25_weight": 0.5}, "prior": {"weight": 0.0}},
     "recommender": {"candidates": 4, "top_k": 3},
 }
 TRAIN_COMMAND = "kedro run --pipeline=training"

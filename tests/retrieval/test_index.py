@@ -29,7 +29,7 @@ from .toy_roster import QUERIES, make_toy_index
 
 AGENDAS = list(QUERIES.values())
 ANSWERS = list(QUERIES)
-SYSTEMS = ["popularity", "bm25", "dense", "hybrid"]
+SYSTEMS = ["popularity", "bm25", "dense", "hybrid", "hybrid+prior"]
 
 
 @pytest.mark.parametrize("fusion", ["zscore", "rrf"])

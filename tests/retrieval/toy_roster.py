@@ -88,8 +88,10 @@ def make_toy_train_pairs() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def make_toy_index(bm25_weight: float = 0.4, fusion: str = "zscore"):
-    """A ``RetrievalIndex`` of the toy roster (real MiniLM), fusion weight fixed."""
+def make_toy_index(
+    bm25_weight: float = 0.4, fusion: str = "zscore", prior_weight: float = 0.0
+):
+    """A ``RetrievalIndex`` of the toy roster (real MiniLM), fusion weights fixed."""
     from expert_kedro.retrieval import (  # noqa: PLC0415 - keeps the module light
         RetrievalSettings,
         build_expert_documents,
@@ -98,7 +100,10 @@ def make_toy_index(bm25_weight: float = 0.4, fusion: str = "zscore"):
     )
 
     settings = RetrievalSettings.from_params(
-        {"hybrid": {"bm25_weight": bm25_weight, "fusion": fusion}}
+        {
+            "hybrid": {"bm25_weight": bm25_weight, "fusion": fusion},
+            "prior": {"weight": prior_weight},
+        }
     )
     documents = build_expert_documents(make_toy_roster(), make_toy_train_pairs())
     return tune_retrieval_index(fit_retrieval_index(documents, settings), None)

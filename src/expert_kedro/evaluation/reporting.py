@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from expert_kedro.evaluation.metrics import METRIC_NAMES
+from expert_kedro.evaluation.recall import depth_of
 
 METRIC_LABELS = {"hit@1": "Hit@1", "hit@5": "Hit@5", "mrr": "MRR", "ndcg@5": "nDCG@5"}
 VARIANT_LABELS = {"full": "full agenda", "partial": "partial agenda (3-4 questions)"}
@@ -37,6 +38,17 @@ def _rows(section: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any]]
     ]
 
 
+def _columns(section: Mapping[str, Any]) -> list[str]:
+    """The ranking metrics, then every ``recall@K`` the section holds, by ``K``."""
+    found = {m for system in section.values() for v in system.values() for m in v}
+    recall = sorted((m for m in found if depth_of(m) is not None), key=depth_of)
+    return [*METRIC_NAMES, *recall]
+
+
+def _label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric.capitalize())
+
+
 def render_results_table(metrics: Mapping[str, Any], section: str = "systems") -> str:
     """Markdown table of every system x agenda variant with 95% CIs.
 
@@ -52,10 +64,11 @@ def render_results_table(metrics: Mapping[str, Any], section: str = "systems") -
     """
     if section not in metrics:
         raise KeyError(f"evaluation_metrics has no '{section}' section.")
-    header = "| System | Agenda | " + " | ".join(METRIC_LABELS[m] for m in METRIC_NAMES)
-    lines = [header + " |", "|" + "---|" * (len(METRIC_NAMES) + 2)]
+    columns = _columns(metrics[section])
+    header = "| System | Agenda | " + " | ".join(_label(m) for m in columns)
+    lines = [header + " |", "|" + "---|" * (len(columns) + 2)]
     for system, variant, values in _rows(metrics[section]):
-        cells = " | ".join(_cell(values.get(metric)) for metric in METRIC_NAMES)
+        cells = " | ".join(_cell(values.get(metric)) for metric in columns)
         lines.append(f"| {system} | {variant} | {cells} |")
     split = "test" if section == "systems" else section
     counts = metrics.get("n_projects", {})
@@ -76,15 +89,17 @@ def render_results_table(metrics: Mapping[str, Any], section: str = "systems") -
 def compact_table(metrics: Mapping[str, Any]) -> str:
     """Narrow fixed-width summary of the test results for the run log (values only)."""
     rows = _rows(metrics["systems"])
+    columns = _columns(metrics["systems"])
     width = max([len("system"), *(len(system) for system, _, _ in rows)]) + 2
-    lines = [
-        f"{'system':<{width}}{'agenda':<9}" + "".join(f"{m:>7}" for m in METRIC_NAMES)
-    ]
-    lines.extend(
-        f"{system:<{width}}{variant:<9}"
-        + "".join(f"{values[m]['value']:>7.3f}" for m in METRIC_NAMES)
-        for system, variant, values in rows
-    )
+    widths = [max(7, len(m) + 1) for m in columns]
+    head = "".join(f"{m:>{w}}" for m, w in zip(columns, widths, strict=True))
+    lines = [f"{'system':<{width}}{'agenda':<9}{head}"]
+    for system, variant, values in rows:
+        cells = (
+            f"{values[m]['value']:>{w}.3f}" if m in values else f"{'-':>{w}}"
+            for m, w in zip(columns, widths, strict=True)
+        )
+        lines.append(f"{system:<{width}}{variant:<9}" + "".join(cells))
     return "\n".join(lines)
 
 

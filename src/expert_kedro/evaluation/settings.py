@@ -101,6 +101,7 @@ class EvaluationSettings(ParameterSettings):
             the whole roster, so that MRR is exact).
         unranked_projects: A project a system did not rank: ``miss`` (scores 0)
             or ``skip`` (metrics over the projects it ranked).
+        recall_at: Depths ``K`` of the ``recall@K`` columns (``recall.py``).
         bootstrap: Intervals of the metrics.
         partial_agendas: The test projects' partial agendas.
         candidates: Hybrid candidates of an LLM reranker.
@@ -111,6 +112,7 @@ class EvaluationSettings(ParameterSettings):
     seed: int = 2026
     ranking_depth: int | None = None
     unranked_projects: str = "miss"
+    recall_at: tuple[int, ...] = (5, 10, 20, 50)
     bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
     partial_agendas: PartialAgendaSettings = field(
         default_factory=PartialAgendaSettings
@@ -132,4 +134,10 @@ class EvaluationSettings(ParameterSettings):
             "unranked_projects",
             self.unranked_projects in UNRANKED_POLICIES,
             "must be 'miss' or 'skip'",
+        )
+        self.check(
+            "recall_at",
+            all(k >= 1 for k in self.recall_at)
+            and len(set(self.recall_at)) == len(self.recall_at),
+            "must list distinct depths >= 1",
         )

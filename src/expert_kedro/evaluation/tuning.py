@@ -37,11 +37,13 @@ def tune_weight(
     *,
     metric: str = "mrr",
     name: str = "weight",
+    prefer: float = 0.5,
 ) -> tuple[float, pd.DataFrame]:
     """The grid weight whose rankings score best on held-out projects.
 
-    Ties go to the weight closest to 0.5: the least extreme blend, which relies on
-    neither side alone when the data cannot tell them apart.
+    Ties go to the weight closest to ``prefer`` (0.5 by default: the least extreme
+    blend, which relies on neither side alone when the data cannot tell them apart;
+    an optional extra signal prefers 0, so it is only added when it helps).
 
     Args:
         rank_at: Rankings (expert ids, best first) of every project at a weight.
@@ -49,6 +51,7 @@ def tune_weight(
         grid: Weights to try, each in [0, 1].
         metric: Metric maximised, one of ``METRIC_NAMES``.
         name: Name of the weight (the table's first column, the log line).
+        prefer: The weight that ties are broken towards.
 
     Returns:
         ``(best_weight, table)``: ``table`` has one row per weight, the weight in
@@ -72,7 +75,7 @@ def tune_weight(
         means = per_project_metrics(rank_at(float(weight)), acceptable).mean()
         rows.append({name: float(weight), **means.to_dict()})
     table = pd.DataFrame(rows)
-    best = table.assign(_gap=(table[name] - 0.5).abs()).sort_values(
+    best = table.assign(_gap=(table[name] - float(prefer)).abs()).sort_values(
         [metric, "_gap"], ascending=[False, True], kind="stable"
     )
     weight = float(best[name].iloc[0])

@@ -22,7 +22,7 @@ re-fitting and re-encoding the roster::
 
     index = tune_retrieval_index(fit_retrieval_index(docs, settings), validation)
     index.candidates(agendas, k=10)  # hybrid top-k
-    index.retrievers()  # {"popularity", "bm25", "dense", "hybrid"}
+    index.retrievers()  # {"popularity", "bm25", "dense", "hybrid", "hybrid+prior"}
 """
 
 from __future__ import annotations
@@ -64,9 +64,15 @@ from expert_kedro.retrieval.index_io import (
 )
 from expert_kedro.retrieval.leakage import IndexLeakageError, check_no_leakage
 from expert_kedro.retrieval.popularity import PopularityRetriever
+from expert_kedro.retrieval.prior import (
+    PRIOR_SYSTEM,
+    PriorFusedRetriever,
+    PriorSettings,
+)
 from expert_kedro.retrieval.settings import RetrievalSettings
 
 __all__ = [
+    "PRIOR_SYSTEM",
     "BM25Retriever",
     "DenseRetriever",
     "EncoderInfo",
@@ -75,6 +81,8 @@ __all__ = [
     "HybridRetriever",
     "IndexLeakageError",
     "PopularityRetriever",
+    "PriorFusedRetriever",
+    "PriorSettings",
     "Recommender",
     "RetrievalIndex",
     "RetrievalIndexFormatError",

@@ -148,7 +148,7 @@ def as_retrieval_settings(
     """
     if isinstance(params, RetrievalSettings):
         return params
-    groups = ("index", "bm25", "dense", "hybrid")
+    groups = ("index", "bm25", "dense", "hybrid", "prior")
     return RetrievalSettings.from_params(
         {group: params[group] for group in groups if group in params}
     )

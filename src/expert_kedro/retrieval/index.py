@@ -7,10 +7,10 @@ counts and the tuned fusion, so a consumer loads it (``RetrievalIndexDataset``) 
 only encodes its queries::
 
     index = fit_retrieval_index(documents, settings)  # BM25 + dense + popularity
-    index = tune_retrieval_index(index, validation_projects)  # fusion weight
-    scores = index.score_all([agenda])  # hybrid, cols = expert_ids
+    index = tune_retrieval_index(index, validation_projects)  # fusion weights
+    scores = index.score_all([agenda])  # hybrid + prior, cols = expert_ids
     table = index.candidates(agendas, k=10)  # rerank input
-    baselines = index.retrievers()  # popularity/bm25/dense/hybrid
+    baselines = index.retrievers()  # popularity/bm25/dense/hybrid/hybrid+prior
 
 The sentence encoder is loaded on the first query only, and refused if it is not the
 model that embedded the roster (``EncoderInfo.signature``).
@@ -35,16 +35,23 @@ from expert_kedro.retrieval.expert_documents import ExpertDocuments
 from expert_kedro.retrieval.factory import fit_bm25, fit_dense, tune_hybrid
 from expert_kedro.retrieval.hybrid import HybridRetriever
 from expert_kedro.retrieval.popularity import PopularityRetriever
+from expert_kedro.retrieval.prior import PRIOR_SYSTEM, PriorFusedRetriever, tune_prior
 from expert_kedro.retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
+
+_UNTUNED = (
+    "This RetrievalIndex has no fusion weight yet; tune it with "
+    "tune_retrieval_index(index, validation_projects)."
+)
 
 
 class RetrievalIndex:
     """Fitted BM25 + dense + popularity retrievers and their tuned hybrid fusion.
 
-    Implements ``ScoringRetriever`` with the hybrid scores, so it replaces a
-    ``HybridRetriever`` anywhere (``score_all``, ``expert_ids``, ``candidates``).
+    Implements ``ScoringRetriever`` with the hybrid scores plus the activity prior
+    at its tuned weight (``retrieval.prior``; 0 is the plain hybrid), so it replaces
+    a ``HybridRetriever`` anywhere (``score_all``, ``expert_ids``, ``candidates``).
 
     Args:
         bm25: Fitted lexical retriever.
@@ -56,9 +63,11 @@ class RetrievalIndex:
         indexed_project_ids: Training projects whose agendas/answers are indexed.
         indexed_agenda_digests: ``agenda_digest`` of every indexed agenda.
         bm25_weight: Tuned (or fixed) fusion weight; None until tuned.
-        tuning: Record of the weight choice (``factory.tune_hybrid``).
+        tuning: Record of the weight choice (``factory.tune_hybrid``; the prior's
+            under ``prior``).
         built_at: UTC time the index was fit (ISO 8601).
         fit_seconds: Fit time of each component.
+        prior_weight: Weight of the activity prior (``retrieval.prior``).
     """
 
     name = "hybrid"
@@ -78,6 +87,7 @@ class RetrievalIndex:
         tuning: Mapping[str, Any] | None = None,
         built_at: str | None = None,
         fit_seconds: Mapping[str, float] | None = None,
+        prior_weight: float = 0.0,
     ) -> None:
         ids = np.asarray(bm25.expert_ids)
         for part in (dense, popularity):
@@ -96,7 +106,9 @@ class RetrievalIndex:
             timespec="seconds"
         )
         self.fit_seconds = dict(fit_seconds or {})
+        self.prior_weight = float(prior_weight)
         self._hybrid: HybridRetriever | None = None
+        self._prior: PriorFusedRetriever | None = None
         if self.bm25_weight is not None:
             self._hybrid = HybridRetriever(
                 bm25,
@@ -104,6 +116,9 @@ class RetrievalIndex:
                 bm25_weight=self.bm25_weight,
                 fusion=settings.hybrid.fusion,
                 rrf_k=int(settings.hybrid.rrf_k),
+            )
+            self._prior = PriorFusedRetriever(
+                self._hybrid, popularity.counts, prior_weight=self.prior_weight
             )
 
     @property
@@ -134,11 +149,15 @@ class RetrievalIndex:
             RuntimeError: If the fusion weight is not set yet.
         """
         if self._hybrid is None:
-            raise RuntimeError(
-                "This RetrievalIndex has no fusion weight yet; tune it with "
-                "tune_retrieval_index(index, validation_projects)."
-            )
+            raise RuntimeError(_UNTUNED)
         return self._hybrid
+
+    @property
+    def hybrid_with_prior(self) -> PriorFusedRetriever:
+        """The hybrid with the activity prior at its weight: the candidate stage."""
+        if self._prior is None:
+            raise RuntimeError(_UNTUNED)
+        return self._prior
 
     def retrievers(self) -> dict[str, ScoringRetriever]:
         """The evaluation's baselines, all ranking from this one index."""
@@ -147,24 +166,25 @@ class RetrievalIndex:
             "bm25": self.bm25,
             "dense": self.dense,
             "hybrid": self.hybrid,
+            PRIOR_SYSTEM: self.hybrid_with_prior,
         }
 
     def score_all(self, agendas: Sequence[Agenda]) -> np.ndarray:
-        """Hybrid score of every roster expert, ``[len(agendas), n_experts]``."""
-        return self.hybrid.score_all(agendas)
+        """Hybrid + prior score of every expert, ``[len(agendas), n_experts]``."""
+        return self.hybrid_with_prior.score_all(agendas)
 
     def candidates(self, agendas: Sequence[Agenda], k: int) -> pd.DataFrame:
-        """Hybrid top-``k`` experts per agenda (see ``HybridRetriever.candidates``)."""
-        return self.hybrid.candidates(agendas, k)
+        """Top-``k`` experts per agenda (see ``HybridRetriever.candidates``)."""
+        return self.hybrid_with_prior.candidates(agendas, k)
 
     def indexed_agenda_digests(self) -> set[str]:
         """Digests of the indexed training agendas (``check_no_leakage``)."""
         return set(self._agenda_digests)
 
     def with_fusion(
-        self, bm25_weight: float, tuning: Mapping[str, Any]
+        self, bm25_weight: float, tuning: Mapping[str, Any], prior_weight: float = 0.0
     ) -> RetrievalIndex:
-        """A copy with the fusion weight set (the fitted parts are shared)."""
+        """A copy with the fusion weights set (the fitted parts are shared)."""
         return RetrievalIndex(
             bm25=self.bm25,
             dense=self.dense,
@@ -178,6 +198,7 @@ class RetrievalIndex:
             tuning=tuning,
             built_at=self.built_at,
             fit_seconds=self.fit_seconds,
+            prior_weight=prior_weight,
         )
 
     def summary(self, n_experts: int = 5) -> dict[str, Any]:
@@ -192,6 +213,7 @@ class RetrievalIndex:
             "roster_size": len(self.expert_ids),
             "fusion": self.settings.hybrid.fusion,
             "bm25_weight": self.bm25_weight,
+            "prior_weight": self.prior_weight,
             "tuned_on": self.tuning.get("tuned_on"),
             "tuning_metric": self.tuning.get("tuning_metric"),
             "encoder_model": self.encoder.model_path or "all-MiniLM-L6-v2 (bundled)",
@@ -244,17 +266,28 @@ def fit_retrieval_index(
 def tune_retrieval_index(
     index: RetrievalIndex, validation_projects: pd.DataFrame | None
 ) -> RetrievalIndex:
-    """Set the fusion weight: fixed by ``hybrid.bm25_weight`` or tuned on VALIDATION.
+    """Set the fusion weights, each fixed by its parameter or tuned on VALIDATION.
+
+    The BM25 weight first (``retrieval.hybrid``), then the activity prior's at that
+    BM25 weight (``retrieval.prior``).
 
     Args:
         index: A fitted index.
         validation_projects: Validation projects (``agenda``,
-            ``acceptable_expert_ids``); only read when the weight is tuned.
+            ``acceptable_expert_ids``); only read when a weight is tuned.
 
     Returns:
-        The index with its fusion weight and tuning record.
+        The index with its fusion weights and tuning record.
     """
+    settings = index.settings
     hybrid, tuning = tune_hybrid(
-        index.bm25, index.dense, validation_projects, index.settings.hybrid
+        index.bm25, index.dense, validation_projects, settings.hybrid
     )
-    return index.with_fusion(hybrid.bm25_weight, tuning)
+    prior_weight, tuning["prior"] = tune_prior(
+        hybrid,
+        index.popularity.counts,
+        validation_projects,
+        settings.prior,
+        settings.hybrid.tuning_metric,
+    )
+    return index.with_fusion(hybrid.bm25_weight, tuning, prior_weight)

@@ -35,6 +35,7 @@ from expert_kedro.retrieval.dense import DenseRetriever
 from expert_kedro.retrieval.encoder import EncoderInfo
 from expert_kedro.retrieval.index import RetrievalIndex
 from expert_kedro.retrieval.popularity import PopularityRetriever
+from expert_kedro.retrieval.prior import describe_candidate_stage
 from expert_kedro.retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ def _describe(index: RetrievalIndex) -> dict[str, Any]:
             "fusion": index.settings.hybrid.fusion,
             "rrf_k": int(index.settings.hybrid.rrf_k),
             "bm25_weight": index.bm25_weight,
+            "prior_weight": index.prior_weight,
         },
         "tuning": index.tuning,
         "encoder": asdict(index.encoder),
@@ -245,12 +247,14 @@ def load_index(
             f"({type(exc).__name__}: {exc})."
         ) from None
     try:
-        return _read_index(root, manifest, mmap=mmap, device=device)
+        index = _read_index(root, manifest, mmap=mmap, device=device)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise RetrievalIndexFormatError(
             f"Corrupt retrieval index at '{root}': {type(exc).__name__}: {exc}. "
             "Rebuild it with `kedro run --pipelines=retrieval`."
         ) from None
+    logger.info("Candidate retriever: %s.", describe_candidate_stage(index))
+    return index
 
 
 def _read_index(
@@ -286,4 +290,6 @@ def _read_index(
         tuning=manifest.get("tuning"),
         built_at=manifest.get("built_at"),
         fit_seconds=manifest.get("fit_seconds"),
+        # Absent from an index saved before the prior: the plain hybrid.
+        prior_weight=manifest["fusion"].get("prior_weight", 0.0),
     )

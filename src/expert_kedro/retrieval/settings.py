@@ -8,6 +8,7 @@ One frozen settings object per sub-group, each default written once here::
       dense: {profile_weight: 0.3, batch_size: 64, device: cpu, model_path: null}
       hybrid: {fusion: zscore, rrf_k: 60, bm25_weight: null, weight_grid: [...],
                tuning_metric: mrr}
+      prior: {weight: null, weight_grid: [...]}  # retrieval.prior.PriorSettings
 
 The sub-groups have the same keys as the older ``evaluation.index/bm25/dense/hybrid``
 groups, so ``factory.fit_bm25`` & co. parse either through these classes.
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 
 from expert_kedro.evaluation.metrics import METRIC_NAMES
 from expert_kedro.retrieval.hybrid import FUSIONS
+from expert_kedro.retrieval.prior import PriorSettings
 
 BM25_METHODS = ("robertson", "lucene", "bm25l", "bm25+", "atire")
 
@@ -189,12 +191,14 @@ class RetrievalSettings:
         bm25: Lexical scoring.
         dense: Sentence embeddings.
         hybrid: Fusion and its tuning.
+        prior: Weight of the activity prior fused into the hybrid.
     """
 
     index: IndexSettings = field(default_factory=IndexSettings)
     bm25: BM25Settings = field(default_factory=BM25Settings)
     dense: DenseSettings = field(default_factory=DenseSettings)
     hybrid: HybridSettings = field(default_factory=HybridSettings)
+    prior: PriorSettings = field(default_factory=PriorSettings)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any] | None) -> RetrievalSettings:
@@ -209,10 +213,12 @@ class RetrievalSettings:
             bm25=BM25Settings.from_params(groups.get("bm25")),
             dense=DenseSettings.from_params(groups.get("dense")),
             hybrid=HybridSettings.from_params(groups.get("hybrid")),
+            prior=PriorSettings.from_params(groups.get("prior")),
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary (JSON-ready), e.g. recorded in an index manifest."""
         data = asdict(self)
         data["hybrid"]["weight_grid"] = list(self.hybrid.weight_grid)
+        data["prior"]["weight_grid"] = list(self.prior.weight_grid)
         return data

@@ -88,6 +88,11 @@ def test_metrics_of_perfect_wrong_and_extra_systems(caplog):
         "hit@5": 1.0,
         "mrr": 1.0,
         "ndcg@5": 1.0,
+        # evaluation.recall_at defaults to 5, 10, 20 and 50.
+        "recall@5": 1.0,
+        "recall@10": 1.0,
+        "recall@20": 1.0,
+        "recall@50": 1.0,
     }
     # wrong: project 10 -> rank 4 (1/4), 11 -> rank 4 (1/4), 12 unranked (0).
     wrong_full = metrics["systems"]["wrong"]["full"]
@@ -135,22 +140,60 @@ def test_unranked_projects_can_be_skipped_for_capped_systems():
         _metrics(capped, params={**PARAMS, "unranked_projects": "drop"})
 
 
-def test_hybrid_candidates_are_the_top_k_hybrid_rows():
+def test_hybrid_candidates_are_the_top_k_candidate_stage_rows():
+    """The reranker's candidates are the hybrid + prior ranking (the index's)."""
     rankings = pd.concat(
         [
-            _ranking("hybrid", "test", "full", {10: [3, 1, 2, 4], 11: [2, 1, 4, 3]}),
+            _ranking("hybrid", "test", "full", {10: [4, 2, 1, 3], 11: [1, 2, 4, 3]}),
+            _ranking(
+                "hybrid+prior", "test", "full", {10: [3, 1, 2, 4], 11: [2, 1, 4, 3]}
+            ),
             _ranking("bm25", "test", "full", {10: [1, 2, 3, 4]}),
         ]
     )
     candidates = build_hybrid_candidates(rankings, {"k": 2})
     assert candidates["expert_id"].tolist() == [3, 1, 2, 1]
-    assert set(candidates["system"]) == {"hybrid"}
+    assert set(candidates["system"]) == {"hybrid+prior"}
     with pytest.raises(ValueError, match="ranking_depth"):
         build_hybrid_candidates(rankings, {"k": 5})
 
 
+def test_recall_at_k_of_a_hand_made_ranking():
+    """recall@K: the share of a project's acceptable experts in the top K."""
+    # Acceptable: 10 -> {1}, 11 -> {2}, 12 -> {3, 4}.
+    partly = _ranking(
+        "partly", "test", "full", {10: [2, 1, 3], 11: [2, 1], 12: [3, 1, 2, 4]}
+    )
+    metrics = _metrics(partly, params={**PARAMS, "recall_at": [1, 2, 4]})
+    values = {m: v["value"] for m, v in metrics["systems"]["partly"]["full"].items()}
+    # recall@1: 10 -> 0, 11 -> 1, 12 -> 1/2 (3 of {3, 4}).
+    assert values["recall@1"] == pytest.approx((0 + 1 + 0.5) / 3)
+    # recall@2: 10 -> 1, 11 -> 1, 12 -> 1/2 (4 is only at rank 4).
+    assert values["recall@2"] == pytest.approx((1 + 1 + 0.5) / 3)
+    assert values["recall@4"] == 1.0
+    assert "recall@5" not in values
+    # hit@1 counts any acceptable expert: project 12's first expert is acceptable.
+    assert values["hit@1"] == pytest.approx(2 / 3)
+    # A uniformly random ranking of 4 experts holds each of them in its top K
+    # with probability K / 4.
+    random = metrics["systems"]["random"]["full"]
+    assert [random[f"recall@{k}"]["value"] for k in (1, 2, 4)] == [0.25, 0.5, 1.0]
+    recall = metrics["systems"]["partly"]["full"]["recall@1"]
+    assert recall["ci_low"] <= recall["value"] <= recall["ci_high"]
+    table = render_results_table(metrics).splitlines()
+    assert table[0].endswith("| nDCG@5 | Recall@1 | Recall@2 | Recall@4 |")
+    (row,) = [line for line in table if line.startswith("| partly | full |")]
+    assert row.endswith("| 1.000 [1.000, 1.000] |")
+    assert "recall@4" in compact_table(metrics).splitlines()[0]
+    with pytest.raises(ValueError, match="evaluation.recall_at"):
+        _metrics(partly, params={**PARAMS, "recall_at": [5, 5]})
+
+
 def test_table_plot_and_log():
-    metrics = _metrics(_ranking("oracle", "test", "full", {10: [1], 11: [2], 12: [3]}))
+    metrics = _metrics(
+        _ranking("oracle", "test", "full", {10: [1], 11: [2], 12: [3]}),
+        params={**PARAMS, "recall_at": []},
+    )
     table = render_results_table(metrics)
     lines = table.splitlines()
     assert lines[0] == "| System | Agenda | Hit@1 | Hit@5 | MRR | nDCG@5 |"

@@ -16,7 +16,8 @@ from expert_kedro.pipelines.evaluation.nodes import check_retrieval_index
 from expert_kedro.retrieval import IndexLeakageError
 from tests.conftest import copy_project
 
-SYSTEMS = ["random", "popularity", "bm25", "dense", "hybrid"]
+SYSTEMS = ["random", "popularity", "bm25", "dense", "hybrid", "hybrid+prior"]
+RECALL = ["recall@5", "recall@10", "recall@20", "recall@50"]
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +67,11 @@ def test_metrics_report_is_complete_and_sane(evaluated_project: Path):
     )
     assert metrics["hybrid"]["bm25_weight"] == report["tuning"]["bm25_weight"]
     assert metrics["hybrid"]["index_fingerprint"] == report["fingerprint"]
+    # The activity prior's weight is tuned on validation too, after the BM25 weight.
+    prior = metrics["hybrid"]["prior"]
+    assert prior["tuned_on"] == "validation"
+    assert prior["prior_weight"] == report["prior_weight"]
+    assert prior["n_validation_projects"] == metrics["n_projects"]["validation"]
     assert {"date", "machine", "timing_seconds", "roster_size"} <= set(metrics)
 
     def value(system: str, variant: str, metric: str) -> float:
@@ -74,9 +80,24 @@ def test_metrics_report_is_complete_and_sane(evaluated_project: Path):
     for system in SYSTEMS:
         for variant in ("full", "partial"):
             for entry in metrics["systems"][system][variant].values():
-                assert (
-                    0.0 <= entry["ci_low"] <= entry["value"] <= entry["ci_high"] <= 1.0
-                )
+                # A constant column (random's recall@K = K/N) resamples to its own
+                # mean up to the last bits of float summation.
+                assert 0.0 <= entry["ci_low"] <= entry["value"] + 1e-12
+                assert entry["value"] <= entry["ci_high"] + 1e-12 <= 1.0 + 1e-12
+    for system in SYSTEMS:
+        for variant in ("full", "partial"):
+            entries = metrics["systems"][system][variant]
+            assert list(entries) == ["hit@1", "hit@5", "mrr", "ndcg@5", *RECALL]
+            recall = [entries[name]["value"] for name in RECALL]
+            # A deeper candidate list holds at least as many acceptable experts.
+            assert recall == sorted(recall)
+        # hit@5 counts projects with any acceptable expert in the top 5, recall@5
+        # the share of their acceptable experts: never more.
+        full = metrics["systems"][system]["full"]
+        assert full["recall@5"]["value"] <= full["hit@5"]["value"]
+    assert value("random", "full", "recall@50") == pytest.approx(50 / 150)
+    if prior["prior_weight"] == 0.0:
+        assert metrics["systems"]["hybrid+prior"] == metrics["systems"]["hybrid"]
     # Random is the analytic expectation over a 150-expert roster.
     assert value("random", "full", "hit@1") == pytest.approx(1 / 150, rel=0.2)
     for system in ("bm25", "dense", "hybrid"):
@@ -93,6 +114,9 @@ def test_plot_table_and_candidates(evaluated_project: Path):
     table = (evaluated_project / "data/08_reporting/results_table.md").read_text()
     for system in SYSTEMS:
         assert f"| {system} | full |" in table and f"| {system} | partial |" in table
+    assert table.splitlines()[0].endswith(
+        "| Recall@5 | Recall@10 | Recall@20 | Recall@50 |"
+    )
     candidates = pd.read_parquet(
         evaluated_project / "data/07_model_output/hybrid_candidates.parquet"
     )

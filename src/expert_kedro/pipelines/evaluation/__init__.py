@@ -6,13 +6,15 @@ What it does
     2. ``checked_retrieval_index``: the saved ``retrieval_index`` (built from the
        roster and TRAIN pairs by the retrieval pipeline) after ``check_no_leakage``
        against validation, test and partial-test agendas; nothing is fit here.
-    3. Its popularity, BM25 (``bm25s``), dense (all-MiniLM-L6-v2) and hybrid
-       retrievers; the hybrid's BM25 weight was tuned on VALIDATION only
+    3. Its popularity, BM25 (``bm25s``), dense (all-MiniLM-L6-v2), hybrid and
+       hybrid+prior (the hybrid with the training-bookings prior: the candidate
+       stage) retrievers; the BM25 and prior weights were tuned on VALIDATION only
        (``hybrid_tuning``).
     4. ``baseline_rankings`` (whole roster per agenda) and ``hybrid_candidates``
-       (hybrid top-K, the input of an LLM reranker).
-    5. ``evaluation_metrics`` (hit@1, hit@5, MRR, nDCG@5 with project-bootstrap 95%
-       CIs; random is analytic), ``evaluation_comparison_plot`` and
+       (hybrid+prior top-K, the input of an LLM reranker).
+    5. ``evaluation_metrics`` (hit@1, hit@5, MRR, nDCG@5 and recall@K at
+       ``evaluation.recall_at``, with project-bootstrap 95% CIs; random is
+       analytic), ``evaluation_comparison_plot`` and
        ``evaluation_results_table`` (markdown, also logged compactly).
 
 Plugging in another system (e.g. an LLM recommender)

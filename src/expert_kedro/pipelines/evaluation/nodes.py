@@ -32,6 +32,7 @@ from expert_kedro.evaluation.rankings import (
     ranked_lists,
     validate_rankings,
 )
+from expert_kedro.evaluation.recall import expected_random_recall, recall_metrics
 from expert_kedro.evaluation.reporting import (
     compact_table,
     plot_comparison,
@@ -43,7 +44,7 @@ from expert_kedro.evaluation.settings import (
     PartialAgendaSettings,
 )
 from expert_kedro.identifiers import as_id_list, id_seed, sorted_ids
-from expert_kedro.retrieval import RetrievalIndex, check_no_leakage
+from expert_kedro.retrieval import PRIOR_SYSTEM, RetrievalIndex, check_no_leakage
 from expert_kedro.training_data.partial_agendas import make_partial_agendas
 
 logger = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ def rank_baseline_projects(
     frames: list[pd.DataFrame] = []
     timings: dict[str, dict[str, float]] = {}
     fit = dict(checked_retrieval_index.fit_seconds)
-    fit["hybrid"] = fit.get("bm25", 0.0) + fit.get("dense", 0.0)
+    fit["hybrid"] = fit[PRIOR_SYSTEM] = fit.get("bm25", 0.0) + fit.get("dense", 0.0)
     encoder = checked_retrieval_index.dense.encoder
     texts_before, seconds_before = encoder.texts_encoded, encoder.encode_seconds
     for name, retriever in checked_retrieval_index.retrievers().items():
@@ -202,22 +203,23 @@ def build_hybrid_candidates(
 ) -> pd.DataFrame:
     """Hybrid top-K roster experts of every held-out agenda (input of an LLM reranker).
 
-    Taken from the hybrid rows of ``baseline_rankings``, so the candidates are exactly
-    the hybrid ranking that is evaluated.
+    Taken from the ``hybrid+prior`` rows of ``baseline_rankings`` (the index's
+    candidate stage: the hybrid with the activity prior at its tuned weight), so the
+    candidates are exactly a ranking that is evaluated.
 
     Args:
         baseline_rankings: Rankings of the retrieval baselines.
         params: The ``evaluation.candidates`` parameters (``k``).
 
     Returns:
-        Rankings-shaped table (``system`` = ``"hybrid"``) with exactly ``k`` distinct
-        roster experts per project, split and variant.
+        Rankings-shaped table (``system`` = ``"hybrid+prior"``) with exactly ``k``
+        distinct roster experts per project, split and variant.
 
     Raises:
         ValueError: If the hybrid rankings hold fewer than ``k`` experts per project.
     """
     k = CandidateSettings.from_params(params).k
-    hybrid = baseline_rankings[baseline_rankings["system"] == "hybrid"]
+    hybrid = baseline_rankings[baseline_rankings["system"] == PRIOR_SYSTEM]
     depth = hybrid.groupby(["split", "variant", "project_id"])["rank"].max()
     if hybrid.empty or int(depth.min()) < k:
         raise ValueError(
@@ -233,11 +235,18 @@ def _acceptable(projects: pd.DataFrame) -> list[list[str]]:
 
 
 def _random_section(
-    projects: pd.DataFrame, n_experts: int, boot: Mapping[str, Any]
+    projects: pd.DataFrame,
+    n_experts: int,
+    boot: Mapping[str, Any],
+    recall_at: tuple[int, ...],
 ) -> dict[str, dict[str, float]]:
+    recall = expected_random_recall(n_experts, recall_at)
     values = pd.DataFrame(
-        [expected_random_metrics(len(ids), n_experts) for ids in _acceptable(projects)],
-        columns=list(METRIC_NAMES),
+        [
+            expected_random_metrics(len(ids), n_experts) | recall
+            for ids in _acceptable(projects)
+        ],
+        columns=[*METRIC_NAMES, *recall],
     )
     return bootstrap_summary(values, **boot)
 
@@ -247,6 +256,7 @@ def _system_section(
     projects: pd.DataFrame,
     boot: Mapping[str, Any],
     unranked: str,
+    recall_at: tuple[int, ...],
 ) -> tuple[dict[str, dict[str, float]], int]:
     """Metrics of one system on one split/variant, and how many projects it skipped."""
     project_ids = as_id_list(projects["project_id"])
@@ -263,7 +273,9 @@ def _system_section(
         kept = [i for i, ranked in enumerate(lists) if ranked]
         lists = [lists[i] for i in kept]
         acceptable = [acceptable[i] for i in kept]
-    values = per_project_metrics(lists, acceptable)
+    values = per_project_metrics(lists, acceptable).join(
+        recall_metrics(lists, acceptable, recall_at)
+    )
     return bootstrap_summary(values, **boot), n_missing
 
 
@@ -373,7 +385,7 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
     for (split, variant), projects in targets.items():
         section = test if split == "test" else validation
         section[RANDOM_SYSTEM][variant] = _random_section(
-            projects, len(roster_ids), boot
+            projects, len(roster_ids), boot, settings.recall_at
         )
     unranked = settings.unranked_projects
     missing: dict[str, int] = {}
@@ -384,7 +396,9 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
             part = own[(own["split"] == split) & (own["variant"] == variant)]
             if part.empty:
                 continue
-            summary, n_missing = _system_section(part, projects, boot, unranked)
+            summary, n_missing = _system_section(
+                part, projects, boot, unranked, settings.recall_at
+            )
             section = test if split == "test" else validation
             section.setdefault(system, {})[variant] = summary
             if n_missing:
