@@ -157,7 +157,10 @@ def select_validation_subset(
 
 
 def tokenize_examples(
-    pairs: pd.DataFrame, base_model: BaseModelHandle, tokenization: dict[str, Any]
+    pairs: pd.DataFrame,
+    base_model: BaseModelHandle,
+    tokenization: dict[str, Any],
+    recommender: dict[str, Any] | None = None,
 ) -> Dataset:
     """Tokenize pairs with the base model's tokenizer and the shared prompt format.
 
@@ -165,10 +168,13 @@ def tokenize_examples(
         pairs: Training or validation pairs.
         base_model: ``base_model`` handle (its tokenizer is used).
         tokenization: ``max_length``, ``completion_only_loss``, ``prompt_style``.
+        recommender: ``recommender`` parameters: long prompts are fitted to
+            ``max_prompt_tokens`` by the ``prompt_fitting`` policy, as in inference.
 
     Returns:
         Unpadded ``input_ids`` / ``labels`` rows (see ``tokenize_pairs``).
     """
+    settings = RecommenderSettings.from_params(recommender or {})
     return tokenize_pairs(
         pairs,
         load_tokenizer(base_model),
@@ -176,7 +182,16 @@ def tokenize_examples(
         completion_only_loss=bool(tokenization.get("completion_only_loss", True)),
         prompt_style=tokenization.get("prompt_style", "auto"),
         name="pairs",
+        max_prompt_tokens=settings.max_prompt_tokens,
+        prompt_fitting=settings.prompt_fitting,
     )
+
+
+def _shortened(tokenized: Dataset) -> int:
+    """Examples whose prompt the length policy shortened (0 for older datasets)."""
+    if "prompt_shortened" not in tokenized.column_names:
+        return 0
+    return int(sum(tokenized["prompt_shortened"]))
 
 
 def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
@@ -226,6 +241,10 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
         "device": hardware,
         "base_model": base_model.source,
         "truncated_train_examples": int(sum(tokenized_train["truncated"])),
+        "prompt_fitting": {
+            "train_prompts_shortened": _shortened(tokenized_train),
+            "validation_prompts_shortened": _shortened(tokenized_validation),
+        },
         "parameters": params,
     }
     training_info = {
