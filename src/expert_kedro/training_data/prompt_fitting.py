@@ -81,7 +81,7 @@ POLICIES: dict[str, tuple[str, ...]] = {
     ),
 }
 DEFAULT_POLICY = "shorten_questions"
-_MAX_ROUNDS = 4
+_MAX_ROUNDS = 6
 _QUESTION_RE = re.compile(r"^(\d+\. )(.*)$")
 _PROFILE_PREFIXES = tuple(f"{label}: " for label, _ in PROFILE_FIELDS)
 
@@ -262,8 +262,9 @@ class PromptFitter:
             new_ids = self.encode(system, text)
             if len(new_ids) <= budget or excess > 0:
                 break
-            # Token counts of parts are estimates (merges across cuts): ask for more.
-            extra += len(new_ids) - budget
+            # Token counts of parts are estimates (merges across cuts): ask the
+            # next round to remove the overflow beyond what this round removed.
+            extra += len(new_ids) - budget - excess
         return text, new_ids, self._report(units, len(ids), new_ids, budget)
 
     def _render(self, units: list[_Unit]) -> str:
