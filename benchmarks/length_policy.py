@@ -35,6 +35,7 @@ import pandas as pd
 import yaml
 
 from expert_kedro.modeling.prompts import encode_prompts
+from expert_kedro.preprocessing.parsing import parse_agenda_cell
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.training_data.prompt_fitting import POLICIES, PromptFitter
 from expert_kedro.training_data.rerank_pairs import ExpertHistory, format_rerank_input
@@ -113,7 +114,9 @@ def rerank_inputs(
     seed: int,
 ) -> list[str]:
     """User turns of (project, matched expert) pairs, as the rerank prompts."""
-    matches = matches.assign(agenda=matches["agenda"].map(json.loads))
+    # The project's tolerant parser: the synthetic export has damaged cells.
+    agendas = [parse_agenda_cell(cell).questions for cell in matches["agenda"]]
+    matches = matches.assign(agenda=agendas)[[bool(a) for a in agendas]]
     matches = matches.assign(
         project_id=matches["project_id"].astype(str),
         expert_id=matches["expert_id"].astype(str),

@@ -320,8 +320,8 @@ def _note_shortened(fitting: dict[str, Any]) -> None:
     elif fitting.get("cases_shortened"):
         click.echo(
             "Note: the agenda was shortened to fit recommender.max_prompt_tokens="
-            f"{fitting['max_prompt_tokens']} ({fitting['questions_shortened']} "
-            f"question(s) cut, {fitting['questions_dropped']} left out).",
+            f"{fitting['max_prompt_tokens']} ({fitting['agenda_questions_shortened']} "
+            f"question(s) cut, {fitting['agenda_questions_dropped']} left out).",
             err=True,
         )
 

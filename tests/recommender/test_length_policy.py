@@ -96,6 +96,9 @@ def test_inference_ranks_long_agendas_and_says_it_shortened_them(parts, caplog):
     assert fitting["prompts_shortened"] == 6
     assert fitting["questions_shortened"] >= 3  # the long question, per candidate
     assert fitting["questions_dropped"] >= 3 * 150
+    # Per agenda: the long question is cut; most of the 200 questions are left out.
+    assert fitting["agenda_questions_shortened"] == 1
+    assert 150 <= fitting["agenda_questions_dropped"] < 200
     assert fitting["fallback_cases"] == 0
     assert fitting["max_prompt_tokens"] == BUDGET
     lines = [r for r in caplog.records if "prompts shortened" in r.getMessage()]

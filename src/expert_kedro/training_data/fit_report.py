@@ -74,7 +74,8 @@ class FittingTally:
     prompts_shortened: int = 0
     prompts_unfit: int = 0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
-    shortened_cases: dict[str, None] = field(default_factory=dict)
+    # Per shortened case: the most agenda questions one of its prompts cut/left out.
+    shortened_cases: dict[str, tuple[int, int]] = field(default_factory=dict)
     fallback_cases: dict[str, None] = field(default_factory=dict)
 
     def add(self, report: FitReport, case: Any = None) -> None:
@@ -87,7 +88,11 @@ class FittingTally:
         for name in COUNTS:
             self.counts[name] += getattr(report, name)
         if case is not None:
-            self.shortened_cases[as_id(case)] = None
+            cut, out = self.shortened_cases.get(as_id(case), (0, 0))
+            self.shortened_cases[as_id(case)] = (
+                max(cut, report.questions_shortened),
+                max(out, report.questions_dropped),
+            )
 
     def fallback(self, case: Any) -> None:
         """Count a case ranked without the LLM because a prompt could not fit."""
@@ -109,6 +114,13 @@ class FittingTally:
             "prompts_unfit": self.prompts_unfit,
             **self.counts,
             "cases_shortened": len(self.shortened_cases),
+            # Per agenda (not per candidate prompt), summed over the cases.
+            "agenda_questions_shortened": sum(
+                cut for cut, _ in self.shortened_cases.values()
+            ),
+            "agenda_questions_dropped": sum(
+                out for _, out in self.shortened_cases.values()
+            ),
             "fallback_cases": len(self.fallback_cases),
             "shortened_case_ids": list(self.shortened_cases)[:NAMED_CASES],
             "fallback_case_ids": list(self.fallback_cases)[:NAMED_CASES],
