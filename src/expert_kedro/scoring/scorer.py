@@ -103,7 +103,12 @@ class LLMScorer:
         ids = encode_prompt(self.tokenizer, system, user, self.prompt_style)
         fitted = self._fit(system, user, ids, case)
         if fitted is None:
-            raise AgendaTooLongError(self._unfit_message(case))
+            where = f" for case {case!r}" if case is not None else ""
+            raise AgendaTooLongError(
+                f"The prompt{where} does not fit recommender.max_prompt_tokens="
+                f"{self.max_prompt_tokens} even with every question and profile line "
+                "shortened: raise recommender.max_prompt_tokens."
+            )
         return fitted
 
     def fit_many(
@@ -134,15 +139,6 @@ class LLMScorer:
         _, fitted, report = fitter.fit(system, user, self.max_prompt_tokens, ids)
         self.fitting.add(report, case)
         return fitted if report.fits else None
-
-    def _unfit_message(self, case: Any) -> str:
-        where = f" for case {case!r}" if case is not None else ""
-        return (
-            f"The prompt{where} does not fit recommender.max_prompt_tokens="
-            f"{self.max_prompt_tokens} even with every agenda question, past "
-            "question and profile line shortened: the system prompt and the layout "
-            "alone need more; raise recommender.max_prompt_tokens."
-        )
 
     def encode_many(self, system: str, users: Sequence[str]) -> list[list[int]]:
         """Prompt token ids of many user turns (no length check).
@@ -202,27 +198,21 @@ class LLMScorer:
         users = [user for group in groups for user in group]
         owners = [c for group, c in zip(groups, cases, strict=True) for _ in group]
         fitted = self.fit_many(system, users, owners)
-        bounds = np.cumsum([0] + [len(users) for users in groups])
-        all_spans = list(zip(bounds[:-1], bounds[1:], strict=True))
-        fits = [all(fitted[i] is not None for i in range(a, b)) for a, b in all_spans]
-        sequences = [
-            ids
-            for (a, b), ok in zip(all_spans, fits, strict=True)
-            if ok
-            for ids in fitted[a:b]
-        ]
-        sizes = [b - a for (a, b), ok in zip(all_spans, fits, strict=True) if ok]
-        bounds = np.cumsum([0, *sizes])
+        bounds = np.cumsum([0] + [len(group) for group in groups])
         spans = list(zip(bounds[:-1], bounds[1:], strict=True))
-        scored = iter(self._yes_no(sequences, spans) if sequences else [])
+        fits = [all(ids is not None for ids in fitted[a:b]) for a, b in spans]
+        kept = [fitted[a:b] for (a, b), ok in zip(spans, fits, strict=True) if ok]
+        scores = iter(self._yes_no(kept) if kept else [])
         return [
-            next(scored) if ok else np.full(b - a, np.nan)
-            for (a, b), ok in zip(all_spans, fits, strict=True)
+            next(scores) if ok else np.full(b - a, np.nan)
+            for (a, b), ok in zip(spans, fits, strict=True)
         ]
 
-    def _yes_no(
-        self, sequences: list[list[int]], spans: list[tuple[int, int]]
-    ) -> list[np.ndarray]:
+    def _yes_no(self, groups: list[list[list[int]]]) -> list[np.ndarray]:
+        """``logit(yes) - logit(no)`` of fitted prompt ids, per group."""
+        sequences = [ids for group in groups for ids in group]
+        bounds = np.cumsum([0] + [len(group) for group in groups])
+        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
         yes, no = token_id(self.tokenizer, "yes"), token_id(self.tokenizer, "no")
         if self.packing:
             logits = packed_next_token_logits(

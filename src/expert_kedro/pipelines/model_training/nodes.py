@@ -187,13 +187,6 @@ def tokenize_examples(
     )
 
 
-def _shortened(tokenized: Dataset) -> int:
-    """Examples whose prompt the length policy shortened (0 for older datasets)."""
-    if "prompt_shortened" not in tokenized.column_names:
-        return 0
-    return int(sum(tokenized["prompt_shortened"]))
-
-
 def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
     base_model: BaseModelHandle,
     tokenized_train: Dataset,
@@ -241,10 +234,10 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
         "device": hardware,
         "base_model": base_model.source,
         "truncated_train_examples": int(sum(tokenized_train["truncated"])),
-        "prompt_fitting": {
-            "train_prompts_shortened": _shortened(tokenized_train),
-            "validation_prompts_shortened": _shortened(tokenized_validation),
-        },
+        # Examples whose prompt the length policy shortened (see tokenize_pairs).
+        "shortened_train_prompts": int(sum(tokenized_train["prompt_shortened"]))
+        if "prompt_shortened" in tokenized_train.column_names
+        else 0,
         "parameters": params,
     }
     training_info = {
