@@ -261,11 +261,8 @@ def main() -> None:
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
         f"{len(__import__('os').sched_getaffinity(0))} cores (shared), no GPU",
         "command": "python benchmarks/length_policy.py "
-        + " ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in vars(args).items()
-            if k in {"max_prompts", "seed"}
-        ),
+        f"--sites {' '.join(args.sites)} --max-prompts {args.max_prompts} "
+        f"--seed {args.seed}",
         "max_prompts": args.max_prompts,
         "history_questions": settings.history_questions,
     }
