@@ -84,12 +84,33 @@ def test_empty_question(trained_project):
     assert "empty" in result.output
 
 
-def test_agenda_longer_than_context_is_refused(trained_project):
-    long_question = "What is the outlook for " + "demand " * 1500 + "?"
-    result = _run(trained_project.path, "-q", long_question, "--mode", "generative")
-    assert result.exit_code != 0
-    assert "too long" in result.output
-    assert f"limit is {TEST_RECOMMENDER['max_prompt_tokens']}" in result.output
+def test_agenda_longer_than_context_is_shortened_and_ranked(trained_project):
+    long_question = (
+        "How do hospital groups tender infusion pumps and which vendors gain share? "
+        * 270
+    )[:20_000]
+    result = _run(
+        trained_project.path,
+        "-q",
+        "Infusion pumps in German hospitals",
+        "-q",
+        long_question,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [r["rank"] for r in rows] == list(range(1, TEST_RECOMMENDER["top_k"] + 1))
+    notes = [line for line in result.stderr.splitlines() if "shortened" in line]
+    assert notes == [
+        "Note: the agenda was shortened to fit recommender.max_prompt_tokens="
+        f"{TEST_RECOMMENDER['max_prompt_tokens']} (1 question(s) cut, 0 left out)."
+    ]
+
+
+def test_a_short_agenda_gets_no_note(trained_project):
+    result = _run(trained_project.path, "-q", "Who sells infusion pumps?", "--json")
+    assert result.exit_code == 0, result.output
+    assert "shortened" not in result.stderr
 
 
 def test_missing_adapter_names_the_training_command(trained_project):

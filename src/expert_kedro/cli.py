@@ -16,12 +16,14 @@ the one ``evaluation_llm`` tuned for the adapter (``rerank_tuning``) unless the
 parameters set one (``-v`` logs which). It uses the latest ``lora_adapter`` version
 unless ``--adapter-version`` names one.
 
+An agenda whose prompt is longer than ``recommender.max_prompt_tokens`` is
+shortened by the length policy of training (long questions cut to their opening,
+later questions left out) and ranked; one line on stderr says so.
+
 Errors are one line on stderr with exit code 1, never a traceback: an empty agenda,
-a JSON file that is not a list, an agenda whose prompt is longer than
-``recommender.max_prompt_tokens`` (the agenda is refused with its token count and
-the limit, never silently truncated: remove or shorten questions), a missing
-adapter (train one with ``kedro run --pipeline=training``) and an adapter trained
-on another base model than the configured ``base_model``.
+a JSON file that is not a list, a missing adapter (train one with
+``kedro run --pipeline=training``) and an adapter trained on another base model
+than the configured ``base_model``.
 """
 
 from __future__ import annotations
@@ -277,7 +279,6 @@ def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
 ) -> None:
     """Recommend roster experts for an agenda (see the module docstring)."""
     from expert_kedro.recommender.adapters import AdapterMismatchError  # noqa: PLC0415
-    from expert_kedro.scoring.scorer import AgendaTooLongError  # noqa: PLC0415
 
     agenda = read_questions(questions, file)
     _quiet_logging(verbose)
@@ -289,21 +290,40 @@ def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
     if generate_text:
         overrides["generate_text"] = True
     try:
-        recommendations, _ = recommend_for_agenda(
+        recommendations, metrics = recommend_for_agenda(
             agenda,
             project_path=Path(project_path).resolve(),
             env=env,
             adapter_version=adapter_version,
             overrides=overrides,
         )
-    except (AgendaTooLongError, AdapterMismatchError) as exc:
+    except AdapterMismatchError as exc:
         raise CLIError(str(exc)) from None
     except ValueError as exc:
         raise CLIError(str(exc).splitlines()[0]) from None
+    _note_shortened(metrics.get("prompt_fitting") or {})
     if as_json:
         click.echo(recommendations.to_json(orient="records", force_ascii=False))
     else:
         click.echo(format_table(recommendations))
+
+
+def _note_shortened(fitting: dict[str, Any]) -> None:
+    """One line on stderr when the agenda had to be shortened to fit."""
+    if fitting.get("fallback_cases"):
+        click.echo(
+            "Note: the agenda does not fit recommender.max_prompt_tokens="
+            f"{fitting['max_prompt_tokens']} even shortened; experts are ranked by "
+            "the retriever alone.",
+            err=True,
+        )
+    elif fitting.get("cases_shortened"):
+        click.echo(
+            "Note: the agenda was shortened to fit recommender.max_prompt_tokens="
+            f"{fitting['max_prompt_tokens']} ({fitting['agenda_questions_shortened']} "
+            f"question(s) cut, {fitting['agenda_questions_dropped']} left out).",
+            err=True,
+        )
 
 
 @click.group(name="expert_kedro")

@@ -14,6 +14,11 @@ projects (full and partial agendas) with the ranker the inference pipeline build
   hallucinated experts on the validation agendas.
 
 Rankings cover the whole roster (reranked candidates first), so MRR is exact.
+Prompts over ``recommender.max_prompt_tokens`` are fitted by the training length
+policy; the report's ``prompt_fitting`` block counts them per ``split/variant`` and
+one log line per system sums them up. A project whose prompt cannot fit at all is
+still ranked (by the retriever alone, or in roster order in the generative design)
+and named among the fallback cases: one long agenda never stops the evaluation.
 ``recommender.max_eval_projects`` caps the projects per split on slow machines
 (set ``evaluation.unranked_projects: skip`` with it).
 """
@@ -76,14 +81,15 @@ def rank_rerank_system(
         The rankings (whole roster per project) and the tuning report
         (``tuned_retrieval_weight``, the grid of validation metrics).
     """
-    scored = {
-        key: ranker.score_candidates(
+    scored, fitting = {}, {}
+    for key, projects in sets.items():
+        ranker.scorer.fitting.reset()
+        scored[key] = ranker.score_candidates(
             [list(agenda) for agenda in projects["agenda"]],
             [as_id(pid) for pid in projects["project_id"]],
             agenda_batch=settings.agenda_batch,
         )
-        for key, projects in sets.items()
-    }
+        fitting["/".join(key)] = ranker.scorer.fitting.summary()
     validation = sets[("validation", "full")]
     weight, grid = ranker.tune_weight(
         scored[("validation", "full")],
@@ -113,6 +119,7 @@ def rank_rerank_system(
         "configured_retrieval_weight": settings.retrieval_weight,
         "n_validation_projects": len(validation),
         "grid": grid.round(6).to_dict("records"),
+        "prompt_fitting": fitting,
     }
     return pd.concat(frames, ignore_index=True), report
 
@@ -125,15 +132,17 @@ def rank_generative_system(
     Returns:
         The rankings and a report with the hallucination counts on validation.
     """
-    frames = []
+    frames, fitting = [], {}
     n_experts = len(ranker.roster)
     for (split, variant), projects in sets.items():
+        ranker.scorer.fitting.reset()
         ranked = [
             ranker.rank_with_scores(list(agenda), n_experts, as_id(pid))
             for pid, agenda in projects[["project_id", "agenda"]].itertuples(
                 index=False
             )
         ]
+        fitting[f"{split}/{variant}"] = ranker.scorer.fitting.summary()
         frames.append(
             rankings_table(
                 ranker.name,
@@ -151,7 +160,29 @@ def rank_generative_system(
         [list(a) for a in sets[("validation", "full")]["agenda"]],
     )
     rankings = pd.concat(frames, ignore_index=True)
-    return rankings, {"system": ranker.name, "free_generation_validation": summary}
+    return rankings, {
+        "system": ranker.name,
+        "free_generation_validation": summary,
+        "prompt_fitting": fitting,
+    }
+
+
+def _log_fitting(system: str, fitting: Mapping[str, Mapping[str, Any]]) -> None:
+    """One line per system: shortened prompts and fallback cases of every set."""
+    sets = {
+        key: f"{s['prompts_shortened']}/{s['prompts']} prompts, "
+        f"{s['cases_shortened']} cases shortened, {s['fallback_cases']} fallback"
+        for key, s in fitting.items()
+    }
+    fallbacks = sum(s["fallback_cases"] for s in fitting.values())
+    logger.log(
+        logging.WARNING if fallbacks else logging.INFO,
+        "%s prompt fitting (budget %s tokens, policy %s): %s.",
+        system,
+        next(iter(fitting.values()), {}).get("max_prompt_tokens"),
+        next(iter(fitting.values()), {}).get("policy"),
+        "; ".join(f"{key}: {text}" for key, text in sets.items()) or "no prompts",
+    )
 
 
 def rank_system(
@@ -173,6 +204,7 @@ def rank_system(
     else:
         rankings, report = rank_generative_system(ranker, sets, system)
     report["max_eval_projects"] = settings.max_eval_projects
+    _log_fitting(report["system"], report["prompt_fitting"])
     if rankings.empty:
         rankings = pd.DataFrame(columns=list(RANKING_COLUMNS))
     logger.info(

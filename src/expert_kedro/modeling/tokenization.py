@@ -3,6 +3,12 @@
 Works for any recommender mode: generation pairs (output ``Expert: <name> (ID ..)``)
 and rerank pairs (output ``yes`` / ``no``) share the columns, and the loss mask is
 placed by :func:`~expert_kedro.modeling.prompts.encode_pair` either way.
+
+A prompt longer than its budget (``recommender.max_prompt_tokens``, or less when
+``max_length`` minus the answer is tighter) is fitted by the length policy that
+inference applies (:mod:`expert_kedro.training_data.prompt_fitting`): no example is
+dropped or cut on the right because of its prompt; each shortened one is flagged
+(``prompt_shortened``) and counted in one log line.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from datasets import Dataset
 
 from expert_kedro.identifiers import as_id
 from expert_kedro.modeling.prompts import PromptStyle, encode_pair
+from expert_kedro.training_data.fit_report import FittingTally
+from expert_kedro.training_data.prompt_fitting import DEFAULT_POLICY, PromptFitter
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +67,8 @@ def tokenize_pairs(
     completion_only_loss: bool = True,
     prompt_style: PromptStyle = "auto",
     name: str = "pairs",
+    max_prompt_tokens: int | None = None,
+    prompt_fitting: str = DEFAULT_POLICY,
 ) -> Dataset:
     """Tokenize pairs into ``input_ids`` / ``labels`` without padding.
 
@@ -71,25 +81,30 @@ def tokenize_pairs(
             the full sequence (False).
         prompt_style: ``auto`` / ``chat_template`` / ``fallback``.
         name: Name used in logs and errors.
+        max_prompt_tokens: Prompt budget of inference (``recommender.
+            max_prompt_tokens``); None: only ``max_length`` bounds the prompt.
+        prompt_fitting: Length policy (``recommender.prompt_fitting``).
 
     Returns:
         A ``datasets.Dataset`` with ``input_ids``, ``labels``, ``length``,
-        ``truncated``, ``project_id``, ``expert_id``, ``source``. Examples whose
-        assistant turn was cut away entirely (no trainable token left) are dropped,
-        with a warning giving their count.
+        ``truncated``, ``prompt_shortened``, ``project_id``, ``expert_id``,
+        ``source``. An example whose prompt cannot fit even after the length
+        policy (a ``max_length`` below the system prompt and the answer) is cut on
+        the right as before and dropped when no answer token is left, counted.
     """
     check_pair_columns(pairs, name)
+    fitter = PromptFitter(tokenizer, prompt_fitting, prompt_style)
+    tally = FittingTally(prompt_fitting, max_prompt_tokens or max_length)
     records: list[dict[str, Any]] = []
     dropped = 0
     for row in pairs.itertuples(index=False):
-        encoded = encode_pair(
-            tokenizer,
-            str(row.system or ""),
-            str(row.input),
-            str(row.output),
+        encoded, shortened = _encode_fitted(
+            fitter,
+            tally,
+            row,
             max_length=max_length,
+            max_prompt_tokens=max_prompt_tokens,
             completion_only=completion_only_loss,
-            style=prompt_style,
         )
         if encoded["completion_length"] == 0:
             dropped += 1
@@ -100,6 +115,7 @@ def tokenize_pairs(
                 "labels": encoded["labels"],
                 "length": len(encoded["input_ids"]),
                 "truncated": encoded["truncated"],
+                "prompt_shortened": shortened,
                 "project_id": as_id(row.project_id),
                 "expert_id": as_id(row.expert_id),
                 "source": str(row.source),
@@ -125,12 +141,50 @@ def tokenize_pairs(
         max_length,
         "assistant turn only" if completion_only_loss else "full sequence",
     )
+    tally.log(f"{name} tokenization", "cut on the right")
     if dropped:
         logger.warning(
-            "%s: dropped %d of %d examples whose prompt alone exceeds max_length=%d",
+            "%s: dropped %d of %d examples whose prompt cannot fit max_length=%d "
+            "even after the length policy",
             name,
             dropped,
             len(pairs),
             max_length,
         )
     return dataset
+
+
+def _encode_fitted(
+    fitter: PromptFitter,
+    tally: FittingTally,
+    row: Any,
+    *,
+    max_length: int,
+    max_prompt_tokens: int | None,
+    completion_only: bool,
+) -> tuple[dict[str, Any], bool]:
+    """One pair encoded with its prompt fitted to the tighter of the budgets."""
+    system, user, output = str(row.system or ""), str(row.input), str(row.output)
+
+    def encode(text: str, limit: int | None) -> dict[str, Any]:
+        return encode_pair(
+            fitter.tokenizer,
+            system,
+            text,
+            output,
+            max_length=limit,
+            completion_only=completion_only,
+            style=fitter.style,
+        )
+
+    whole = encode(user, None)
+    budget = max_length - whole["completion_length"]
+    if max_prompt_tokens is not None:
+        budget = min(budget, max_prompt_tokens)
+    fitted, _, report = fitter.fit(
+        system, user, budget, whole["input_ids"][: whole["prompt_length"]]
+    )
+    tally.add(report, row.project_id)
+    if not report.shortened:  # prompt within budget: the sequence fits max_length
+        return whole, False
+    return encode(fitted if report.fits else user, max_length), True

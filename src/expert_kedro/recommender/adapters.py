@@ -162,6 +162,7 @@ def load_scorer(
         tokenizer=tokenizer,
         prompt_style=str((info or {}).get("prompt_style", "auto")),
         max_prompt_tokens=settings.max_prompt_tokens,
+        prompt_fitting=settings.prompt_fitting,
         batch_size=settings.batch_size,
         share_prefix=share_prefix,
         packing=packing,

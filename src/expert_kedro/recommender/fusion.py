@@ -68,12 +68,16 @@ class ScoredCandidates:
         retrieval_scores: The retriever's score of each candidate.
         llm_scores: The LLM's ``logit(yes) - logit(no)`` of each candidate.
         tail: The other roster experts, in retrieval order.
+        fallback: The LLM could not score this agenda (a prompt did not fit even
+            after the length policy): ``llm_scores`` are zeros, so the candidates
+            keep the retriever's order at every fusion weight.
     """
 
     expert_ids: list[str]
     retrieval_scores: np.ndarray
     llm_scores: np.ndarray
     tail: list[str]
+    fallback: bool = False
 
     def rank(self, retrieval_weight: float) -> tuple[list[str], list[float]]:
         """The whole roster: fused candidates first, then the tail (scores fall)."""

@@ -26,7 +26,7 @@ from expert_kedro.recommender.grounding import (
     hallucination_summary,
 )
 from expert_kedro.retrieval.base import top_k
-from expert_kedro.scoring.scorer import LLMScorer
+from expert_kedro.scoring.scorer import AgendaTooLongError, LLMScorer
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 
 logger = logging.getLogger(__name__)
@@ -64,16 +64,28 @@ class GenerativeRanker:
     def score_all(
         self, agendas: Sequence[Sequence[str]], cases: Sequence[Any] | None = None
     ) -> np.ndarray:
-        """Log-probability of every roster expert per agenda, ``[n, n_experts]``."""
+        """Log-probability of every roster expert per agenda, ``[n, n_experts]``.
+
+        Agendas are fitted to ``max_prompt_tokens`` by the length policy; one whose
+        prompt cannot fit at all gets zeros (the roster's order), counted as a
+        fallback in ``scorer.fitting``.
+        """
         cases = list(cases) if cases is not None else [None] * len(agendas)
         return np.vstack(
             [
-                self.scorer.continuation_scores(
-                    self.system, format_agenda(agenda), self._continuations, case=case
-                )
+                self._scores(agenda, case)
                 for agenda, case in zip(agendas, cases, strict=True)
             ]
         )
+
+    def _scores(self, agenda: Sequence[str], case: Any) -> np.ndarray:
+        try:
+            return self.scorer.continuation_scores(
+                self.system, format_agenda(agenda), self._continuations, case=case
+            )
+        except AgendaTooLongError:
+            self.scorer.fitting.fallback(case)
+            return np.zeros(len(self._continuations))
 
     def rank_with_scores(
         self, agenda: Sequence[str], k: int, case: Any = None
@@ -115,18 +127,25 @@ def free_generation_diagnostic(
         max_new_tokens: Tokens generated (the first line needs ~20).
 
     Returns:
-        ``(matches, summary)``: one :class:`RosterMatch` per agenda and the counts of
-        :func:`~expert_kedro.recommender.grounding.hallucination_summary`.
+        ``(matches, summary)``: one :class:`RosterMatch` per agenda that fits the
+        prompt budget and the counts of
+        :func:`~expert_kedro.recommender.grounding.hallucination_summary`, plus
+        ``not_generated``: agendas whose prompt cannot fit even after the length
+        policy.
     """
-    matches = [
-        roster.match_generation(
-            scorer.generate(
+    matches = []
+    for agenda in agendas:
+        try:
+            text = scorer.generate(
                 system, format_agenda(agenda), max_new_tokens=max_new_tokens
             )
-        )
-        for agenda in agendas
-    ]
-    summary = hallucination_summary(matches)
+        except AgendaTooLongError:
+            continue
+        matches.append(roster.match_generation(text))
+    summary = {
+        **hallucination_summary(matches),
+        "not_generated": len(agendas) - len(matches),
+    }
     logger.info(
         "Free generation on %d agendas: %d matched by ID, %d by name, "
         "%d hallucinated experts.",

@@ -12,8 +12,11 @@ For one agenda:
    split (:meth:`RerankRanker.tune_weight`).
 
 Candidates come from the roster and profiles from the roster, so the ranking is
-grounded by construction. Experts past ``K`` keep the retriever's order below the
-reranked ones, so a full roster ranking is available for MRR.
+grounded by construction. Prompts longer than ``recommender.max_prompt_tokens`` are
+fitted by the training length policy inside the scorer; an agenda that cannot fit
+at all keeps the retriever's order (``ScoredCandidates.fallback``, counted).
+Experts past ``K`` keep the retriever's order below the reranked ones, so a full
+roster ranking is available for MRR.
 
 Scoring (retriever + LLM) and ranking (fusion at a weight) are separate steps, so the
 evaluation scores the held-out projects once, tunes ``w`` on the scores and ranks at
@@ -173,12 +176,18 @@ class RerankRanker:
             for agenda, experts in zip(agendas, chosen, strict=True)
         ]
         llm = self.scorer.yes_no_scores_grouped(self.system, groups, cases)
+        unfit = [bool(np.isnan(scores).any()) for scores in llm]
+        for case, fallback in zip(cases, unfit, strict=True):
+            if fallback:
+                self.scorer.fitting.fallback(case)
         return [
             ScoredCandidates(
                 expert_ids=chosen[i],
                 retrieval_scores=np.asarray(ranked_scores[i][: self.candidates]),
-                llm_scores=np.asarray(llm[i]),
+                # Zero spread: the retriever alone orders an unscored agenda.
+                llm_scores=np.zeros(len(chosen[i])) if unfit[i] else llm[i],
                 tail=ranked[i][self.candidates :],
+                fallback=unfit[i],
             )
             for i in range(len(agendas))
         ]

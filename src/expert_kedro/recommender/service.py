@@ -25,7 +25,7 @@ from expert_kedro.recommender.grounding import RECOMMENDATION_COLUMNS, Roster
 from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval.base import ScoringRetriever
-from expert_kedro.scoring.scorer import LLMScorer
+from expert_kedro.scoring.scorer import AgendaTooLongError, LLMScorer
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 from expert_kedro.training_data.rerank_pairs import ExpertHistory
 
@@ -130,27 +130,26 @@ def build_ranker(  # noqa: PLR0913 - the mode's inputs, each optional
     )
 
 
-def check_agenda_fits(
+def _generated_text(  # noqa: PLR0913, PLR0917 - the generation's inputs
     scorer: LLMScorer,
+    system: str,
+    agenda: Sequence[str],
+    top: dict[str, Any],
     settings: RecommenderSettings,
-    agendas: pd.DataFrame,
-    generative_system: str = "",
-) -> None:
-    """Fail fast on agendas whose prompt alone exceeds ``max_prompt_tokens``.
-
-    Candidate profiles add tokens later (rerank), where the same check runs again;
-    this one only saves the retriever's work for an agenda that cannot fit anyway.
-
-    Raises:
-        AgendaTooLongError: Naming the case, the token count and the limit.
-    """
-    system = (
-        settings.rerank_system_prompt
-        if settings.mode == "rerank"
-        else generative_system
-    )
-    for case_id, agenda in agendas[["case_id", "agenda"]].itertuples(index=False):
-        scorer.encode(system, format_agenda(agenda), case=case_id)
+    case_id: str,
+) -> str:
+    """The model's text after the top expert's line (empty when it cannot fit)."""
+    try:
+        return scorer.generate(
+            system,
+            format_agenda(agenda),
+            prefill=format_expert_line(top["expert_name"], top["expert_id"]) + "\n",
+            max_new_tokens=settings.max_new_tokens,
+            case=case_id,
+        )
+    except AgendaTooLongError:
+        scorer.fitting.fallback(case_id)
+        return ""
 
 
 def _latency_summary(seconds: Sequence[float], wall: float) -> dict[str, Any]:
@@ -189,7 +188,7 @@ def recommend(
         :data:`RECOMMENDATION_COLUMNS` (+ ``generated_text`` when asked), and the
         latency per agenda (p50/p95), throughput and run facts.
     """
-    check_agenda_fits(ranker.scorer, settings, agendas, generative_system)
+    ranker.scorer.fitting.reset()
     k = min(settings.top_k, len(ranker.roster))
     rows: list[dict[str, Any]] = []
     latencies: list[float] = []
@@ -205,12 +204,8 @@ def recommend(
             case_rows = ranker.roster.recommendation_rows(case_id, ids, scores)
             if with_text:
                 top = ranker.roster.profile(ids[0])
-                text = ranker.scorer.generate(
-                    generative_system,
-                    format_agenda(agenda),
-                    prefill=format_expert_line(top["expert_name"], ids[0]) + "\n",
-                    max_new_tokens=settings.max_new_tokens,
-                    case=case_id,
+                text = _generated_text(
+                    ranker.scorer, generative_system, agenda, top, settings, case_id
                 )
                 for row in case_rows:
                     row["generated_text"] = text if row["rank"] == 1 else ""
@@ -226,6 +221,12 @@ def recommend(
         "candidates": settings.candidates if settings.mode == "rerank" else None,
         "device": str(next(ranker.scorer.model.parameters()).device),
         **_latency_summary(latencies, wall),
+        "prompt_fitting": ranker.scorer.fitting.log(
+            f"Recommendations ({settings.mode})",
+            "ranked by the retriever alone"
+            if settings.mode == "rerank"
+            else "left in roster order",
+        ),
     }
     logger.info(
         "Recommended %d experts for %d agendas: latency p50 %.3f s, p95 %.3f s, "

@@ -7,6 +7,7 @@ from typing import Any
 
 from expert_kedro.evaluation.metrics import METRIC_NAMES
 from expert_kedro.settings_base import ParameterSettings
+from expert_kedro.training_data.prompt_fitting import DEFAULT_POLICY, POLICIES
 
 MODES = ("rerank", "generative")
 # recommender.agenda_region (see rerank_pairs.format_candidate).
@@ -38,7 +39,13 @@ class RecommenderSettings(ParameterSettings):
             names) to the candidate block: false, true, or ``compare`` (also says
             whether the candidate's region is one of them).
         rerank_with_generative_pairs: Also train the generative pairs in rerank mode.
-        max_prompt_tokens: Longest prompt accepted (longer agendas are refused).
+        max_prompt_tokens: Prompt budget in tokens: longer prompts are fitted to it
+            by the length policy (in training too, where the tokenization
+            ``max_length`` minus the answer may be tighter), counted in the metrics;
+            a case that cannot fit at all is ranked by the retriever alone.
+        prompt_fitting: The length policy (see
+            :mod:`expert_kedro.training_data.prompt_fitting`): ``shorten_questions``,
+            ``drop_questions`` or ``keep_history``.
         batch_size: Candidates per forward pass.
         agenda_batch: Agendas whose rerank candidates share forward passes
             (1: one agenda at a time, the lowest latency for each).
@@ -83,6 +90,7 @@ class RecommenderSettings(ParameterSettings):
     agenda_region: bool | str = "compare"
     rerank_with_generative_pairs: bool = False
     max_prompt_tokens: int = 1024
+    prompt_fitting: str = DEFAULT_POLICY
     batch_size: int = 16
     agenda_batch: int = 1
     share_prefix: bool | str = "auto"
@@ -157,6 +165,11 @@ class RecommenderSettings(ParameterSettings):
                 ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text, "
                 "share_prefix and packing auto/true/false; candidate_region and "
                 "fused_kernels true/false; agenda_region true/false/compare."
+            )
+        if self.prompt_fitting not in POLICIES:
+            raise ValueError(
+                f"recommender.prompt_fitting={self.prompt_fitting!r}: use one of "
+                f"{sorted(POLICIES)}."
             )
         if not str(self.rerank_system_prompt).strip():
             raise ValueError("recommender.rerank_system_prompt is empty.")

@@ -1,8 +1,12 @@
 """``LLMScorer``: a loaded model + tokenizer + the training prompt layout.
 
 Every prompt goes through :mod:`expert_kedro.modeling.prompts` (the single prompt
-format of training and inference) and is checked against the context limit before
-any forward pass, so an over-long agenda fails with the numbers a user needs.
+format of training and inference) and is fitted to ``max_prompt_tokens`` by the
+length policy of training (:mod:`expert_kedro.training_data.prompt_fitting`) before
+any forward pass; :attr:`LLMScorer.fitting` counts what was shortened. A prompt that
+cannot fit even after the policy is never scored: rerank scores of its agenda are
+NaN (the ranker falls back to the retriever) and single-prompt calls raise
+:class:`AgendaTooLongError`.
 """
 
 from __future__ import annotations
@@ -23,12 +27,19 @@ from expert_kedro.scoring.llm_scoring import (
 )
 from expert_kedro.scoring.packed_scoring import packed_next_token_logits
 from expert_kedro.scoring.prompt_cache import PromptEncoder
+from expert_kedro.training_data.fit_report import FittingTally
+from expert_kedro.training_data.prompt_fitting import DEFAULT_POLICY, PromptFitter
 
 logger = logging.getLogger(__name__)
 
 
 class AgendaTooLongError(ValueError):
-    """A prompt built from an agenda does not fit the model's context."""
+    """A prompt does not fit ``max_prompt_tokens`` even after the length policy.
+
+    Only a budget below the system prompt and the layout's headers leaves a prompt
+    unfit; rankers catch it per case and fall back (counted), so it never ends a
+    batch.
+    """
 
 
 @dataclass
@@ -40,14 +51,17 @@ class LLMScorer:
         tokenizer: Its tokenizer (the one saved with the adapter).
         prompt_style: Prompt layout used in training (``auto``/``chat_template``/
             ``fallback``).
-        max_prompt_tokens: Longest prompt accepted; longer ones raise
-            :class:`AgendaTooLongError` (nothing is silently truncated).
+        max_prompt_tokens: Prompt budget; longer prompts are fitted to it by the
+            length policy (counted in :attr:`fitting`).
         batch_size: Candidates per forward pass.
         share_prefix: Compute the agenda prompt shared by a rerank's candidates
             once (see ``llm_scoring.next_token_logits``).
         packing: Score rerank prompts in packed rows, each agenda's prompt once
             and no padding (see :mod:`expert_kedro.scoring.packed_scoring`);
             overrides ``share_prefix``.
+        prompt_fitting: Length policy (a name of ``prompt_fitting.POLICIES``, the
+            one the adapter was trained with).
+        fitting: Counts of fitted prompts since the last ``fitting.reset()``.
     """
 
     model: Any
@@ -57,9 +71,17 @@ class LLMScorer:
     batch_size: int = 16
     share_prefix: bool = True
     packing: bool = False
+    prompt_fitting: str = DEFAULT_POLICY
+    fitting: FittingTally = field(init=False, repr=False, compare=False)
+    _fitter: PromptFitter | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
     _prompt_encoder: PromptEncoder | None = field(
         default=None, init=False, repr=False, compare=False
     )
+
+    def __post_init__(self) -> None:
+        self.fitting = FittingTally(self.prompt_fitting, self.max_prompt_tokens)
 
     @property
     def pad_id(self) -> int:
@@ -68,19 +90,55 @@ class LLMScorer:
         return int(pad if pad is not None else self.tokenizer.eos_token_id)
 
     def encode(self, system: str, user: str, *, case: Any = None) -> list[int]:
-        """Prompt token ids, refusing prompts longer than ``max_prompt_tokens``.
+        """Prompt token ids, fitted to ``max_prompt_tokens`` (counted).
 
         Args:
             system: System prompt.
             user: User turn.
-            case: Identifier named in the error message.
+            case: Identifier counted and named in the error message.
 
         Raises:
-            AgendaTooLongError: With the token count and the limit.
+            AgendaTooLongError: When the prompt cannot fit even after the policy.
         """
         ids = encode_prompt(self.tokenizer, system, user, self.prompt_style)
-        self._check_length(ids, case)
-        return ids
+        fitted = self._fit(system, user, ids, case)
+        if fitted is None:
+            where = f" for case {case!r}" if case is not None else ""
+            raise AgendaTooLongError(
+                f"The prompt{where} does not fit recommender.max_prompt_tokens="
+                f"{self.max_prompt_tokens} even with every question and profile line "
+                "shortened: raise recommender.max_prompt_tokens."
+            )
+        return fitted
+
+    def fit_many(
+        self, system: str, users: Sequence[str], cases: Sequence[Any]
+    ) -> list[list[int] | None]:
+        """Prompt ids of many user turns, each fitted (None: cannot fit)."""
+        return [
+            self._fit(system, user, ids, case)
+            for user, ids, case in zip(
+                users, self.encode_many(system, users), cases, strict=True
+            )
+        ]
+
+    def _fit(
+        self, system: str, user: str, ids: list[int], case: Any
+    ) -> list[int] | None:
+        self.fitting.budget = self.max_prompt_tokens
+        fitter = self._fitter
+        if (
+            fitter is None
+            or fitter.tokenizer is not self.tokenizer
+            or fitter.style != self.prompt_style
+            or fitter.policy != self.prompt_fitting
+        ):
+            fitter = self._fitter = PromptFitter(
+                self.tokenizer, self.prompt_fitting, self.prompt_style
+            )
+        _, fitted, report = fitter.fit(system, user, self.max_prompt_tokens, ids)
+        self.fitting.add(report, case)
+        return fitted if report.fits else None
 
     def encode_many(self, system: str, users: Sequence[str]) -> list[list[int]]:
         """Prompt token ids of many user turns (no length check).
@@ -101,15 +159,6 @@ class LLMScorer:
                 self.tokenizer, self.prompt_style
             )
         return encoder.encode(system, users)
-
-    def _check_length(self, ids: Sequence[int], case: Any) -> None:
-        if len(ids) > self.max_prompt_tokens:
-            where = f" for case {case!r}" if case is not None else ""
-            raise AgendaTooLongError(
-                f"The agenda{where} is too long: its prompt needs {len(ids)} tokens "
-                f"but the limit is {self.max_prompt_tokens} "
-                "(recommender.max_prompt_tokens). Remove or shorten questions."
-            )
 
     def yes_no_scores(
         self, system: str, users: Sequence[str], *, case: Any = None
@@ -143,16 +192,28 @@ class LLMScorer:
             cases: Per agenda, an identifier for error messages.
 
         Returns:
-            Per agenda, ``[len(group)]`` float scores.
+            Per agenda, ``[len(group)]`` float scores; all NaN for an agenda one of
+            whose prompts cannot fit even after the length policy (not scored).
         """
         users = [user for group in groups for user in group]
         owners = [c for group, c in zip(groups, cases, strict=True) for _ in group]
-        sequences = self.encode_many(system, users)
-        for ids, case in zip(sequences, owners, strict=True):
-            self._check_length(ids, case)
-        yes, no = token_id(self.tokenizer, "yes"), token_id(self.tokenizer, "no")
-        bounds = np.cumsum([0] + [len(users) for users in groups])
+        fitted = self.fit_many(system, users, owners)
+        bounds = np.cumsum([0] + [len(group) for group in groups])
         spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+        fits = [all(ids is not None for ids in fitted[a:b]) for a, b in spans]
+        kept = [fitted[a:b] for (a, b), ok in zip(spans, fits, strict=True) if ok]
+        scores = iter(self._yes_no(kept) if kept else [])
+        return [
+            next(scores) if ok else np.full(b - a, np.nan)
+            for (a, b), ok in zip(spans, fits, strict=True)
+        ]
+
+    def _yes_no(self, groups: list[list[list[int]]]) -> list[np.ndarray]:
+        """``logit(yes) - logit(no)`` of fitted prompt ids, per group."""
+        sequences = [ids for group in groups for ids in group]
+        bounds = np.cumsum([0] + [len(group) for group in groups])
+        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+        yes, no = token_id(self.tokenizer, "yes"), token_id(self.tokenizer, "no")
         if self.packing:
             logits = packed_next_token_logits(
                 self.model,

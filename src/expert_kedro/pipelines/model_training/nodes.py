@@ -157,7 +157,10 @@ def select_validation_subset(
 
 
 def tokenize_examples(
-    pairs: pd.DataFrame, base_model: BaseModelHandle, tokenization: dict[str, Any]
+    pairs: pd.DataFrame,
+    base_model: BaseModelHandle,
+    tokenization: dict[str, Any],
+    recommender: dict[str, Any] | None = None,
 ) -> Dataset:
     """Tokenize pairs with the base model's tokenizer and the shared prompt format.
 
@@ -165,10 +168,13 @@ def tokenize_examples(
         pairs: Training or validation pairs.
         base_model: ``base_model`` handle (its tokenizer is used).
         tokenization: ``max_length``, ``completion_only_loss``, ``prompt_style``.
+        recommender: ``recommender`` parameters: long prompts are fitted to
+            ``max_prompt_tokens`` by the ``prompt_fitting`` policy, as in inference.
 
     Returns:
         Unpadded ``input_ids`` / ``labels`` rows (see ``tokenize_pairs``).
     """
+    settings = RecommenderSettings.from_params(recommender or {})
     return tokenize_pairs(
         pairs,
         load_tokenizer(base_model),
@@ -176,6 +182,8 @@ def tokenize_examples(
         completion_only_loss=bool(tokenization.get("completion_only_loss", True)),
         prompt_style=tokenization.get("prompt_style", "auto"),
         name="pairs",
+        max_prompt_tokens=settings.max_prompt_tokens,
+        prompt_fitting=settings.prompt_fitting,
     )
 
 
@@ -226,6 +234,10 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
         "device": hardware,
         "base_model": base_model.source,
         "truncated_train_examples": int(sum(tokenized_train["truncated"])),
+        # Examples whose prompt the length policy shortened (see tokenize_pairs).
+        "shortened_train_prompts": int(sum(tokenized_train["prompt_shortened"]))
+        if "prompt_shortened" in tokenized_train.column_names
+        else 0,
         "parameters": params,
     }
     training_info = {
