@@ -2,11 +2,13 @@
 
 from kedro.config import OmegaConfigLoader
 
+from expert_kedro.console.run_summary import RecommendationSummaryHooks
 from expert_kedro.hooks import DistributedRunHooks
 
-# No-op in a plain run; under accelerate/torchrun rank 0 alone writes
-# (docs/multi_gpu.md).
-HOOKS = (DistributedRunHooks(),)
+# DistributedRunHooks: no-op in a plain run; under accelerate/torchrun rank 0 alone
+# writes (docs/multi_gpu.md). RecommendationSummaryHooks: a run that writes
+# recommendations ends with a table of each agenda's top experts and the file's path.
+HOOKS = (DistributedRunHooks(), RecommendationSummaryHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

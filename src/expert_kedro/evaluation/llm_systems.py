@@ -128,12 +128,11 @@ def rank_generative_system(
     frames = []
     n_experts = len(ranker.roster)
     for (split, variant), projects in sets.items():
-        ranked = [
-            ranker.rank_with_scores(list(agenda), n_experts, as_id(pid))
-            for pid, agenda in projects[["project_id", "agenda"]].itertuples(
-                index=False
-            )
-        ]
+        ranked = ranker.rank_many_with_scores(
+            [list(agenda) for agenda in projects["agenda"]],
+            n_experts,
+            [as_id(pid) for pid in projects["project_id"]],
+        )
         frames.append(
             rankings_table(
                 ranker.name,

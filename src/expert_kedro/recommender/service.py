@@ -25,6 +25,7 @@ from expert_kedro.recommender.grounding import RECOMMENDATION_COLUMNS, Roster
 from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval.base import ScoringRetriever
+from expert_kedro.scoring.progress import agenda_progress
 from expert_kedro.scoring.scorer import LLMScorer
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 from expert_kedro.training_data.rerank_pairs import ExpertHistory
@@ -101,7 +102,13 @@ def build_ranker(  # noqa: PLR0913 - the mode's inputs, each optional
     if settings.mode == "generative":
         if not generative_system:
             raise ValueError("Generative mode needs the pairs' system prompt.")
-        return GenerativeRanker(scorer, roster, generative_system, **named)
+        return GenerativeRanker(
+            scorer,
+            roster,
+            generative_system,
+            progress=settings.progress_bar,
+            **named,
+        )
     if retriever is None:
         raise ValueError(
             "Rerank mode needs the retrieval index; build it with "
@@ -126,6 +133,7 @@ def build_ranker(  # noqa: PLR0913 - the mode's inputs, each optional
         history_questions=settings.history_questions,
         candidate_region=settings.candidate_region,
         agenda_region=settings.agenda_region,
+        progress=settings.progress_bar,
         **named,
     )
 
@@ -165,6 +173,27 @@ def _latency_summary(seconds: Sequence[float], wall: float) -> dict[str, Any]:
     }
 
 
+def _add_generated_text(  # noqa: PLR0913, PLR0917 - one agenda's inputs
+    case_rows: list[dict[str, Any]],
+    ranker: RerankRanker | GenerativeRanker,
+    agenda: Sequence[str],
+    top_id: str,
+    generative_system: str,
+    settings: RecommenderSettings,
+) -> None:
+    """Put the model's text after the top expert's line on the rank-1 row."""
+    text = ranker.scorer.generate(
+        generative_system,
+        format_agenda(agenda),
+        prefill=format_expert_line(ranker.roster.profile(top_id)["expert_name"], top_id)
+        + "\n",
+        max_new_tokens=settings.max_new_tokens,
+        case=case_rows[0]["case_id"] if case_rows else None,
+    )
+    for row in case_rows:
+        row["generated_text"] = text if row["rank"] == 1 else ""
+
+
 def recommend(
     ranker: RerankRanker | GenerativeRanker,
     agendas: pd.DataFrame,
@@ -195,6 +224,7 @@ def recommend(
     latencies: list[float] = []
     started = time.perf_counter()
     pairs = list(agendas[["case_id", "agenda"]].itertuples(index=False))
+    bar = agenda_progress(len(pairs), ranker.name, enabled=settings.progress_bar)
     for start in range(0, len(pairs), settings.agenda_batch):
         chunk = pairs[start : start + settings.agenda_batch]
         tick = time.perf_counter()
@@ -204,20 +234,15 @@ def recommend(
         for (case_id, agenda), (ids, scores) in zip(chunk, ranked, strict=True):
             case_rows = ranker.roster.recommendation_rows(case_id, ids, scores)
             if with_text:
-                top = ranker.roster.profile(ids[0])
-                text = ranker.scorer.generate(
-                    generative_system,
-                    format_agenda(agenda),
-                    prefill=format_expert_line(top["expert_name"], ids[0]) + "\n",
-                    max_new_tokens=settings.max_new_tokens,
-                    case=case_id,
+                _add_generated_text(
+                    case_rows, ranker, agenda, ids[0], generative_system, settings
                 )
-                for row in case_rows:
-                    row["generated_text"] = text if row["rank"] == 1 else ""
             rows.extend(case_rows)
         # With agenda_batch > 1 an agenda's latency is its batch's time: the time
         # until its answer is ready.
         latencies.extend([time.perf_counter() - tick] * len(chunk))
+        bar.update(len(chunk))
+    bar.close()
     wall = time.perf_counter() - started
     columns = list(RECOMMENDATION_COLUMNS) + (["generated_text"] if with_text else [])
     metrics = {
