@@ -81,4 +81,8 @@ def test_run_logs_table_and_resolved_versioned_path(
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="expert_kedro"):
         hooks.after_pipeline_run(catalog=catalog)  # once per run
+        # A run that failed after saving does not leak into the next run.
+        hooks.after_dataset_saved(dataset_name="recommendations", data=data)
+        hooks.before_pipeline_run()
+        hooks.after_pipeline_run(catalog=catalog)
     assert not caplog.records

@@ -70,6 +70,11 @@ class RecommendationSummaryHooks:
         self._saved: pd.DataFrame | None = None
 
     @hook_impl
+    def before_pipeline_run(self) -> None:
+        """Forget what an earlier (perhaps failed) run in this process saved."""
+        self._saved = None
+
+    @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
         """Keep the recommendations this run saved (no reload from disk)."""
         if dataset_name == self.dataset and isinstance(data, pd.DataFrame):
