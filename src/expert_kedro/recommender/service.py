@@ -98,17 +98,11 @@ def build_ranker(  # noqa: PLR0913 - the mode's inputs, each optional
     Raises:
         ValueError: If the mode's inputs are missing.
     """
-    named = {} if name is None else {"name": name}
+    named = {"progress": settings.progress_bar, **({"name": name} if name else {})}
     if settings.mode == "generative":
         if not generative_system:
             raise ValueError("Generative mode needs the pairs' system prompt.")
-        return GenerativeRanker(
-            scorer,
-            roster,
-            generative_system,
-            progress=settings.progress_bar,
-            **named,
-        )
+        return GenerativeRanker(scorer, roster, generative_system, **named)
     if retriever is None:
         raise ValueError(
             "Rerank mode needs the retrieval index; build it with "
@@ -133,7 +127,6 @@ def build_ranker(  # noqa: PLR0913 - the mode's inputs, each optional
         history_questions=settings.history_questions,
         candidate_region=settings.candidate_region,
         agenda_region=settings.agenda_region,
-        progress=settings.progress_bar,
         **named,
     )
 
@@ -194,6 +187,42 @@ def _add_generated_text(  # noqa: PLR0913, PLR0917 - one agenda's inputs
         row["generated_text"] = text if row["rank"] == 1 else ""
 
 
+def _rank_in_batches(
+    ranker: RerankRanker | GenerativeRanker,
+    agendas: pd.DataFrame,
+    k: int,
+    settings: RecommenderSettings,
+    text_system: str | None,
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """Recommendation rows and per-agenda latencies, ``agenda_batch`` at a time.
+
+    ``text_system``: the generative system prompt when ``generated_text`` is asked.
+    """
+    rows: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    pairs = list(agendas[["case_id", "agenda"]].itertuples(index=False))
+    bar = agenda_progress(len(pairs), ranker.name, enabled=settings.progress_bar)
+    for start in range(0, len(pairs), settings.agenda_batch):
+        chunk = pairs[start : start + settings.agenda_batch]
+        tick = time.perf_counter()
+        ranked = ranker.rank_many_with_scores(
+            [list(agenda) for _, agenda in chunk], k, [case for case, _ in chunk]
+        )
+        for (case_id, agenda), (ids, scores) in zip(chunk, ranked, strict=True):
+            case_rows = ranker.roster.recommendation_rows(case_id, ids, scores)
+            if text_system is not None:
+                _add_generated_text(
+                    case_rows, ranker, agenda, ids[0], text_system, settings
+                )
+            rows.extend(case_rows)
+        # With agenda_batch > 1 an agenda's latency is its batch's time: the time
+        # until its answer is ready.
+        latencies.extend([time.perf_counter() - tick] * len(chunk))
+        bar.update(len(chunk))
+    bar.close()
+    return rows, latencies
+
+
 def recommend(
     ranker: RerankRanker | GenerativeRanker,
     agendas: pd.DataFrame,
@@ -220,29 +249,10 @@ def recommend(
     """
     check_agenda_fits(ranker.scorer, settings, agendas, generative_system)
     k = min(settings.top_k, len(ranker.roster))
-    rows: list[dict[str, Any]] = []
-    latencies: list[float] = []
     started = time.perf_counter()
-    pairs = list(agendas[["case_id", "agenda"]].itertuples(index=False))
-    bar = agenda_progress(len(pairs), ranker.name, enabled=settings.progress_bar)
-    for start in range(0, len(pairs), settings.agenda_batch):
-        chunk = pairs[start : start + settings.agenda_batch]
-        tick = time.perf_counter()
-        ranked = ranker.rank_many_with_scores(
-            [list(agenda) for _, agenda in chunk], k, [case for case, _ in chunk]
-        )
-        for (case_id, agenda), (ids, scores) in zip(chunk, ranked, strict=True):
-            case_rows = ranker.roster.recommendation_rows(case_id, ids, scores)
-            if with_text:
-                _add_generated_text(
-                    case_rows, ranker, agenda, ids[0], generative_system, settings
-                )
-            rows.extend(case_rows)
-        # With agenda_batch > 1 an agenda's latency is its batch's time: the time
-        # until its answer is ready.
-        latencies.extend([time.perf_counter() - tick] * len(chunk))
-        bar.update(len(chunk))
-    bar.close()
+    rows, latencies = _rank_in_batches(
+        ranker, agendas, k, settings, generative_system if with_text else None
+    )
     wall = time.perf_counter() - started
     columns = list(RECOMMENDATION_COLUMNS) + (["generated_text"] if with_text else [])
     metrics = {
