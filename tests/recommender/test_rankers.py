@@ -219,8 +219,9 @@ def test_scoring_shows_progress_on_a_terminal(loaded, monkeypatch):
     scorer, roster, roster_df, train_pairs, _ = loaded
     bm25 = BM25Retriever().fit(build_expert_documents(roster_df, train_pairs))
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    short = AGENDA[:1]  # two one-question agendas: cheap on a CPU
     agendas = parse_agenda_table(
-        pd.DataFrame({"case_id": ["a", "b", "c"], "agenda": [json.dumps(AGENDA)] * 3})
+        pd.DataFrame({"case_id": ["a", "b"], "agenda": [json.dumps(short)] * 2})
     )
     drawn = {}
     for shown in (True, False):
@@ -233,9 +234,9 @@ def test_scoring_shows_progress_on_a_terminal(loaded, monkeypatch):
         terminal = _Terminal()
         monkeypatch.setattr(sys, "stderr", terminal)
         recommend(ranker, agendas, settings)
-        ranker.score_candidates([AGENDA] * 3, [1, 2, 3], agenda_batch=2)
+        ranker.score_candidates([short] * 2, [1, 2], agenda_batch=1)
         drawn[shown] = terminal.getvalue()
-    assert drawn[True].count("0/3") == 2, drawn[True]  # one bar each
+    assert drawn[True].count("0/2") == 2, drawn[True]  # one bar each
     assert "llm_rerank: scoring agendas" in drawn[True]
     assert drawn[False] == ""
 
