@@ -1,7 +1,7 @@
 """How much of the hybrid retriever's top-1 error is a region mismatch? (analysis)
 
 Reads the evaluation's saved hybrid rankings (``baseline_rankings``, written by
-``kedro run --pipeline=evaluation``) and re-orders each project's top 5 with a crude
+``kedro run --pipelines=evaluation``) and re-orders each project's top 5 with a crude
 rule: experts whose roster region
 (``expert_kedro.training_data.regions.expert_region``) is named in the agenda
 (``agenda_regions``: countries, region words, places) first, retrieval order

@@ -3,7 +3,7 @@
 For rankings made elsewhere (e.g. ``llm_rankings`` of an ``evaluation_llm`` run on
 the GPU machine, copied here): loads the split, the baselines' rankings and the
 hybrid tuning (latest ``evaluation_metrics``) from this project's catalog
-(``kedro run --pipeline=evaluation`` first), adds the given files, and runs
+(``kedro run --pipelines=evaluation`` first), adds the given files, and runs
 ``compute_evaluation_metrics`` and the results table as the pipeline does. The
 rankings must come from the same split (same data, same ``data_processing`` seed).
 Run from the project root::

@@ -4,12 +4,12 @@ Scores every validation project's K retrieved candidates with the zero-shot base
 model and with the latest ``lora_adapter``, through the evaluation's own code (the
 saved ``retrieval_index``, ``RerankRanker.score_candidates`` and ``tune_weight``), and
 writes hit@1/MRR at retrieval weights 0 (LLM only), 0.9 and 1 (retriever only).
-Run from the project root after ``kedro run --pipeline=training``::
+Run from the project root after ``kedro run --pipelines=training``::
 
     python benchmarks/zero_shot_validation.py \
         --out benchmarks/results/zero_shot_validation_cpu.json
 
-``kedro run --pipeline=evaluation_llm`` reports the same systems on the test split;
+``kedro run --pipelines=evaluation_llm`` reports the same systems on the test split;
 this script is the cheap validation-only comparison for a CPU.
 """
 

@@ -33,7 +33,7 @@ def test_recommends_roster_experts_as_a_table(trained_project):
         "--json",
     )
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output.strip().splitlines()[-1])
+    rows = json.loads(result.stdout)
     assert [r["rank"] for r in rows] == list(range(1, TEST_RECOMMENDER["top_k"] + 1))
     roster = (trained_project.path / "data" / "01_raw" / "experts.csv").read_text()
     assert all(
@@ -122,7 +122,11 @@ def test_missing_adapter_names_the_training_command(trained_project):
         "2001-01-01T00.00.00.000Z",
     )
     assert result.exit_code != 0
-    assert "kedro run --pipeline=training" in result.output
+    assert "kedro run --pipelines=training" in result.output
+    # The versions that do exist are named, so the user can pick one.
+    assert f"Versions there (newest first): {trained_project.adapter_version}" in (
+        result.output
+    )
 
 
 @contextlib.contextmanager
@@ -161,6 +165,30 @@ def test_adapter_of_another_prompt_layout_is_refused(trained_project):
         assert "candidate_region=False (configured: True)" in result.output
         assert "agenda_region=False (configured: 'compare')" in result.output
         assert "Traceback" not in result.output
+
+
+def test_json_on_stdout_is_valid_and_logs_go_to_stderr(trained_project):
+    """The real console script in a subprocess: ``--json | python -m json.tool``."""
+    script = Path(sys.executable).parent / "expert-recommend"
+    base = [str(script), "--project-path", str(trained_project.path)]
+    agenda = ["-q", "How do OEMs buy brake systems in Brazil?", "--json"]
+    quiet = subprocess.run(
+        [*base, *agenda], capture_output=True, text=True, check=False
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    rows = json.loads(quiet.stdout)
+    assert [r["rank"] for r in rows] == list(range(1, TEST_RECOMMENDER["top_k"] + 1))
+    assert list(rows[0])[:5] == ["case_id", "rank", "expert_id", "expert_name", "score"]
+    # Quiet by default: no Kedro or library log lines, no warnings.
+    assert " - INFO - " not in quiet.stderr, quiet.stderr
+    assert "Warning" not in quiet.stderr, quiet.stderr
+    verbose = subprocess.run(
+        [*base, *agenda, "-v"], capture_output=True, text=True, check=False
+    )
+    assert verbose.returncode == 0, verbose.stderr
+    assert json.loads(verbose.stdout) == rows
+    assert " - INFO - " in verbose.stderr
+    assert "kedro" in verbose.stderr
 
 
 def test_console_script_is_installed():

@@ -61,7 +61,7 @@ TINY_OVERRIDES = {
     "retrieval": {"hybrid": {"bm25_weight": 0.5}, "prior": {"weight": 0.0}},
     "recommender": {"candidates": 4, "top_k": 3},
 }
-TRAIN_COMMAND = "kedro run --pipeline=training"
+TRAIN_COMMAND = "kedro run --pipelines=training"
 KERNEL_NAME = "kedro_expert_kedro"
 
 

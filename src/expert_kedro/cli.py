@@ -6,7 +6,8 @@ Examples::
                      -q "Which suppliers gained share in Germany?"
     expert-recommend --file agenda.json            # JSON list of questions
     expert-recommend --file agenda.txt --top-k 3   # one question per line
-    expert-recommend -q "..." --adapter-version 2026-11-25T18.02.11.123Z
+    expert-recommend -q "..." --json | python -m json.tool
+    expert-recommend -q "..." --adapter-version 2026-12-03T17.02.11.123Z
 
 The CLI bootstraps the Kedro project (``--project-path``, default: the current
 folder), reads the catalog and parameters of ``--env`` and loads the recommender as
@@ -14,202 +15,48 @@ the inference pipeline does (``recommender.loader.load_recommender``): the saved
 ``retrieval_index`` proposes the candidates (nothing is fit) and the fusion weight is
 the one ``evaluation_llm`` tuned for the adapter (``rerank_tuning``) unless the
 parameters set one (``-v`` logs which). It uses the latest ``lora_adapter`` version
-unless ``--adapter-version`` names one.
+unless ``--adapter-version`` names one (the folder names under
+``data/06_models/lora_adapter/``).
 
-An agenda whose prompt is longer than ``recommender.max_prompt_tokens`` is
-shortened by the length policy of training (long questions cut to their opening,
-later questions left out) and ranked; one line on stderr says so.
-
-Errors are one line on stderr with exit code 1, never a traceback: an empty agenda,
-a JSON file that is not a list, a missing adapter (train one with
-``kedro run --pipeline=training``) and an adapter trained on another base model
-than the configured ``base_model``.
+Only the result goes to stdout (a table, or JSON with ``--json``); logs go to
+stderr and are off unless ``-v``. An agenda whose prompt is longer than
+``recommender.max_prompt_tokens`` is shortened by the length policy of training
+(long questions cut to their opening, later questions left out) and ranked; one
+line on stderr says so. Errors are one line on stderr with exit code 1, never a
+traceback: an empty agenda, a JSON file that is not a list, a missing adapter
+(train one with ``kedro run --pipelines=training``) and an adapter trained on
+another base model or prompt layout than the configuration's.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 
-from expert_kedro.recommender.adapters import TRAIN_COMMAND
+from expert_kedro.console.agenda_input import read_questions
+from expert_kedro.console.errors import CLIError
+from expert_kedro.console.tables import format_recommendations
+from expert_kedro.console.terminal_logging import route_logs_to_stderr
 
-_DISPLAY_COLUMNS = ("rank", "expert_id", "expert_name", "score", "expert_headline")
-
-
-class CLIError(click.ClickException):
-    """A user error: printed as one line, exit code 1."""
-
-    def format_message(self) -> str:  # noqa: D102 - click hook
-        return " ".join(str(self.message).split())
+__all__ = ["CLIError", "cli", "main", "recommend"]
 
 
-def read_questions(questions: tuple[str, ...], file: str | None) -> list[str]:
-    """The agenda from ``-q`` options and/or a file.
-
-    A file holding a JSON value must be a JSON list of question strings; any other
-    file is read as one question per non-empty line.
-
-    Raises:
-        CLIError: For an unreadable file, non-list JSON or an empty agenda.
-    """
-    agenda = [q for q in questions]
-    if file is not None:
-        path = Path(file)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CLIError(
-                f"Cannot read agenda file '{file}': {exc.strerror}."
-            ) from None
-        stripped = text.strip()
-        if stripped.startswith(("[", "{", '"')):
-            try:
-                value = json.loads(stripped, strict=False)
-            except json.JSONDecodeError as exc:
-                raise CLIError(
-                    f"Agenda file '{file}' is not valid JSON ({exc.msg}, line "
-                    f"{exc.lineno}); give a JSON list of question strings or one "
-                    "question per line."
-                ) from None
-            if not isinstance(value, list):
-                raise CLIError(
-                    f"Agenda file '{file}' holds a JSON {type(value).__name__}, not a "
-                    'list; expected e.g. ["First question?", "Second question?"].'
-                )
-            agenda.extend(value)
-        else:
-            agenda.extend(line for line in text.splitlines() if line.strip())
-    if not agenda or not any(isinstance(q, str) and q.strip() for q in agenda):
-        raise CLIError(
-            'The agenda is empty: pass questions with -q "..." (repeatable) or '
-            "--file (JSON list or one question per line)."
-        )
-    return agenda
-
-
-def _quiet_logging(verbose: bool) -> None:
-    level = logging.INFO if verbose else logging.WARNING
-    for name in ("", "kedro", "expert_kedro", "transformers", "py.warnings"):
-        logging.getLogger(name).setLevel(level)
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    try:
-        from transformers.utils import logging as hf_logging  # noqa: PLC0415
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:  # pragma: no cover - transformers is a dependency
-        pass
-
-
-def _load_adapter(context: Any, version: str | None) -> Any:
-    """Handle of the latest (or the given) ``lora_adapter`` version."""
-    from kedro.io import AbstractDataset  # noqa: PLC0415
-
-    config = context.config_loader["catalog"].get("lora_adapter")
-    if config is None:
-        raise CLIError(
-            "The catalog has no 'lora_adapter' entry; configure it in "
-            "conf/base/catalog_model_training.yml."
-        )
-    config = dict(config)
-    filepath = str(config.get("filepath", ""))
-    if filepath and "://" not in filepath and not Path(filepath).is_absolute():
-        # The catalog resolves relative paths against the project, not the cwd.
-        config["filepath"] = str(Path(context.project_path) / filepath)
-    dataset = AbstractDataset.from_config("lora_adapter", config, load_version=version)
-    which = f"version {version}" if version else "any version"
-    if not dataset.exists():
-        raise CLIError(
-            f"No trained LoRA adapter found at '{config.get('filepath')}' ({which}). "
-            f"Train one with `{TRAIN_COMMAND}`."
-        )
-    return dataset.load()
-
-
-def _load(catalog: Any, name: str) -> Any:
-    from kedro.io import DatasetError  # noqa: PLC0415
-
-    try:
-        return catalog.load(name)
-    except DatasetError as exc:
-        first = str(exc).splitlines()[0]
-        raise CLIError(
-            f"Cannot load '{name}' ({first}). Build it with `{TRAIN_COMMAND}`."
-        ) from None
-
-
-def recommend_for_agenda(
-    agenda: list[str],
-    *,
-    project_path: Path,
-    env: str | None,
-    adapter_version: str | None,
-    overrides: dict[str, Any],
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Rank experts for one agenda as the inference pipeline does.
-
-    The catalog's datasets (adapter, base model, roster, training pairs, the saved
-    ``retrieval_index`` and ``rerank_tuning``) go to
-    ``recommender.loader.load_recommender``, the function behind the pipeline's
-    ``load_recommender_node``: nothing is fit.
-
-    Returns:
-        The ``recommendations`` rows and the ``inference_metrics``.
-    """
-    from kedro.framework.session import KedroSession  # noqa: PLC0415
-    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
-
-    from expert_kedro.recommender.loader import load_recommender  # noqa: PLC0415
-    from expert_kedro.recommender.service import parse_agenda_table  # noqa: PLC0415
-    from expert_kedro.recommender.settings import (  # noqa: PLC0415
-        RecommenderSettings,
-    )
-    from expert_kedro.training_data.settings import (  # noqa: PLC0415
-        PairsSettings,
-    )
-
-    bootstrap_project(project_path)
-    with KedroSession.create(project_path=project_path, env=env) as session:
-        context = session.load_context()
-        catalog, params = context.catalog, context.params
-        settings = RecommenderSettings.from_params(
-            {**(params.get("recommender") or {}), **overrides}
-        )
-        pairs = PairsSettings.from_params(params.get("pairs") or {})
-        agendas = parse_agenda_table(
-            pd.DataFrame({"case_id": ["cli"], "agenda": [json.dumps(agenda)]}), "agenda"
-        )
-        rerank = settings.mode == "rerank"
-        recommender = load_recommender(
-            _load(catalog, "base_model"),
-            _load_adapter(context, adapter_version),
-            settings,
-            expert_roster=_load(catalog, "expert_roster"),
-            train_pairs=_load(catalog, "train_pairs"),
-            retrieval_index=_load(catalog, "retrieval_index") if rerank else None,
-            rerank_tuning=_load(catalog, "rerank_tuning") if rerank else None,
-            generative_system=pairs.system_prompt,
-            output_format=pairs.output_format,
-        )
-        return recommender.recommend(agendas)
-
-
-def format_table(recommendations: pd.DataFrame) -> str:
-    """Readable table of the ranked experts (and the generated text, if any)."""
-    shown = recommendations[list(_DISPLAY_COLUMNS)].copy()
-    shown["score"] = shown["score"].map(lambda s: f"{s:.3f}")
-    shown["expert_headline"] = shown["expert_headline"].str.slice(0, 70)
-    text = shown.to_string(index=False)
-    if "generated_text" in recommendations and recommendations["generated_text"].any():
-        text += "\n\n" + str(recommendations["generated_text"].iloc[0])
-    return text
+def _overrides(
+    top_k: int | None, mode: str | None, generate_text: bool, verbose: bool
+) -> dict[str, Any]:
+    """``recommender`` parameters set by options (no bar unless ``-v``)."""
+    overrides: dict[str, Any] = {"progress_bar": verbose}
+    if top_k is not None:
+        overrides["top_k"] = top_k
+    if mode is not None:
+        overrides["mode"] = mode
+    if generate_text:
+        overrides["generate_text"] = True
+    return overrides
 
 
 @click.command(
@@ -219,12 +66,7 @@ def format_table(recommendations: pd.DataFrame) -> str:
     "-q", "--question", "questions", multiple=True, help="Agenda question (repeatable)."
 )
 @click.option(
-    "-f",
-    "--file",
-    "file",
-    type=str,
-    default=None,
-    help="Agenda file: JSON list or one question per line.",
+    "-f", "--file", default=None, help="Agenda file: JSON list or one question a line."
 )
 @click.option(
     "-k",
@@ -240,13 +82,13 @@ def format_table(recommendations: pd.DataFrame) -> str:
     help="Override recommender.mode.",
 )
 @click.option(
-    "--adapter-version", default=None, help="lora_adapter version (default: latest)."
+    "--adapter-version",
+    default=None,
+    help="lora_adapter version, a folder name under data/06_models/lora_adapter/ "
+    "(default: the latest).",
 )
 @click.option(
-    "--generate-text",
-    is_flag=True,
-    default=False,
-    help="Also print the model's text for the top expert.",
+    "--generate-text", is_flag=True, help="Also print the model's text for the top."
 )
 @click.option("--env", default=None, help="Kedro configuration environment.")
 @click.option(
@@ -255,16 +97,8 @@ def format_table(recommendations: pd.DataFrame) -> str:
     default=".",
     help="Kedro project folder.",
 )
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    default=False,
-    help="Print JSON records instead of a table.",
-)
-@click.option(
-    "-v", "--verbose", is_flag=True, default=False, help="Show pipeline logs."
-)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON records on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Show logs (on stderr).")
 def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
     questions: tuple[str, ...],
     file: str | None,
@@ -278,25 +112,24 @@ def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
     verbose: bool,
 ) -> None:
     """Recommend roster experts for an agenda (see the module docstring)."""
+    from expert_kedro.console.project_recommender import (  # noqa: PLC0415
+        recommend_for_agenda,
+    )
     from expert_kedro.recommender.adapters import AdapterMismatchError  # noqa: PLC0415
 
     agenda = read_questions(questions, file)
-    _quiet_logging(verbose)
-    overrides: dict[str, Any] = {}
-    if top_k is not None:
-        overrides["top_k"] = top_k
-    if mode is not None:
-        overrides["mode"] = mode
-    if generate_text:
-        overrides["generate_text"] = True
+    route_logs_to_stderr(verbose)
     try:
-        recommendations, metrics = recommend_for_agenda(
-            agenda,
-            project_path=Path(project_path).resolve(),
-            env=env,
-            adapter_version=adapter_version,
-            overrides=overrides,
-        )
+        # Anything a library prints while loading goes to stderr, not the result.
+        with contextlib.redirect_stdout(sys.stderr):
+            recommendations, metrics = recommend_for_agenda(
+                agenda,
+                project_path=Path(project_path).resolve(),
+                env=env,
+                adapter_version=adapter_version,
+                overrides=_overrides(top_k, mode, generate_text, verbose),
+                verbose=verbose,
+            )
     except AdapterMismatchError as exc:
         raise CLIError(str(exc)) from None
     except ValueError as exc:
@@ -304,8 +137,10 @@ def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
     _note_shortened(metrics.get("prompt_fitting") or {})
     if as_json:
         click.echo(recommendations.to_json(orient="records", force_ascii=False))
-    else:
-        click.echo(format_table(recommendations))
+        return
+    click.echo(format_recommendations(recommendations))
+    if "generated_text" in recommendations and recommendations["generated_text"].any():
+        click.echo("\n" + str(recommendations["generated_text"].iloc[0]))
 
 
 def _note_shortened(fitting: dict[str, Any]) -> None:

@@ -1,11 +1,13 @@
 """Project settings (Kedro defaults apart from the config loader's environments)."""
 
 from expert_kedro.config_loader import LayeredConfigLoader
+from expert_kedro.console.run_summary import RecommendationSummaryHooks
 from expert_kedro.hooks import DistributedRunHooks
 
-# No-op in a plain run; under accelerate/torchrun rank 0 alone writes
-# (docs/multi_gpu.md).
-HOOKS = (DistributedRunHooks(),)
+# DistributedRunHooks: no-op in a plain run; under accelerate/torchrun rank 0 alone
+# writes (docs/multi_gpu.md). RecommendationSummaryHooks: a run that writes
+# recommendations ends with a table of each agenda's top experts and the file's path.
+HOOKS = (DistributedRunHooks(), RecommendationSummaryHooks())
 
 # `--env stackexchange+gpu` stacks environments (data, then recipe); one env behaves
 # as Kedro's OmegaConfigLoader.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -204,6 +206,39 @@ def test_recommend_in_agenda_batches_keeps_the_contract(loaded):
     pd.testing.assert_frame_equal(
         batched.drop(columns="score"), single.drop(columns="score")
     )
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_scoring_shows_progress_on_a_terminal(loaded, monkeypatch):
+    """Inference (one bar over its agenda batches) and the evaluation's scoring of
+    many agendas (a bar per call) draw on a terminal, and not when switched off."""
+    scorer, roster, roster_df, train_pairs, _ = loaded
+    bm25 = BM25Retriever().fit(build_expert_documents(roster_df, train_pairs))
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    short = AGENDA[:1]  # two one-question agendas: cheap on a CPU
+    agendas = parse_agenda_table(
+        pd.DataFrame({"case_id": ["a", "b"], "agenda": [json.dumps(short)] * 2})
+    )
+    drawn = {}
+    for shown in (True, False):
+        settings = RecommenderSettings.from_params(
+            {**TEST_RECOMMENDER, "progress_bar": shown}
+        )
+        ranker = build_ranker(
+            settings, scorer, roster, retriever=bm25, train_pairs=train_pairs
+        )
+        terminal = _Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        recommend(ranker, agendas, settings)
+        ranker.score_candidates([short] * 2, [1, 2], agenda_batch=1)
+        drawn[shown] = terminal.getvalue()
+    assert drawn[True].count("0/2") == 2, drawn[True]  # one bar each
+    assert "llm_rerank: scoring agendas" in drawn[True]
+    assert drawn[False] == ""
 
 
 @pytest.mark.parametrize("value", ["yes", 1, None])

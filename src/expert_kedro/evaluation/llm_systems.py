@@ -136,12 +136,11 @@ def rank_generative_system(
     n_experts = len(ranker.roster)
     for (split, variant), projects in sets.items():
         ranker.scorer.fitting.reset()
-        ranked = [
-            ranker.rank_with_scores(list(agenda), n_experts, as_id(pid))
-            for pid, agenda in projects[["project_id", "agenda"]].itertuples(
-                index=False
-            )
-        ]
+        ranked = ranker.rank_many_with_scores(
+            [list(agenda) for agenda in projects["agenda"]],
+            n_experts,
+            [as_id(pid) for pid in projects["project_id"]],
+        )
         fitting[f"{split}/{variant}"] = ranker.scorer.fitting.summary()
         frames.append(
             rankings_table(

@@ -1,7 +1,7 @@
 """Ranking metrics for expert recommendation, with project-level bootstrap CIs.
 
-A project may have several acceptable experts (about 15% of projects had two matched
-experts). A recommendation is a *hit* when any acceptable expert appears; reciprocal
+A project may have several acceptable experts (a project can match two experts). A
+recommendation is a *hit* when any acceptable expert appears; reciprocal
 rank uses the first acceptable expert; nDCG uses binary relevance, so the ideal
 ranking puts every acceptable expert on top.
 

@@ -19,7 +19,7 @@ from expert_kedro.modeling.handles import (
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.scoring.scorer import LLMScorer
 
-TRAIN_COMMAND = "kedro run --pipeline=training"
+TRAIN_COMMAND = "kedro run --pipelines=training"
 
 
 class AdapterMismatchError(ValueError):

@@ -26,6 +26,7 @@ from expert_kedro.recommender.grounding import (
     hallucination_summary,
 )
 from expert_kedro.retrieval.base import top_k
+from expert_kedro.scoring.progress import agenda_progress
 from expert_kedro.scoring.scorer import AgendaTooLongError, LLMScorer
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 
@@ -40,6 +41,8 @@ class GenerativeRanker:
         roster: The roster (the only experts that can be returned).
         system: System prompt of the generative pairs (``pairs.system_prompts``).
         name: System name in reports.
+        progress: Show a progress bar when several agendas are ranked in one call
+            (``recommender.progress_bar``).
     """
 
     def __init__(
@@ -49,8 +52,10 @@ class GenerativeRanker:
         system: str,
         *,
         name: str = "llm_generative",
+        progress: bool = False,
     ) -> None:
         self.scorer, self.roster, self.system, self.name = scorer, roster, system, name
+        self.progress = progress
         self.expert_ids = roster.expert_ids
         # The newline closes the line, so "(ID 12)" cannot score as a prefix of
         # "(ID 123)".
@@ -99,10 +104,13 @@ class GenerativeRanker:
     ) -> list[tuple[list[str], list[float]]]:
         """:meth:`rank_with_scores` per agenda (each already fills its batches with
         the whole roster)."""
-        return [
-            self.rank_with_scores(agenda, k, case)
-            for agenda, case in zip(agendas, cases, strict=True)
-        ]
+        several = self.progress and len(agendas) > 1
+        ranked = []
+        with agenda_progress(len(agendas), self.name, enabled=several) as bar:
+            for agenda, case in zip(agendas, cases, strict=True):
+                ranked.append(self.rank_with_scores(agenda, k, case))
+                bar.update()
+        return ranked
 
     def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[str]]:
         """``Recommender`` protocol: ``k`` distinct roster experts per agenda."""

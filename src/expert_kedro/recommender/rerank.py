@@ -42,6 +42,7 @@ from expert_kedro.identifiers import as_id
 from expert_kedro.recommender.fusion import ScoredCandidates
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.retrieval.base import ScoringRetriever, top_k
+from expert_kedro.scoring.progress import agenda_progress
 from expert_kedro.scoring.scorer import LLMScorer
 from expert_kedro.training_data.regions import region_lines
 from expert_kedro.training_data.rerank_pairs import ExpertHistory, format_rerank_input
@@ -68,6 +69,8 @@ class RerankRanker:
         candidate_region: Show each candidate's ``Region:`` line (as in training).
         agenda_region: Show the ``Agenda region:`` line (as in training).
         name: System name in reports.
+        progress: Show a progress bar when a call scores its agendas in several
+            batches (``recommender.progress_bar``).
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class RerankRanker:
         candidate_region: bool,
         agenda_region: bool | str,
         name: str = "llm_rerank",
+        progress: bool = False,
     ) -> None:
         if [as_id(e) for e in retriever.expert_ids] != list(roster.expert_ids):
             raise ValueError("The retriever and the roster list different experts.")
@@ -94,6 +98,7 @@ class RerankRanker:
             )
         self.scorer, self.roster, self.retriever = scorer, roster, retriever
         self.system, self.candidates, self.name = system, candidates, name
+        self.progress = progress
         self.retrieval_weight = retrieval_weight
         self.history, self.history_questions = history, history_questions
         # Switched off, as in the training pairs, when no expert has a region.
@@ -158,10 +163,14 @@ class RerankRanker:
         agendas = [list(agenda) for agenda in agendas]
         step = agenda_batch or max(len(agendas), 1)
         scored: list[ScoredCandidates] = []
-        for start in range(0, len(agendas), step):
-            scored += self._score_batch(
-                agendas[start : start + step], cases[start : start + step]
-            )
+        # One batch needs no bar (the inference loop shows its own).
+        several = self.progress and len(agendas) > step
+        with agenda_progress(len(agendas), self.name, enabled=several) as bar:
+            for start in range(0, len(agendas), step):
+                scored += self._score_batch(
+                    agendas[start : start + step], cases[start : start + step]
+                )
+                bar.update(len(agendas[start : start + step]))
         return scored
 
     def _score_batch(

@@ -25,6 +25,7 @@ from expert_kedro.recommender.grounding import RECOMMENDATION_COLUMNS, Roster
 from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval.base import ScoringRetriever
+from expert_kedro.scoring.progress import agenda_progress
 from expert_kedro.scoring.scorer import AgendaTooLongError, LLMScorer
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 from expert_kedro.training_data.rerank_pairs import ExpertHistory
@@ -97,7 +98,7 @@ def build_ranker(  # noqa: PLR0913 - the mode's inputs, each optional
     Raises:
         ValueError: If the mode's inputs are missing.
     """
-    named = {} if name is None else {"name": name}
+    named = {"progress": settings.progress_bar, **({"name": name} if name else {})}
     if settings.mode == "generative":
         if not generative_system:
             raise ValueError("Generative mode needs the pairs' system prompt.")
@@ -164,6 +165,60 @@ def _latency_summary(seconds: Sequence[float], wall: float) -> dict[str, Any]:
     }
 
 
+def _add_generated_text(  # noqa: PLR0913, PLR0917 - one agenda's inputs
+    case_rows: list[dict[str, Any]],
+    ranker: RerankRanker | GenerativeRanker,
+    agenda: Sequence[str],
+    top_id: str,
+    generative_system: str,
+    settings: RecommenderSettings,
+) -> None:
+    """Put the model's text after the top expert's line on the rank-1 row."""
+    case_id = case_rows[0]["case_id"] if case_rows else None
+    top = ranker.roster.profile(top_id)
+    text = _generated_text(
+        ranker.scorer, generative_system, agenda, top, settings, case_id
+    )
+    for row in case_rows:
+        row["generated_text"] = text if row["rank"] == 1 else ""
+
+
+def _rank_in_batches(
+    ranker: RerankRanker | GenerativeRanker,
+    agendas: pd.DataFrame,
+    k: int,
+    settings: RecommenderSettings,
+    text_system: str | None,
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """Recommendation rows and per-agenda latencies, ``agenda_batch`` at a time.
+
+    ``text_system``: the generative system prompt when ``generated_text`` is asked.
+    """
+    rows: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    pairs = list(agendas[["case_id", "agenda"]].itertuples(index=False))
+    bar = agenda_progress(len(pairs), ranker.name, enabled=settings.progress_bar)
+    for start in range(0, len(pairs), settings.agenda_batch):
+        chunk = pairs[start : start + settings.agenda_batch]
+        tick = time.perf_counter()
+        ranked = ranker.rank_many_with_scores(
+            [list(agenda) for _, agenda in chunk], k, [case for case, _ in chunk]
+        )
+        for (case_id, agenda), (ids, scores) in zip(chunk, ranked, strict=True):
+            case_rows = ranker.roster.recommendation_rows(case_id, ids, scores)
+            if text_system is not None:
+                _add_generated_text(
+                    case_rows, ranker, agenda, ids[0], text_system, settings
+                )
+            rows.extend(case_rows)
+        # With agenda_batch > 1 an agenda's latency is its batch's time: the time
+        # until its answer is ready.
+        latencies.extend([time.perf_counter() - tick] * len(chunk))
+        bar.update(len(chunk))
+    bar.close()
+    return rows, latencies
+
+
 def recommend(
     ranker: RerankRanker | GenerativeRanker,
     agendas: pd.DataFrame,
@@ -190,29 +245,10 @@ def recommend(
     """
     ranker.scorer.fitting.reset()
     k = min(settings.top_k, len(ranker.roster))
-    rows: list[dict[str, Any]] = []
-    latencies: list[float] = []
     started = time.perf_counter()
-    pairs = list(agendas[["case_id", "agenda"]].itertuples(index=False))
-    for start in range(0, len(pairs), settings.agenda_batch):
-        chunk = pairs[start : start + settings.agenda_batch]
-        tick = time.perf_counter()
-        ranked = ranker.rank_many_with_scores(
-            [list(agenda) for _, agenda in chunk], k, [case for case, _ in chunk]
-        )
-        for (case_id, agenda), (ids, scores) in zip(chunk, ranked, strict=True):
-            case_rows = ranker.roster.recommendation_rows(case_id, ids, scores)
-            if with_text:
-                top = ranker.roster.profile(ids[0])
-                text = _generated_text(
-                    ranker.scorer, generative_system, agenda, top, settings, case_id
-                )
-                for row in case_rows:
-                    row["generated_text"] = text if row["rank"] == 1 else ""
-            rows.extend(case_rows)
-        # With agenda_batch > 1 an agenda's latency is its batch's time: the time
-        # until its answer is ready.
-        latencies.extend([time.perf_counter() - tick] * len(chunk))
+    rows, latencies = _rank_in_batches(
+        ranker, agendas, k, settings, generative_system if with_text else None
+    )
     wall = time.perf_counter() - started
     columns = list(RECOMMENDATION_COLUMNS) + (["generated_text"] if with_text else [])
     metrics = {

@@ -67,6 +67,9 @@ class RecommenderSettings(ParameterSettings):
         max_eval_projects: Cap on evaluation projects for LLM systems (null: all).
         zero_shot_designs: Designs (``rerank``, ``generative``) in which the base
             model without adapter is evaluated as a baseline (``evaluation_llm``).
+        progress_bar: Show a progress bar on stderr while agendas are scored
+            (inference, ``evaluation_llm``); never shown when stderr is not a
+            terminal.
     """
 
     GROUP = "recommender"
@@ -102,6 +105,7 @@ class RecommenderSettings(ParameterSettings):
     compute_dtype: str = "auto"
     max_eval_projects: int | None = None
     zero_shot_designs: tuple[str, ...] = ("rerank",)
+    progress_bar: bool = True
 
     def rerank_layout(self) -> dict[str, Any]:
         """What shapes a rerank prompt: recorded with an adapter, checked at use."""
@@ -152,6 +156,7 @@ class RecommenderSettings(ParameterSettings):
             "share_prefix": self.share_prefix in ("auto", True, False),
             "packing": self.packing in ("auto", True, False),
             "fused_kernels": isinstance(self.fused_kernels, bool),
+            "progress_bar": isinstance(self.progress_bar, bool),
             "candidate_region": isinstance(self.candidate_region, bool),
             "agenda_region": self.agenda_region in AGENDA_REGION_CHOICES,
         }
@@ -163,8 +168,9 @@ class RecommenderSettings(ParameterSettings):
                 "max_new_tokens >= 1; retrieval_weight null or in [0, 1]; "
                 "fallback_retrieval_weight in [0, 1]; history_questions "
                 ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text, "
-                "share_prefix and packing auto/true/false; candidate_region and "
-                "fused_kernels true/false; agenda_region true/false/compare."
+                "share_prefix and packing auto/true/false; candidate_region, "
+                "fused_kernels and progress_bar true/false; agenda_region "
+                "true/false/compare."
             )
         if self.prompt_fitting not in POLICIES:
             raise ValueError(

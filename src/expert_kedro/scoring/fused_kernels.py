@@ -1,9 +1,9 @@
 """Liger's fused Triton kernels on a loaded model, for inference on CUDA.
 
-A rerank pass of the 8B architecture spends about a quarter of its GPU time in
+A rerank pass of the 8B architecture spends a large share of its GPU time in
 elementwise work around the matrix products: RMSNorm upcast to fp32 and back,
-RoPE's rotate-and-add, SiLU times the up projection (H200 profile,
-``benchmarks/results/inference_profile_*``). Liger (the ``gpu`` extra, also the
+RoPE's rotate-and-add, SiLU times the up projection (GPU profiles in
+``benchmarks/results/profiles/``). Liger (the ``gpu`` extra, also the
 training pipeline's ``use_liger_kernel``) fuses each into one kernel.
 
 Liger also swaps the architecture's module-level classes (``LlamaRMSNorm``,

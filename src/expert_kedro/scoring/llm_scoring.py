@@ -182,8 +182,8 @@ def _last_token_logits(
     The output layer runs on those positions only. Asking the model for the
     positions through ``logits_to_keep`` would compute them for every row: with
     hundreds of candidates of different lengths that is a
-    ``[rows, positions, vocab]`` tensor (12 GiB for 320 SmolLM2 candidates, most
-    of the time of a batched rerank pass).
+    ``[rows, positions, vocab]`` tensor (gigabytes for a few hundred candidates,
+    and most of the time of a batched rerank pass).
     """
     kwargs = _batch_inputs(model, cache, prefix_length, suffixes, pad_id=pad_id)
     last = torch.tensor([len(s) - 1 for s in suffixes])
@@ -221,8 +221,8 @@ def next_token_logits(
         share_prefix: Run the common prefix once and only the suffixes per
             candidate (fewer tokens: pays where compute is the limit, e.g. CPU);
             False runs every sequence whole in one padded batch (one forward
-            pass instead of two plus a cache copy: 2.5x faster on an H200 for
-            SmolLM2, benchmarks/results/inference_throughput.md).
+            pass instead of two plus a cache copy: what counts on a GPU;
+            docs/benchmarks.md).
 
     Returns:
         ``[len(sequences), len(token_ids)]`` float32 logits.

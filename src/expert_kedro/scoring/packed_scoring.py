@@ -1,12 +1,11 @@
 """Rerank scoring in packed rows: each agenda's prompt once, no padding.
 
 A rerank pass scores the ``K`` candidate prompts of many agendas. Padded, every
-prompt runs whole and is padded to the longest (on the 64-agenda benchmark batch:
-191k token slots for 160k real tokens, of which 40k are agenda prompts repeated
-``K`` times). Packed, a pass is one row ``[agenda_a, block_a1, ..., block_aK,
+prompt runs whole and is padded to the longest, and each agenda's prompt is repeated
+``K`` times. Packed, a pass is one row ``[agenda_a, block_a1, ..., block_aK,
 agenda_b, ...]`` run through the ``varlen`` attention with a
-:class:`~expert_kedro.modeling.shared_prefix_attention.SharedPrefixLayout`: 120k
-tokens, no mask, no padding, one forward pass.
+:class:`~expert_kedro.modeling.shared_prefix_attention.SharedPrefixLayout`: only the
+real tokens, each agenda once, no mask, no padding, one forward pass.
 
 Two guards keep a packed score equal to a padded one. Every pass checks that the
 model's attention ran the layout (a model whose attention ignores it would let a
@@ -120,10 +119,10 @@ def _pass_logits(
 
 # Largest packed-vs-padded difference accepted: root-mean-square over the
 # vocabulary of the logit difference, in standard deviations of the prompt's
-# logits. Kernels round differently in bf16: 0.047-0.072 on an H200 (SmolLM2 base
-# and fine-tuned, 8B architecture, with and without Liger), while a candidate that
-# sees the others, or no agenda, moves logits by about their whole spread (1.5 in
-# the tests).
+# logits. Kernels round differently in bf16, which moves logits by a small fraction
+# of their spread, while a candidate that sees the others, or no agenda, moves them
+# by about their whole spread (the tests check both sides; the differences measured
+# on GPUs are in docs/benchmarks.md).
 TOLERANCE = 0.25
 
 

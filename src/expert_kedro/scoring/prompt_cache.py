@@ -3,8 +3,8 @@
 A batched rerank tokenizes ``K`` prompts per agenda that repeat most of their text:
 the system prompt and the agenda in all ``K``, a candidate's profile in every agenda
 that retrieves it, a past question wherever its expert is a candidate. Tokenizing
-every whole prompt was the largest host cost of a 64-agenda rerank batch (about half
-of it on a 2-core CPU), for ~35 TFLOP of model work that an H200 does in 0.05 s.
+every whole prompt was the largest host cost of a batched rerank pass, while the
+GPU's share of such a pass is small: on a GPU the host is the bound.
 
 :class:`PromptEncoder` cuts each rendered prompt into pieces at line starts,
 tokenizes only the pieces it has not seen (one batched call) and concatenates cached

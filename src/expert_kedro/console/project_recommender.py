@@ -1,0 +1,129 @@
+"""Rank experts for one agenda inside a Kedro project, as the inference pipeline does.
+
+The catalog's datasets (adapter, base model, roster, training pairs, the saved
+``retrieval_index`` and ``rerank_tuning``) go to
+``recommender.loader.load_recommender``, the function behind the pipeline's
+``load_recommender_node``: nothing is fit. Missing datasets become one-line errors
+that name the command which builds them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from expert_kedro.console.errors import CLIError
+from expert_kedro.console.terminal_logging import route_logs_to_stderr
+from expert_kedro.recommender.adapters import TRAIN_COMMAND
+
+
+def load_adapter(context: Any, version: str | None) -> Any:
+    """Handle of the latest (or the given) ``lora_adapter`` version.
+
+    Raises:
+        CLIError: No such version (the versions that exist are listed).
+    """
+    from kedro.io import AbstractDataset  # noqa: PLC0415
+
+    config = context.config_loader["catalog"].get("lora_adapter")
+    if config is None:
+        raise CLIError(
+            "The catalog has no 'lora_adapter' entry; configure it in "
+            "conf/base/catalog_model_training.yml."
+        )
+    config = dict(config)
+    filepath = str(config.get("filepath", ""))
+    if filepath and "://" not in filepath and not Path(filepath).is_absolute():
+        # The catalog resolves relative paths against the project, not the cwd.
+        config["filepath"] = str(Path(context.project_path) / filepath)
+    dataset = AbstractDataset.from_config("lora_adapter", config, load_version=version)
+    if not dataset.exists():
+        raise CLIError(
+            f"No trained LoRA adapter found at '{config.get('filepath')}' "
+            f"({f'version {version}' if version else 'any version'}). "
+            f"{_known_versions(dataset)}Train one with `{TRAIN_COMMAND}`."
+        )
+    return dataset.load()
+
+
+def _known_versions(dataset: Any) -> str:
+    try:
+        versions = dataset.list_versions(full_path=False)
+    except Exception:  # noqa: BLE001 - no versions at all: say nothing more
+        return ""
+    shown = ", ".join(versions[:5]) + (" ..." if len(versions) > 5 else "")
+    return f"Versions there (newest first): {shown}. " if versions else ""
+
+
+def _load(catalog: Any, name: str) -> Any:
+    from kedro.io import DatasetError  # noqa: PLC0415
+
+    try:
+        return catalog.load(name)
+    except DatasetError as exc:
+        first = str(exc).splitlines()[0]
+        raise CLIError(
+            f"Cannot load '{name}' ({first}). Build it with `{TRAIN_COMMAND}`."
+        ) from None
+
+
+def recommend_for_agenda(  # noqa: PLR0913 - the command's choices
+    agenda: list[str],
+    *,
+    project_path: Path,
+    env: str | None,
+    adapter_version: str | None,
+    overrides: dict[str, Any],
+    verbose: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Rank experts for one agenda as the inference pipeline does.
+
+    Args:
+        agenda: The questions.
+        project_path: Root of the Kedro project.
+        env: Kedro configuration environment (None: the default).
+        adapter_version: ``lora_adapter`` version (None: the latest).
+        overrides: ``recommender`` parameters set on the command line.
+        verbose: Keep INFO logs (on stderr).
+
+    Returns:
+        The ``recommendations`` rows and the ``inference_metrics``.
+    """
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    from expert_kedro.recommender.loader import load_recommender  # noqa: PLC0415
+    from expert_kedro.recommender.service import parse_agenda_table  # noqa: PLC0415
+    from expert_kedro.recommender.settings import (  # noqa: PLC0415
+        RecommenderSettings,
+    )
+    from expert_kedro.training_data.settings import PairsSettings  # noqa: PLC0415
+
+    bootstrap_project(project_path)
+    route_logs_to_stderr(verbose)  # bootstrapping re-applied Kedro's logging
+    with KedroSession.create(project_path=project_path, env=env) as session:
+        context = session.load_context()
+        catalog, params = context.catalog, context.params
+        settings = RecommenderSettings.from_params(
+            {**(params.get("recommender") or {}), **overrides}
+        )
+        pairs = PairsSettings.from_params(params.get("pairs") or {})
+        agendas = parse_agenda_table(
+            pd.DataFrame({"case_id": ["cli"], "agenda": [json.dumps(agenda)]}), "agenda"
+        )
+        rerank = settings.mode == "rerank"
+        recommender = load_recommender(
+            _load(catalog, "base_model"),
+            load_adapter(context, adapter_version),
+            settings,
+            expert_roster=_load(catalog, "expert_roster"),
+            train_pairs=_load(catalog, "train_pairs"),
+            retrieval_index=_load(catalog, "retrieval_index") if rerank else None,
+            rerank_tuning=_load(catalog, "rerank_tuning") if rerank else None,
+            generative_system=pairs.system_prompt,
+            output_format=pairs.output_format,
+        )
+        return recommender.recommend(agendas)
