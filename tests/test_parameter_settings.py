@@ -18,6 +18,7 @@ import yaml
 from kedro.config import OmegaConfigLoader
 
 from expert_kedro.evaluation.settings import EvaluationSettings
+from expert_kedro.modeling.settings import ModelTrainingSettings
 from expert_kedro.preprocessing.settings import RosterSettings, SplitSettings
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.settings import CONFIG_LOADER_ARGS
@@ -37,6 +38,7 @@ COMPLETE = (
     RosterSettings,
     SplitSettings,
     EvaluationSettings,
+    ModelTrainingSettings,
 )
 # The recommender's base block leaves fused_kernels to its default (conf/gpu sets
 # it); its keys and values are still checked.
@@ -70,6 +72,8 @@ def missing_fields(cls: type[ParameterSettings], block: dict[str, Any]) -> list[
     """Fields of ``cls`` (nested ones included) that ``block`` does not write out."""
     missing = []
     for item in dataclasses.fields(cls):
+        if item.metadata.get("collects_further_keys"):
+            continue  # TrainingSettings.sft_args: SFTConfig fields beyond the recipe
         path = f"{cls.GROUP}.{item.name}"
         if item.name not in block:
             missing.append(path)

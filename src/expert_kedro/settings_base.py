@@ -94,6 +94,15 @@ class ParameterSettings:
         }
         return cls(**values)
 
+    @classmethod
+    def coerce(cls, value: Self | Mapping[str, Any] | None) -> Self:
+        """``value`` itself when it is already these settings, else built from it.
+
+        Lets library functions take the settings object or, from scripts and
+        tests, a plain (partial) mapping whose missing keys get the defaults.
+        """
+        return value if isinstance(value, cls) else cls.from_params(value)
+
     def check(self, name: str, ok: bool, requirement: str) -> None:
         """Raise a ``ValueError`` naming ``<group>.<name>`` unless ``ok``.
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from kedro.io.core import AbstractDataset, DatasetError
 
-from expert_kedro.modeling.base_model import (
+from expert_kedro.modeling.model_source import (
     ModelNotReachableError,
     package_folder,
     resolve_model_source,
