@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from expert_kedro.modeling.hardware import HardwareInfo
-from expert_kedro.modeling.settings import (
+from expert_kedro.modeling.settings import ModelTrainingSettings
+from expert_kedro.modeling.sft_config import build_sft_config
+from expert_kedro.modeling.trainer_recipe import (
     DERIVED_SFT_FIELDS,
     PROJECT_TRAINING_KEYS,
-    ModelTrainingSettings,
     TrainingSettings,
     sft_field_names,
 )
-from expert_kedro.modeling.sft_config import build_sft_config
 from tests.conftest import PROJECT_ROOT
 
 CPU = HardwareInfo("cpu", "test cpu", 0, 8.0, False, 2)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from expert_kedro.modeling.settings import LoraSettings, TrainingSettings
+from expert_kedro.modeling.settings import LoraSettings
+from expert_kedro.modeling.trainer_recipe import TrainingSettings
 
 logger = logging.getLogger(__name__)
 

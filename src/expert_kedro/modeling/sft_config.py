@@ -12,7 +12,7 @@ import dataclasses
 from typing import Any
 
 from expert_kedro.modeling.hardware import HardwareInfo
-from expert_kedro.modeling.settings import PROJECT_TRAINING_KEYS, TrainingSettings
+from expert_kedro.modeling.trainer_recipe import PROJECT_TRAINING_KEYS, TrainingSettings
 
 # SFTConfig fields whose library default does not suit the project's data layout
 # or logs; the recipe may still set them (e.g. report_to: wandb).

@@ -29,8 +29,9 @@ from expert_kedro.modeling.distributed import (
 )
 from expert_kedro.modeling.hardware import HardwareInfo, detect_hardware
 from expert_kedro.modeling.lora import prepare_peft_model
-from expert_kedro.modeling.settings import LoraSettings, TrainingSettings
+from expert_kedro.modeling.settings import LoraSettings
 from expert_kedro.modeling.sft_config import build_sft_config
+from expert_kedro.modeling.trainer_recipe import TrainingSettings
 from expert_kedro.modeling.training_history import HistoryCallback, summarise_history
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,31 @@ def _prepare_checkpoints(training: TrainingSettings) -> str | None:
         logger.info("Resuming from %s", resume)
     wait_for_everyone()
     return resume
+
+
+def _build_trainer(
+    peft_model: Any,
+    args: Any,
+    tokenizer: Any,
+    datasets: tuple[Dataset, Dataset | None],
+    callbacks: list[Any],
+) -> Any:
+    """The trainer over the model columns of the (train, validation) examples."""
+    from expert_kedro.modeling.sft_trainer import (  # noqa: PLC0415 - imports trl
+        ResumableSFTTrainer,
+    )
+
+    train, validation = datasets
+    return ResumableSFTTrainer(
+        model=peft_model,
+        args=args,
+        train_dataset=train.select_columns(MODEL_COLUMNS),
+        eval_dataset=(
+            validation.select_columns(MODEL_COLUMNS) if validation is not None else None
+        ),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
 
 
 def _run_trainer(trainer: Any, resume: str | None, has_eval: bool) -> None:
@@ -144,10 +170,6 @@ def train_lora(  # noqa: PLR0913 - the trainer's inputs, all keyword after the d
         ``peak_memory_gib``, ``wall_time_s``, ``device``, ``global_step``,
         ``resumed_from``, parameter counts.
     """
-    from expert_kedro.modeling.sft_trainer import (  # noqa: PLC0415 - imports trl
-        ResumableSFTTrainer,
-    )
-
     started = time.perf_counter()
     lora = LoraSettings.coerce(lora)
     training = TrainingSettings.coerce(training)
@@ -162,13 +184,12 @@ def train_lora(  # noqa: PLR0913 - the trainer's inputs, all keyword after the d
     if hardware.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     callback = HistoryCallback()
-    trainer = ResumableSFTTrainer(
-        model=peft_model,
-        args=args,
-        train_dataset=train_dataset.select_columns(MODEL_COLUMNS),
-        eval_dataset=eval_dataset.select_columns(MODEL_COLUMNS) if has_eval else None,
-        processing_class=tokenizer,
-        callbacks=[callback, *(callbacks or [])],
+    trainer = _build_trainer(
+        peft_model,
+        args,
+        tokenizer,
+        (train_dataset, eval_dataset),
+        [callback, *(callbacks or [])],
     )
     _run_trainer(trainer, resume, has_eval)
     history = summarise_history(
@@ -177,19 +198,17 @@ def train_lora(  # noqa: PLR0913 - the trainer's inputs, all keyword after the d
     trainable, total = peft_model.get_nb_trainable_parameters()
     launch = distributed_env()
     history.update(
-        {
-            "global_step": int(trainer.state.global_step),
-            "resumed_from": resume,
-            "train_examples": len(train_dataset),
-            "eval_examples": len(eval_dataset) if has_eval else 0,
-            "trainable_parameters": int(trainable),
-            "total_parameters": int(total),
-            "seed": seed,
-            # Under DDP/FSDP each of world_size processes trains on its own
-            # per_device_train_batch_size examples per micro-step.
-            "world_size": launch.world_size,
-            "fsdp": launch.fsdp,
-        }
+        global_step=int(trainer.state.global_step),
+        resumed_from=resume,
+        train_examples=len(train_dataset),
+        eval_examples=len(eval_dataset) if has_eval else 0,
+        trainable_parameters=int(trainable),
+        total_parameters=int(total),
+        seed=seed,
+        # Under DDP/FSDP each of world_size processes trains on its own
+        # per_device_train_batch_size examples per micro-step.
+        world_size=launch.world_size,
+        fsdp=launch.fsdp,
     )
     _log_done(history)
     if launch.fsdp:

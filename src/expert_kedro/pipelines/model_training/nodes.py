@@ -14,7 +14,6 @@ from typing import Any
 
 import pandas as pd
 from datasets import Dataset
-from matplotlib.figure import Figure
 
 from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
 from expert_kedro.modeling.gguf import dequantize_gguf
@@ -266,41 +265,3 @@ def _training_info(
         "eval_loss_end": history["eval_loss_end"],
         "recommender": recommender.rerank_layout(),
     }
-
-
-def plot_loss_curve(training_history: dict[str, Any]) -> Figure:
-    """Plot training loss per step and validation loss per evaluation.
-
-    Args:
-        training_history: Output of :func:`train_lora_adapter`.
-
-    Returns:
-        A matplotlib figure for the ``loss_curve`` dataset.
-    """
-    # A bare Figure (no pyplot) needs no GUI backend and leaks no global state.
-    figure = Figure(figsize=(7, 4))
-    axis = figure.subplots()
-    steps = training_history.get("steps", [])
-    evals = training_history.get("eval", [])
-    if steps:
-        axis.plot(
-            [s["step"] for s in steps],
-            [s["loss"] for s in steps],
-            label="training loss",
-            alpha=0.7,
-        )
-    if evals:
-        axis.plot(
-            [e["step"] for e in evals],
-            [e["eval_loss"] for e in evals],
-            "o-",
-            label="validation loss",
-        )
-    axis.set_xlabel("optimizer step")
-    axis.set_ylabel("cross-entropy loss")
-    device = training_history.get("device", {}).get("device_name", "?")
-    axis.set_title(f"LoRA fine-tuning loss ({device})")
-    axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    return figure
