@@ -116,6 +116,10 @@ class ParameterSettings:
                 f"Parameter {self.GROUP}.{name}={getattr(self, name)!r} {requirement}."
             )
 
+    def check_choice(self, name: str, choices: tuple[Any, ...]) -> None:
+        """Raise a ``ValueError`` naming ``<group>.<name>`` unless it is a choice."""
+        self.check(name, getattr(self, name) in choices, f"must be one of {choices}")
+
 
 def _describe(hint: Any) -> str:
     """Readable name of a field type, for error messages."""

@@ -19,6 +19,7 @@ from expert_kedro.settings_base import ParameterSettings
 PROMPT_STYLES = ("auto", "chat_template", "fallback")
 COMPUTE_DTYPES = ("auto", "bfloat16", "float16", "float32")
 QUANT_TYPES = ("nf4", "fp4")
+LORA_BIASES = ("none", "all", "lora_only")
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,7 @@ class TokenizationSettings(ParameterSettings):
             ValueError: Naming the offending ``model_training.tokenization.*``.
         """
         self.check("max_length", self.max_length >= 1, "must be >= 1")
-        self.check(
-            "prompt_style",
-            self.prompt_style in PROMPT_STYLES,
-            f"must be one of {PROMPT_STYLES}",
-        )
+        self.check_choice("prompt_style", PROMPT_STYLES)
 
 
 @dataclass(frozen=True)
@@ -80,16 +77,8 @@ class QuantizationSettings(ParameterSettings):
         Raises:
             ValueError: Naming the offending ``model_training.quantization.*``.
         """
-        self.check(
-            "quant_type",
-            self.quant_type in QUANT_TYPES,
-            f"must be one of {QUANT_TYPES}",
-        )
-        self.check(
-            "compute_dtype",
-            self.compute_dtype in COMPUTE_DTYPES,
-            f"must be one of {COMPUTE_DTYPES}",
-        )
+        self.check_choice("quant_type", QUANT_TYPES)
+        self.check_choice("compute_dtype", COMPUTE_DTYPES)
 
 
 @dataclass(frozen=True)
@@ -122,11 +111,7 @@ class LoraSettings(ParameterSettings):
         self.check("r", self.r >= 1, "must be >= 1")
         self.check("alpha", self.alpha >= 1, "must be >= 1")
         self.check("dropout", 0.0 <= self.dropout < 1.0, "must be in [0, 1)")
-        self.check(
-            "bias",
-            self.bias in ("none", "all", "lora_only"),
-            "must be 'none', 'all' or 'lora_only'",
-        )
+        self.check_choice("bias", LORA_BIASES)
 
 
 @dataclass(frozen=True)

@@ -68,9 +68,7 @@ class BM25Settings(ParameterSettings):
         """
         self.check("k1", self.k1 > 0, "must be > 0")
         self.check("b", 0.0 <= self.b <= 1.0, "must be in [0, 1]")
-        self.check(
-            "method", self.method in BM25_METHODS, f"must be one of {BM25_METHODS}"
-        )
+        self.check_choice("method", BM25_METHODS)
 
 
 @dataclass(frozen=True)
@@ -132,7 +130,7 @@ class HybridSettings(ParameterSettings):
         Raises:
             ValueError: Naming the offending ``retrieval.hybrid.*`` parameter.
         """
-        self.check("fusion", self.fusion in FUSIONS, f"must be one of {FUSIONS}")
+        self.check_choice("fusion", FUSIONS)
         self.check("rrf_k", self.rrf_k >= 1, "must be >= 1")
         weight = self.bm25_weight
         self.check(
@@ -145,11 +143,7 @@ class HybridSettings(ParameterSettings):
             bool(self.weight_grid) and all(0.0 <= w <= 1.0 for w in self.weight_grid),
             "must list weights in [0, 1]",
         )
-        self.check(
-            "tuning_metric",
-            self.tuning_metric in METRIC_NAMES,
-            f"must be one of {METRIC_NAMES}",
-        )
+        self.check_choice("tuning_metric", METRIC_NAMES)
 
 
 @dataclass(frozen=True)
