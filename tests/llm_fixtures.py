@@ -80,7 +80,8 @@ def _ensure_model_catalog(project: Path) -> None:
 def _train_tiny_adapter(project: Path) -> None:
     import importlib.util
 
-    from expert_kedro.modeling.base_model import dequantize_gguf, load_base_model
+    from expert_kedro.modeling.base_model import load_base_model
+    from expert_kedro.modeling.gguf import dequantize_gguf
     from expert_kedro.modeling.handles import (
         ModelSource,
         PreparedBaseModel,

@@ -32,7 +32,7 @@ def test_environment_parameters_validate(env: str):
         assert settings.mode == "rerank" and settings.history_questions == 4
         assert training["upcast_frozen"] is False and training["padding_free"]
     if env == "llama3":
-        assert training["extra_args"]["use_liger_kernel"] is True
+        assert training["use_liger_kernel"] is True
         assert params["model_training"]["attn_implementation"] == "varlen"
 
 

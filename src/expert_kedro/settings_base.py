@@ -94,6 +94,15 @@ class ParameterSettings:
         }
         return cls(**values)
 
+    @classmethod
+    def coerce(cls, value: Self | Mapping[str, Any] | None) -> Self:
+        """``value`` itself when it is already these settings, else built from it.
+
+        Lets library functions take the settings object or, from scripts and
+        tests, a plain (partial) mapping whose missing keys get the defaults.
+        """
+        return value if isinstance(value, cls) else cls.from_params(value)
+
     def check(self, name: str, ok: bool, requirement: str) -> None:
         """Raise a ``ValueError`` naming ``<group>.<name>`` unless ``ok``.
 
@@ -106,6 +115,10 @@ class ParameterSettings:
             raise ValueError(
                 f"Parameter {self.GROUP}.{name}={getattr(self, name)!r} {requirement}."
             )
+
+    def check_choice(self, name: str, choices: tuple[Any, ...]) -> None:
+        """Raise a ``ValueError`` naming ``<group>.<name>`` unless it is a choice."""
+        self.check(name, getattr(self, name) in choices, f"must be one of {choices}")
 
 
 def _describe(hint: Any) -> str:

@@ -8,10 +8,9 @@ import pytest
 from kedro.io import DatasetError
 
 from expert_kedro.datasets import ModelSourceDataset
-from expert_kedro.modeling.base_model import (
+from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
+from expert_kedro.modeling.model_source import (
     ModelNotReachableError,
-    load_base_model,
-    load_tokenizer,
     package_folder,
     resolve_model_source,
 )

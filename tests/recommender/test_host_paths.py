@@ -19,7 +19,7 @@ from expert_kedro.recommender.fusion import fuse, order_with_tail
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.scoring.llm_scoring import _batch_inputs
-from expert_kedro.training_data.rerank_pairs import ExpertHistory, _words
+from expert_kedro.training_data.expert_history import ExpertHistory, _words
 
 WORDS = ["pumps", "Germany", "LATAM", "lithium", "pricing", "GCC", "tender", "the"]
 

@@ -32,15 +32,16 @@ def test_shipped_parameters_parse():
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"bm25s": {}}, r"Unknown retrieval parameter\(s\) \['bm25s'\]"),
-        ({"dense": {"model": "x"}}, r"retrieval.dense parameter\(s\) \[.model.\]"),
-        ({"hybrid": {"fusion": "max"}}, r"retrieval.hybrid .*fusion"),
-        ({"hybrid": {"bm25_weight": 1.5}}, r"bm25_weight"),
-        ({"hybrid": {"weight_grid": []}}, r"weight_grid"),
-        ({"hybrid": {"tuning_metric": "auc"}}, r"tuning_metric"),
-        ({"bm25": {"b": 2}}, r"retrieval.bm25.*b \(in \[0, 1\]\)"),
-        ({"dense": {"profile_weight": -0.1}}, r"profile_weight"),
-        ({"index": {"include_answers": "yes"}}, r"include_answers"),
+        ({"bm25s": {}}, r"Unknown parameter\(s\) \['retrieval\.bm25s'\]"),
+        ({"dense": {"model": "x"}}, r"\['retrieval\.dense\.model'\]"),
+        ({"hybrid": {"fusion": "max"}}, r"retrieval\.hybrid\.fusion='max'"),
+        ({"hybrid": {"bm25_weight": 1.5}}, r"retrieval\.hybrid\.bm25_weight=1\.5"),
+        ({"hybrid": {"weight_grid": []}}, r"retrieval\.hybrid\.weight_grid"),
+        ({"hybrid": {"tuning_metric": "auc"}}, r"retrieval\.hybrid\.tuning_metric"),
+        ({"bm25": {"b": 2}}, r"retrieval\.bm25\.b=2\.0 must be in \[0, 1\]"),
+        ({"dense": {"profile_weight": -0.1}}, r"retrieval\.dense\.profile_weight"),
+        ({"index": {"include_answers": "yes"}}, r"retrieval\.index\.include_answers"),
+        ({"dense": {"batch_size": "64"}}, r"retrieval\.dense\.batch_size='64'"),
     ],
 )
 def test_bad_parameters_are_named(params: dict, message: str):

@@ -7,12 +7,12 @@ from typing import Any
 
 from kedro.io.core import AbstractDataset, DatasetError
 
-from expert_kedro.modeling.base_model import (
+from expert_kedro.modeling.handles import ModelSource
+from expert_kedro.modeling.model_source import (
     ModelNotReachableError,
     package_folder,
     resolve_model_source,
 )
-from expert_kedro.modeling.handles import ModelSource
 
 
 class ModelSourceDataset(AbstractDataset[None, ModelSource]):

@@ -8,6 +8,11 @@ Modules (import from them directly; this package imports nothing heavy):
   ``build_quantization_config``.
 * ``handles`` - ``ModelSource``, ``BaseModelHandle``, ``LoRAAdapterHandle`` (what the
   catalog datasets return).
-* ``base_model`` - ``resolve_model_source``, ``dequantize_gguf``, ``load_tokenizer``,
-  ``load_base_model`` (4-bit), ``load_model_for_inference`` (base + adapter).
+* ``model_source`` - ``resolve_model_source``, ``package_folder``,
+  ``ModelNotReachableError``; ``gguf`` - ``dequantize_gguf``.
+* ``base_model`` - ``load_tokenizer``, ``load_base_model`` (4-bit),
+  ``load_model_for_inference`` (base + adapter).
+* ``settings`` - the ``model_training`` parameter group, typed; ``sft_config``
+  builds ``trl.SFTConfig`` from its ``training`` recipe.
+* ``training`` - ``train_lora`` (with ``lora``, ``training_history``).
 """

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from expert_kedro.modeling.settings import QuantizationSettings
+
 logger = logging.getLogger(__name__)
 
 _DTYPES = {
@@ -148,14 +150,13 @@ def _quant_storage(name: str | None) -> torch.dtype | None:
 
 
 def build_quantization_config(
-    quantization: dict[str, Any], hardware: HardwareInfo
+    quantization: QuantizationSettings, hardware: HardwareInfo
 ) -> Any | None:
     """Turn the ``quantization`` parameters into a ``BitsAndBytesConfig``.
 
     Args:
-        quantization: Keys ``load_in_4bit`` (bool), ``quant_type`` (``nf4``/``fp4``),
-            ``double_quant`` (bool), ``compute_dtype`` (see
-            :func:`select_compute_dtype`), optional ``quant_storage``
+        quantization: 4-bit or not, quantization type, double quantization,
+            compute dtype (see :func:`select_compute_dtype`) and storage dtype
             (``bfloat16`` for FSDP-QLoRA, conf/multi_gpu).
         hardware: Result of :func:`detect_hardware`.
 
@@ -165,20 +166,18 @@ def build_quantization_config(
     """
     from transformers import BitsAndBytesConfig  # noqa: PLC0415 - heavy import
 
-    if not quantization.get("load_in_4bit", True):
+    if not quantization.load_in_4bit:
         return None
-    compute_dtype = select_compute_dtype(
-        quantization.get("compute_dtype", "auto"), hardware
-    )
+    compute_dtype = select_compute_dtype(quantization.compute_dtype, hardware)
     config = BitsAndBytesConfig(
         load_in_4bit=True,
-        bnb_4bit_quant_type=quantization.get("quant_type", "nf4"),
-        bnb_4bit_use_double_quant=quantization.get("double_quant", True),
+        bnb_4bit_quant_type=quantization.quant_type,
+        bnb_4bit_use_double_quant=quantization.double_quant,
         bnb_4bit_compute_dtype=compute_dtype,
         # FSDP shards the 4-bit weights as tensors of this dtype: it must match
         # the compute dtype (bfloat16) so packed and float parameters flatten
         # together. Default uint8 for single-GPU and DDP runs.
-        bnb_4bit_quant_storage=_quant_storage(quantization.get("quant_storage")),
+        bnb_4bit_quant_storage=_quant_storage(quantization.quant_storage),
     )
     logger.info(
         "Quantization: 4-bit %s, double quant %s, compute dtype %s",

@@ -59,6 +59,25 @@ def check_pair_columns(pairs: pd.DataFrame, name: str) -> None:
             )
 
 
+def _log_tokenized(
+    dataset: Dataset, name: str, max_length: int, completion_only_loss: bool
+) -> None:
+    """Log how many examples and tokens ``dataset`` holds, and how many were cut."""
+    lengths = pd.Series(dataset["length"])
+    logger.info(
+        "%s: %d examples, %d tokens (mean %.0f, max %d), %d truncated to "
+        "max_length=%d, loss on %s",
+        name,
+        len(dataset),
+        int(lengths.sum()),
+        lengths.mean(),
+        int(lengths.max()),
+        int(sum(dataset["truncated"])),
+        max_length,
+        "assistant turn only" if completion_only_loss else "full sequence",
+    )
+
+
 def tokenize_pairs(
     pairs: pd.DataFrame,
     tokenizer: Any,
@@ -127,20 +146,7 @@ def tokenize_pairs(
             f"max_length={max_length}; raise model_training.tokenization.max_length."
         )
     dataset = Dataset.from_list(records)
-    lengths = pd.Series(dataset["length"])
-    truncated = int(sum(dataset["truncated"]))
-    logger.info(
-        "%s: %d examples, %d tokens (mean %.0f, max %d), %d truncated to "
-        "max_length=%d, loss on %s",
-        name,
-        len(dataset),
-        int(lengths.sum()),
-        lengths.mean(),
-        int(lengths.max()),
-        truncated,
-        max_length,
-        "assistant turn only" if completion_only_loss else "full sequence",
-    )
+    _log_tokenized(dataset, name, max_length, completion_only_loss)
     tally.log(f"{name} tokenization", "cut on the right")
     if dropped:
         logger.warning(

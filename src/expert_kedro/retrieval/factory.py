@@ -38,13 +38,11 @@ def fit_bm25(
     documents: ExpertDocuments, params: Mapping[str, Any] | BM25Settings
 ) -> BM25Retriever:
     """BM25 retriever fit on ``documents`` with the ``bm25`` parameters."""
-    settings = (
-        params if isinstance(params, BM25Settings) else BM25Settings.from_params(params)
-    )
+    settings = BM25Settings.coerce(params)
     return BM25Retriever(
-        k1=float(settings.k1),
-        b=float(settings.b),
-        method=str(settings.method),
+        k1=settings.k1,
+        b=settings.b,
+        method=settings.method,
         stopwords=settings.stopwords,
     ).fit(documents)
 
@@ -53,15 +51,11 @@ def fit_dense(
     documents: ExpertDocuments, params: Mapping[str, Any] | DenseSettings
 ) -> DenseRetriever:
     """Dense retriever fit on ``documents`` with the ``dense`` parameters."""
-    settings = (
-        params
-        if isinstance(params, DenseSettings)
-        else DenseSettings.from_params(params)
-    )
+    settings = DenseSettings.coerce(params)
     encoder = load_sentence_encoder(
-        settings.model_path, str(settings.device), int(settings.batch_size)
+        settings.model_path, settings.device, settings.batch_size
     )
-    return DenseRetriever(encoder, profile_weight=float(settings.profile_weight)).fit(
+    return DenseRetriever(encoder, profile_weight=settings.profile_weight).fit(
         documents
     )
 
@@ -95,12 +89,8 @@ def tune_hybrid(
     Raises:
         ValueError: If tuning is requested without validation projects.
     """
-    settings = (
-        params
-        if isinstance(params, HybridSettings)
-        else HybridSettings.from_params(params)
-    )
-    fusion, rrf_k, fixed = settings.fusion, int(settings.rrf_k), settings.bm25_weight
+    settings = HybridSettings.coerce(params)
+    fusion, rrf_k, fixed = settings.fusion, settings.rrf_k, settings.bm25_weight
     tuning: dict[str, Any] = {"fusion": fusion, "rrf_k": rrf_k}
     if fixed is not None:
         weight = float(fixed)
@@ -148,6 +138,7 @@ def as_retrieval_settings(
     """
     if isinstance(params, RetrievalSettings):
         return params
+    # Only the retrieval sub-groups of a wider group (e.g. evaluation) are read.
     groups = ("index", "bm25", "dense", "hybrid", "prior")
     return RetrievalSettings.from_params(
         {group: params[group] for group in groups if group in params}

@@ -1,6 +1,8 @@
-"""The ``retrieval`` parameter group (conf/base/parameters_retrieval.yml), validated.
+"""The ``retrieval`` parameter group (conf/base/parameters_retrieval.yml), typed.
 
-One frozen settings object per sub-group, each default written once here::
+One frozen settings object per sub-group on the shared
+:class:`~expert_kedro.settings_base.ParameterSettings` base, each default written
+once here::
 
     retrieval:
       index: {include_answers: false}
@@ -10,45 +12,25 @@ One frozen settings object per sub-group, each default written once here::
                tuning_metric: mrr}
       prior: {weight: null, weight_grid: [...]}  # retrieval.prior.PriorSettings
 
-The sub-groups have the same keys as the older ``evaluation.index/bm25/dense/hybrid``
-groups, so ``factory.fit_bm25`` & co. parse either through these classes.
+Errors name the parameter (``retrieval.hybrid.fusion``); ``factory.fit_bm25`` & co.
+take the sub-group objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, TypeVar
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from expert_kedro.evaluation.metrics import METRIC_NAMES
 from expert_kedro.retrieval.hybrid import FUSIONS
 from expert_kedro.retrieval.prior import PriorSettings
+from expert_kedro.settings_base import ParameterSettings
 
 BM25_METHODS = ("robertson", "lucene", "bm25l", "bm25+", "atire")
 
-_Settings = TypeVar("_Settings")
-
-
-def _strict(cls: type[_Settings], params: Mapping[str, Any] | None, group: str) -> dict:
-    """``params`` as constructor arguments of ``cls``, refusing unknown keys."""
-    params = dict(params or {})
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise ValueError(
-            f"Unknown {group} parameter(s) {unknown}; known: {sorted(known)}."
-        )
-    return params
-
-
-def _invalid(group: str, problems: dict[str, bool]) -> None:
-    bad = [name for name, ok in problems.items() if not ok]
-    if bad:
-        raise ValueError(f"Invalid {group} parameter(s): {', '.join(bad)}.")
-
 
 @dataclass(frozen=True)
-class IndexSettings:
+class IndexSettings(ParameterSettings):
     """What goes into each expert's document.
 
     Attributes:
@@ -57,25 +39,13 @@ class IndexSettings:
             default because it needs the answers table.
     """
 
-    include_answers: bool = False
+    GROUP = "retrieval.index"
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> IndexSettings:
-        """Build from ``retrieval.index``; raises ValueError naming a bad key."""
-        settings = cls(**_strict(cls, params, "retrieval.index"))
-        _invalid(
-            "retrieval.index",
-            {
-                "include_answers (true/false)": isinstance(
-                    settings.include_answers, bool
-                )
-            },
-        )
-        return settings
+    include_answers: bool = False
 
 
 @dataclass(frozen=True)
-class BM25Settings:
+class BM25Settings(ParameterSettings):
     """Lexical scoring (``bm25s``).
 
     Attributes:
@@ -85,28 +55,26 @@ class BM25Settings:
         stopwords: ``bm25s`` stop-word list name (``en``) or null for none.
     """
 
+    GROUP = "retrieval.bm25"
+
     k1: float = 1.5
     b: float = 0.75
     method: str = "lucene"
     stopwords: str | None = "en"
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> BM25Settings:
-        """Build from ``retrieval.bm25``; raises ValueError naming a bad key."""
-        settings = cls(**_strict(cls, params, "retrieval.bm25"))
-        _invalid(
-            "retrieval.bm25",
-            {
-                "k1 (> 0)": float(settings.k1) > 0,
-                "b (in [0, 1])": 0.0 <= float(settings.b) <= 1.0,
-                f"method (one of {BM25_METHODS})": settings.method in BM25_METHODS,
-            },
-        )
-        return settings
+    def validate(self) -> None:
+        """Check ``k1``, ``b`` and the variant.
+
+        Raises:
+            ValueError: Naming the offending ``retrieval.bm25.*`` parameter.
+        """
+        self.check("k1", self.k1 > 0, "must be > 0")
+        self.check("b", 0.0 <= self.b <= 1.0, "must be in [0, 1]")
+        self.check_choice("method", BM25_METHODS)
 
 
 @dataclass(frozen=True)
-class DenseSettings:
+class DenseSettings(ParameterSettings):
     """Sentence-embedding side (all-MiniLM-L6-v2 by default).
 
     Attributes:
@@ -117,29 +85,27 @@ class DenseSettings:
         model_path: Local sentence-transformers folder; null: the bundled MiniLM.
     """
 
+    GROUP = "retrieval.dense"
+
     profile_weight: float = 0.3
     batch_size: int = 64
     device: str = "cpu"
     model_path: str | None = None
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> DenseSettings:
-        """Build from ``retrieval.dense``; raises ValueError naming a bad key."""
-        settings = cls(**_strict(cls, params, "retrieval.dense"))
-        _invalid(
-            "retrieval.dense",
-            {
-                "profile_weight (in [0, 1])": 0.0
-                <= float(settings.profile_weight)
-                <= 1.0,
-                "batch_size (>= 1)": int(settings.batch_size) >= 1,
-            },
+    def validate(self) -> None:
+        """Check the profile weight and the batch size.
+
+        Raises:
+            ValueError: Naming the offending ``retrieval.dense.*`` parameter.
+        """
+        self.check(
+            "profile_weight", 0.0 <= self.profile_weight <= 1.0, "must be in [0, 1]"
         )
-        return settings
+        self.check("batch_size", self.batch_size >= 1, "must be >= 1")
 
 
 @dataclass(frozen=True)
-class HybridSettings:
+class HybridSettings(ParameterSettings):
     """Fusion of BM25 and dense scores.
 
     Attributes:
@@ -150,6 +116,8 @@ class HybridSettings:
         tuning_metric: Validation metric maximised by the tuning.
     """
 
+    GROUP = "retrieval.hybrid"
+
     fusion: str = "zscore"
     rrf_k: int = 60
     bm25_weight: float | None = None
@@ -158,32 +126,30 @@ class HybridSettings:
     )
     tuning_metric: str = "mrr"
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> HybridSettings:
-        """Build from ``retrieval.hybrid``; raises ValueError naming a bad key."""
-        args = _strict(cls, params, "retrieval.hybrid")
-        if "weight_grid" in args:
-            args["weight_grid"] = tuple(float(w) for w in args["weight_grid"] or ())
-        settings = cls(**args)
-        weight = settings.bm25_weight
-        _invalid(
-            "retrieval.hybrid",
-            {
-                f"fusion (one of {FUSIONS})": settings.fusion in FUSIONS,
-                "rrf_k (>= 1)": int(settings.rrf_k) >= 1,
-                "bm25_weight (null or in [0, 1])": weight is None
-                or 0.0 <= float(weight) <= 1.0,
-                "weight_grid (non-empty, values in [0, 1])": bool(settings.weight_grid)
-                and all(0.0 <= w <= 1.0 for w in settings.weight_grid),
-                f"tuning_metric (one of {METRIC_NAMES})": settings.tuning_metric
-                in METRIC_NAMES,
-            },
+    def validate(self) -> None:
+        """Check the fusion, its offset, the weights and the tuning metric.
+
+        Raises:
+            ValueError: Naming the offending ``retrieval.hybrid.*`` parameter.
+        """
+        self.check_choice("fusion", FUSIONS)
+        self.check("rrf_k", self.rrf_k >= 1, "must be >= 1")
+        weight = self.bm25_weight
+        self.check(
+            "bm25_weight",
+            weight is None or 0.0 <= weight <= 1.0,
+            "must be null (tuned) or in [0, 1]",
         )
-        return settings
+        self.check(
+            "weight_grid",
+            bool(self.weight_grid) and all(0.0 <= w <= 1.0 for w in self.weight_grid),
+            "must list weights in [0, 1]",
+        )
+        self.check_choice("tuning_metric", METRIC_NAMES)
 
 
 @dataclass(frozen=True)
-class RetrievalSettings:
+class RetrievalSettings(ParameterSettings):
     """Validated ``retrieval`` parameters: how the retrieval index is built.
 
     Attributes:
@@ -194,27 +160,13 @@ class RetrievalSettings:
         prior: Weight of the activity prior fused into the hybrid.
     """
 
+    GROUP = "retrieval"
+
     index: IndexSettings = field(default_factory=IndexSettings)
     bm25: BM25Settings = field(default_factory=BM25Settings)
     dense: DenseSettings = field(default_factory=DenseSettings)
     hybrid: HybridSettings = field(default_factory=HybridSettings)
     prior: PriorSettings = field(default_factory=PriorSettings)
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> RetrievalSettings:
-        """Build from the ``retrieval`` parameter group.
-
-        Raises:
-            ValueError: Naming the unknown or invalid ``retrieval.*`` parameter.
-        """
-        groups = _strict(cls, params, "retrieval")
-        return cls(
-            index=IndexSettings.from_params(groups.get("index")),
-            bm25=BM25Settings.from_params(groups.get("bm25")),
-            dense=DenseSettings.from_params(groups.get("dense")),
-            hybrid=HybridSettings.from_params(groups.get("hybrid")),
-            prior=PriorSettings.from_params(groups.get("prior")),
-        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary (JSON-ready), e.g. recorded in an index manifest."""

@@ -27,16 +27,41 @@ Outputs have the same columns as ``train_pairs`` (:data:`PAIR_COLUMNS`).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from expert_kedro.identifiers import as_id, as_id_list, id_seed, sort_by_ids, sorted_ids
-from expert_kedro.training_data.formatting import format_agenda, format_expert_profile
-from expert_kedro.training_data.regions import agenda_regions, expert_region
+from expert_kedro.training_data.expert_history import ExpertHistory
+from expert_kedro.training_data.rerank_prompt import (
+    AGENDA_REGION_LABEL,
+    CANDIDATE_HEADER,
+    HISTORY_HEADER,
+    REGION_LABEL,
+    format_candidate,
+    format_rerank_input,
+)
+
+# The prompt layout and the expert history live in their own modules; they stay
+# importable from here, where the rerank examples are built from them.
+__all__ = [
+    "AGENDA_REGION_LABEL",
+    "CANDIDATE_HEADER",
+    "HISTORY_HEADER",
+    "NO",
+    "PAIR_COLUMNS",
+    "REGION_LABEL",
+    "YES",
+    "CandidateFn",
+    "ExpertHistory",
+    "build_rerank_examples",
+    "format_candidate",
+    "format_rerank_input",
+    "negatives_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,179 +75,9 @@ PAIR_COLUMNS = (
     "source",
 )
 YES, NO = "yes", "no"
-CANDIDATE_HEADER = "Candidate expert:"
-HISTORY_HEADER = "Questions from this expert's past projects:"
-REGION_LABEL = "Region"
-AGENDA_REGION_LABEL = "Agenda region"
-_WORD_RE = re.compile(r"[a-z0-9][a-z0-9\-]{2,}")
 
 # (project_id, agenda) -> ranked roster expert ids of the retriever, best first.
 CandidateFn = Callable[[Sequence[Sequence[str]]], list[list[str]]]
-
-
-def _words(text: str) -> set[str]:
-    return set(_WORD_RE.findall(text.lower()))
-
-
-def _normalised(question: str) -> str:
-    """A question compared case- and spacing-insensitively (same text, same key)."""
-    return " ".join(question.lower().split())
-
-
-class ExpertHistory:
-    """Questions of each expert's TRAINING projects, to describe a candidate.
-
-    Args:
-        train_pairs: ``train_pairs`` rows (``project_id``, ``expert_id``,
-            ``agenda``); only the training split may be used, so no held-out
-            agenda reaches a prompt.
-    """
-
-    def __init__(self, train_pairs: pd.DataFrame) -> None:
-        # Per expert, in training order: (project, question, normalised question,
-        # its words). The last two do not depend on the agenda, so they are
-        # computed once here instead of for every (agenda, candidate) prompt.
-        self._questions: dict[str, list[tuple[str, str, str, frozenset[str]]]] = {}
-        seen: set[tuple[str, str]] = set()
-        for project_id, expert_id, agenda in train_pairs[
-            ["project_id", "expert_id", "agenda"]
-        ].itertuples(index=False):
-            key = (as_id(project_id), as_id(expert_id))
-            if key in seen:
-                continue
-            seen.add(key)
-            bucket = self._questions.setdefault(key[1], [])
-            bucket.extend(
-                (key[0], q, _normalised(q), frozenset(_words(q)))
-                for q in map(str, agenda)
-            )
-
-    def questions(
-        self,
-        expert_id: str,
-        agenda: Sequence[str],
-        n: int,
-        exclude_project: str | None = None,
-    ) -> list[str]:
-        """The ``n`` past questions of an expert that share most words with an agenda.
-
-        Args:
-            expert_id: The candidate.
-            agenda: The client's questions (overlap ranks the past questions).
-            n: How many questions to return (0 returns none).
-            exclude_project: A project whose questions must not be shown (the
-                project a training example is built from).
-
-        Returns:
-            Distinct questions, most overlapping first, ties in training order.
-        """
-        if n <= 0:
-            return []
-        if exclude_project is not None:
-            exclude_project = as_id(exclude_project)
-        agenda_words = _words(" ".join(agenda))
-        own = {_normalised(q) for q in agenda}
-        scored: dict[str, tuple[int, int]] = {}
-        for order, (project_id, question, key, words) in enumerate(
-            self._questions.get(as_id(expert_id), [])
-        ):
-            if project_id == exclude_project or key in own or question in scored:
-                continue
-            scored[question] = (-len(words & agenda_words), order)
-        return sorted(scored, key=scored.__getitem__)[:n]
-
-
-def _agenda_region_line(
-    agenda: Sequence[str], candidate: str | None, mode: bool | str
-) -> str:
-    named = agenda_regions(agenda)
-    line = f"{AGENDA_REGION_LABEL}: {', '.join(named) if named else 'none named'}"
-    if mode != "compare" or not named:
-        return line
-    if candidate is None:
-        return f"{line} (candidate's region unknown)"
-    return f"{line} ({'same as' if candidate in named else 'not'} the candidate's)"
-
-
-def format_candidate(
-    profile: Mapping[str, Any],
-    history: Sequence[str] = (),
-    *,
-    region: bool = False,
-    agenda: Sequence[str] | None = None,
-    agenda_region: bool | str = False,
-) -> str:
-    """Candidate block of a rerank prompt.
-
-    Args:
-        profile: Roster row of the candidate.
-        history: Optional past questions of the candidate.
-        region: Add a ``Region: <region>`` line after the profile (omitted when
-            the location's country has no region).
-        agenda: The client's questions (read for ``agenda_region``).
-        agenda_region: Add an ``Agenda region:`` line with the regions the agenda
-            names (``none named`` when it names none); ``"compare"`` also says
-            whether the candidate's region is one of them.
-
-    Returns:
-        The header, the profile, the optional region lines, then the optional past
-        questions.
-    """
-    lines = [CANDIDATE_HEADER, format_expert_profile(profile)]
-    # Only looked up when a line shows it (this runs for every candidate prompt).
-    name = (
-        expert_region(profile.get("expert_location"))
-        if region or agenda_region
-        else None
-    )
-    if region and name is not None:
-        # "Berlin, Germany" does not say "Europe" to a small model, while agendas
-        # name regions ("Benelux", "GCC", "LATAM"): spell the region out.
-        lines.append(f"{REGION_LABEL}: {name}")
-    if agenda_region:
-        # Next to the candidate's region, so that the model compares two nearby
-        # lines instead of finding a country in a long agenda.
-        lines.append(_agenda_region_line(agenda or (), name, agenda_region))
-    if history:
-        lines.append(HISTORY_HEADER)
-        lines.extend(f"- {q}" for q in history)
-    return "\n".join(lines)
-
-
-def format_rerank_input(
-    agenda: Sequence[str],
-    profile: Mapping[str, Any],
-    history: Sequence[str] = (),
-    *,
-    region: bool = False,
-    agenda_region: bool | str = False,
-) -> str:
-    """User turn of a pointwise rerank prompt.
-
-    The agenda comes first so that every candidate of one agenda shares the same
-    prompt prefix (computed once at inference).
-
-    Args:
-        agenda: The client's questions.
-        profile: Roster row of the candidate.
-        history: Optional past questions of the candidate (see
-            :class:`ExpertHistory`).
-        region: Add the candidate's ``Region:`` line
-            (``recommender.candidate_region``; training and inference must pass
-            the same value).
-        agenda_region: Add the ``Agenda region:`` line
-            (``recommender.agenda_region``: false, true or ``"compare"``).
-
-    Returns:
-        ``"Agenda:\\n1. ...\\n\\nCandidate expert:\\nExpert: <name> (ID <id>)\\n..."``.
-    """
-    return (
-        format_agenda(agenda)
-        + "\n\n"
-        + format_candidate(
-            profile, history, region=region, agenda=agenda, agenda_region=agenda_region
-        )
-    )
 
 
 def negatives_for(
@@ -254,6 +109,54 @@ def negatives_for(
     size = min(n_random, len(rest))
     picks = rng.choice(len(rest), size=size, replace=False).tolist() if size else []
     return [(e, "hard") for e in hard] + [(rest[i], "random") for i in picks]
+
+
+def _check_on_roster(pairs: pd.DataFrame, roster: Mapping[str, Any]) -> None:
+    """Raise naming the pairs' experts that are not on the roster."""
+    missing = sorted_ids(set(as_id_list(pairs["expert_id"])) - set(roster))
+    if missing:
+        raise ValueError(
+            f"Pairs reference expert_id(s) {missing[:10]} that are not in "
+            "expert_roster; rerun data_processing."
+        )
+
+
+@dataclass(frozen=True)
+class _ExampleWriter:
+    """One rerank example: the prompt of (agenda, candidate) and its answer."""
+
+    roster: Mapping[str, Mapping[str, Any]]
+    system: str
+    history: ExpertHistory | None
+    history_questions: int
+    candidate_region: bool
+    agenda_region: bool | str
+
+    def __call__(
+        self, project_id: str, expert_id: str, agenda: list[str], out: str, src: str
+    ) -> dict[str, Any]:
+        shown = (
+            self.history.questions(
+                expert_id, agenda, self.history_questions, project_id
+            )
+            if self.history is not None
+            else []
+        )
+        return {
+            "project_id": as_id(project_id),
+            "expert_id": as_id(expert_id),
+            "agenda": list(agenda),
+            "system": self.system,
+            "input": format_rerank_input(
+                agenda,
+                self.roster[expert_id],
+                shown,
+                region=self.candidate_region,
+                agenda_region=self.agenda_region,
+            ),
+            "output": out,
+            "source": src,
+        }
 
 
 def build_rerank_examples(
@@ -297,12 +200,7 @@ def build_rerank_examples(
     Raises:
         ValueError: If a pair's expert is not on the roster.
     """
-    missing = sorted_ids(set(as_id_list(pairs["expert_id"])) - set(roster))
-    if missing:
-        raise ValueError(
-            f"Pairs reference expert_id(s) {missing[:10]} that are not in "
-            "expert_roster; rerun data_processing."
-        )
+    _check_on_roster(pairs, roster)
     queries = sort_by_ids(
         pairs.assign(_key=pairs["agenda"].map(lambda a: tuple(str(q) for q in a))),
         ["project_id", "expert_id"],
@@ -311,33 +209,11 @@ def build_rerank_examples(
     agendas = [list(key) for _, key in keys]
     rankings = rank_candidates(agendas) if agendas else []
     roster_ids = sorted_ids(roster)
+    example = _ExampleWriter(
+        roster, system, history, history_questions, candidate_region, agenda_region
+    )
     records: list[dict[str, Any]] = []
     stats = {"queries": len(keys), "positives": 0, "hard": 0, "random": 0}
-
-    def _example(
-        project_id: str, expert_id: str, agenda: list[str], out: str, src: str
-    ) -> dict[str, Any]:
-        shown = (
-            history.questions(expert_id, agenda, history_questions, project_id)
-            if history is not None
-            else []
-        )
-        return {
-            "project_id": as_id(project_id),
-            "expert_id": as_id(expert_id),
-            "agenda": list(agenda),
-            "system": system,
-            "input": format_rerank_input(
-                agenda,
-                roster[expert_id],
-                shown,
-                region=candidate_region,
-                agenda_region=agenda_region,
-            ),
-            "output": out,
-            "source": src,
-        }
-
     for (project_id, _), agenda, ranked in zip(keys, agendas, rankings, strict=True):
         group = queries.get_group((project_id, tuple(agenda)))
         source = str(group["source"].iloc[0])
@@ -345,7 +221,7 @@ def build_rerank_examples(
             as_id_list(group["expert_id"])
         )
         for expert_id in sorted_ids(group["expert_id"]):
-            records.append(_example(project_id, expert_id, agenda, YES, source))
+            records.append(example(project_id, expert_id, agenda, YES, source))
             stats["positives"] += 1
         rng = np.random.default_rng([int(seed), id_seed(project_id), len(agenda)])
         for expert_id, kind in negatives_for(
@@ -356,9 +232,8 @@ def build_rerank_examples(
             roster_ids=roster_ids,
             rng=rng,
         ):
-            records.append(_example(project_id, expert_id, agenda, NO, source))
+            records.append(example(project_id, expert_id, agenda, NO, source))
             stats[kind] += 1
-    frame = pd.DataFrame(records, columns=list(PAIR_COLUMNS))
     logger.info(
         "Rerank examples: %d queries -> %d yes, %d hard no, %d random no.",
         stats["queries"],
@@ -366,4 +241,4 @@ def build_rerank_examples(
         stats["hard"],
         stats["random"],
     )
-    return frame, stats
+    return pd.DataFrame(records, columns=list(PAIR_COLUMNS)), stats

@@ -7,8 +7,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from expert_kedro.modeling.handles import BaseModelHandle, ModelSource
+from expert_kedro.modeling.loss_curve import plot_loss_curve
 from expert_kedro.pipelines.model_training.nodes import (
-    plot_loss_curve,
     prepare_base_model,
     select_training_subset,
     select_validation_subset,
@@ -40,6 +40,13 @@ def test_subsets_are_seeded_samples():
     assert len(select_validation_subset(pairs, params)) == 3
     with pytest.raises(ValueError, match="validation_examples lacks column"):
         select_validation_subset(pairs.drop(columns="input"), params)
+
+
+def test_a_misspelt_parameter_is_named_before_any_work():
+    with pytest.raises(ValueError, match=r"model_training\.max_train_exampels"):
+        select_training_subset(pairs_frame(4), {**PARAMS, "max_train_exampels": 3})
+    with pytest.raises(ValueError, match=r"model_training\.quantization\.compute"):
+        verify_hardware({"compute": "float32"})
 
 
 def test_prepare_reuses_a_folder_made_from_the_same_source():

@@ -28,6 +28,51 @@ from expert_kedro.training_data.settings import AugmentationSettings, PairsSetti
 logger = logging.getLogger(__name__)
 
 
+def _kept_variants(
+    *,
+    split: str,
+    agendas: Mapping[str, list[str]],
+    project_ids: list[str],
+    split_of: Mapping[str, str],
+    settings: AugmentationSettings,
+) -> tuple[list[tuple[str, list[str]]], Counter]:
+    """Partial agendas of ``project_ids`` that are new and belong to ``split`` only.
+
+    Returns:
+        ``(project_id, partial agenda)`` kept, and the counts of projects with
+        variants (``eligible``), of variants shared with another split's agenda
+        (``leaks``) and of repeats of an agenda or an earlier variant (``repeats``).
+    """
+    index = question_index(agendas)
+    full_agendas = {frozenset(a) for a in agendas.values()}
+    drawn: set[frozenset] = set()
+    counts: Counter = Counter()
+    kept = []
+    for project_id in project_ids:
+        variants = make_partial_agendas(
+            agendas[project_id],
+            sizes=settings.partial_sizes,
+            n_variants=settings.variants_per_agenda,
+            seed=[settings.seed, id_seed(project_id)],
+            min_questions=settings.min_questions,
+        )
+        counts["eligible"] += bool(variants)
+        for variant in variants:
+            owners = containing_projects(variant, index)
+            if any(split_of[p] != split for p in owners):
+                # The subset is also part of an agenda in another split: skip it.
+                counts["leaks"] += 1
+                continue
+            key = frozenset(variant)
+            if key in full_agendas or key in drawn:
+                # Same questions as another project's agenda or an earlier variant.
+                counts["repeats"] += 1
+                continue
+            drawn.add(key)
+            kept.append((project_id, variant))
+    return kept, counts
+
+
 def _augment_split(
     *,
     split: str,
@@ -43,58 +88,38 @@ def _augment_split(
         as_id(p): g["agenda"].iloc[0]
         for p, g in matches.groupby("project_id", sort=False)
     }
-    index = question_index(agendas)
     rows = matches.set_index(["project_id", "expert_id"])
     experts = pairs.groupby("project_id")["expert_id"].agg(sorted_ids).to_dict()
-    full_agendas = {frozenset(a) for a in agendas.values()}
-    drawn: set[frozenset] = set()
-    sizes: Counter = Counter()
-    records, eligible, leaks, repeats = [], 0, 0, 0
-    for project_id in sorted_ids(experts):
-        agenda = agendas[project_id]
-        variants = make_partial_agendas(
-            agenda,
-            sizes=settings.partial_sizes,
-            n_variants=settings.variants_per_agenda,
-            seed=[settings.seed, id_seed(project_id)],
-            min_questions=settings.min_questions,
+    kept, counts = _kept_variants(
+        split=split,
+        agendas=agendas,
+        project_ids=sorted_ids(experts),
+        split_of=split_of,
+        settings=settings,
+    )
+    records = [
+        make_pair(
+            project_id=project_id,
+            profile=profile_for(profiles, expert_id),
+            agenda=variant,
+            responses=rows.loc[(project_id, expert_id)]["responses"],
+            title=rows.loc[(project_id, expert_id)]["project_title"],
+            settings=pair_settings,
+            source="partial",
         )
-        eligible += bool(variants)
-        for variant in variants:
-            owners = containing_projects(variant, index)
-            if any(split_of[p] != split for p in owners):
-                # The subset is also part of an agenda in another split: skip it.
-                leaks += 1
-                continue
-            key = frozenset(variant)
-            if key in full_agendas or key in drawn:
-                # Same questions as another project's agenda or an earlier variant.
-                repeats += 1
-                continue
-            drawn.add(key)
-            sizes[len(variant)] += 1
-            for expert_id in experts[project_id]:
-                match = rows.loc[(project_id, expert_id)]
-                records.append(
-                    make_pair(
-                        project_id=project_id,
-                        profile=profile_for(profiles, expert_id),
-                        agenda=variant,
-                        responses=match["responses"],
-                        title=match["project_title"],
-                        settings=pair_settings,
-                        source="partial",
-                    )
-                )
+        for project_id, variant in kept
+        for expert_id in experts[project_id]
+    ]
     partial = pd.DataFrame(records, columns=list(PAIR_COLUMNS))
     parts = [pairs.loc[:, list(PAIR_COLUMNS)]] if settings.include_original else []
     combined = pd.concat([*parts, partial], ignore_index=True)
+    sizes = Counter(len(variant) for _, variant in kept)
     report = {
         "projects": len(experts),
-        "projects_with_variants": eligible,
+        "projects_with_variants": counts["eligible"],
         "partial_agendas_by_size": {str(k): v for k, v in sorted(sizes.items())},
-        "partial_agendas_removed_as_shared_with_other_split": leaks,
-        "partial_agendas_removed_as_duplicates": repeats,
+        "partial_agendas_removed_as_shared_with_other_split": counts["leaks"],
+        "partial_agendas_removed_as_duplicates": counts["repeats"],
         "examples_by_source": {
             s: int(c) for s, c in combined["source"].value_counts().sort_index().items()
         },

@@ -10,9 +10,6 @@ input; see ``pipeline.create_pipeline(extra_rankings=...)``.
 from __future__ import annotations
 
 import logging
-import os
-import platform
-import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -20,19 +17,16 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from expert_kedro.evaluation.metrics import (
-    METRIC_NAMES,
-    bootstrap_summary,
-    expected_random_metrics,
-    per_project_metrics,
-)
+from expert_kedro.evaluation.baselines import rank_and_time_baselines
 from expert_kedro.evaluation.rankings import (
     RANKING_COLUMNS,
-    rank_with_retriever,
-    ranked_lists,
     validate_rankings,
 )
-from expert_kedro.evaluation.recall import expected_random_recall, recall_metrics
+from expert_kedro.evaluation.report import (
+    evaluable_targets,
+    machine_description,
+    score_systems,
+)
 from expert_kedro.evaluation.reporting import (
     compact_table,
     plot_comparison,
@@ -43,13 +37,11 @@ from expert_kedro.evaluation.settings import (
     EvaluationSettings,
     PartialAgendaSettings,
 )
-from expert_kedro.identifiers import as_id_list, id_seed, sorted_ids
+from expert_kedro.identifiers import as_id_list, id_seed
 from expert_kedro.retrieval import PRIOR_SYSTEM, RetrievalIndex, check_no_leakage
 from expert_kedro.training_data.partial_agendas import make_partial_agendas
 
 logger = logging.getLogger(__name__)
-
-RANDOM_SYSTEM = "random"
 
 
 def build_partial_test_projects(
@@ -161,41 +153,16 @@ def rank_baseline_projects(
         system, fit seconds (recorded when the index was built) and scoring seconds
         (all agendas of all variants).
     """
-    depth = EvaluationSettings.from_params(params).ranking_depth
     jobs = [
         ("validation", "full", validation_projects),
         ("test", "full", test_projects),
         ("test", "partial", partial_test_projects),
     ]
-    frames: list[pd.DataFrame] = []
-    timings: dict[str, dict[str, float]] = {}
-    fit = dict(checked_retrieval_index.fit_seconds)
-    fit["hybrid"] = fit[PRIOR_SYSTEM] = fit.get("bm25", 0.0) + fit.get("dense", 0.0)
-    encoder = checked_retrieval_index.dense.encoder
-    texts_before, seconds_before = encoder.texts_encoded, encoder.encode_seconds
-    for name, retriever in checked_retrieval_index.retrievers().items():
-        start = time.perf_counter()
-        for split, variant, projects in jobs:
-            frames.append(
-                rank_with_retriever(
-                    retriever, projects, split=split, variant=variant, depth=depth
-                )
-            )
-        timings[name] = {
-            "fit_seconds": round(float(fit.get(name, 0.0)), 3),
-            "score_seconds": round(time.perf_counter() - start, 3),
-            "n_agendas_scored": sum(len(projects) for _, _, projects in jobs),
-        }
-    # Agenda embeddings are cached: hybrid reuses dense's. The encoder's own
-    # throughput gives the cold cost.
-    texts = encoder.texts_encoded - texts_before
-    seconds = encoder.encode_seconds - seconds_before
-    timings["dense_query_encoding"] = {
-        "texts": texts,
-        "seconds": round(seconds, 3),
-        "texts_per_second": round(texts / seconds, 1) if seconds > 0 else None,
-    }
-    return pd.concat(frames, ignore_index=True), timings
+    return rank_and_time_baselines(
+        checked_retrieval_index,
+        jobs,
+        EvaluationSettings.from_params(params).ranking_depth,
+    )
 
 
 def build_hybrid_candidates(
@@ -228,102 +195,6 @@ def build_hybrid_candidates(
             "evaluation.ranking_depth or lower evaluation.candidates.k."
         )
     return hybrid[hybrid["rank"] <= k].reset_index(drop=True)
-
-
-def _acceptable(projects: pd.DataFrame) -> list[list[str]]:
-    return [as_id_list(ids) for ids in projects["acceptable_expert_ids"]]
-
-
-def _random_section(
-    projects: pd.DataFrame,
-    n_experts: int,
-    boot: Mapping[str, Any],
-    recall_at: tuple[int, ...],
-) -> dict[str, dict[str, float]]:
-    recall = expected_random_recall(n_experts, recall_at)
-    values = pd.DataFrame(
-        [
-            expected_random_metrics(len(ids), n_experts) | recall
-            for ids in _acceptable(projects)
-        ],
-        columns=[*METRIC_NAMES, *recall],
-    )
-    return bootstrap_summary(values, **boot)
-
-
-def _system_section(
-    rankings: pd.DataFrame,
-    projects: pd.DataFrame,
-    boot: Mapping[str, Any],
-    unranked: str,
-    recall_at: tuple[int, ...],
-) -> tuple[dict[str, dict[str, float]], int]:
-    """Metrics of one system on one split/variant, and how many projects it skipped."""
-    project_ids = as_id_list(projects["project_id"])
-    unknown = sorted_ids(set(as_id_list(rankings["project_id"])) - set(project_ids))
-    if unknown:
-        first = rankings.iloc[0]
-        raise ValueError(
-            f"System '{first['system']}' ranks {len(unknown)} project(s) that are not "
-            f"{first['split']}/{first['variant']} projects (e.g. {unknown[:5]})."
-        )
-    lists, n_missing = ranked_lists(rankings, project_ids)
-    acceptable = _acceptable(projects)
-    if unranked == "skip":
-        kept = [i for i, ranked in enumerate(lists) if ranked]
-        lists = [lists[i] for i in kept]
-        acceptable = [acceptable[i] for i in kept]
-    values = per_project_metrics(lists, acceptable).join(
-        recall_metrics(lists, acceptable, recall_at)
-    )
-    return bootstrap_summary(values, **boot), n_missing
-
-
-def _evaluable(
-    targets: dict[tuple[str, str], pd.DataFrame], settings: EvaluationSettings
-) -> dict[tuple[str, str], pd.DataFrame]:
-    """The split/variant project sets to report, without an empty partial variant.
-
-    A small export may have no test agenda long enough for a partial variant
-    (``partial_agendas.min_questions``): that variant is left out of the report,
-    with a log line, instead of failing the whole evaluation.
-
-    Raises:
-        ValueError: If a full-agenda split has no project (nothing to evaluate).
-    """
-    kept = {}
-    for (split, variant), projects in targets.items():
-        if len(projects):
-            kept[split, variant] = projects
-        elif variant == "partial":
-            logger.warning(
-                "No %s agenda has evaluation.partial_agendas.min_questions=%s "
-                "questions: the partial-agenda variant is skipped.",
-                split,
-                settings.partial_agendas.min_questions,
-            )
-        else:
-            raise ValueError(
-                f"The {split} split has no project, so there is nothing to evaluate; "
-                "check split.fractions against the number of projects."
-            )
-    return kept
-
-
-def _machine() -> dict[str, Any]:
-    """Where the numbers were measured (timings depend on it)."""
-    import torch  # noqa: PLC0415 - heavy import, only for the report
-
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    cores = os.cpu_count()
-    return {
-        "hostname": platform.node(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_count": cores,
-        "gpu": gpu,
-        "description": gpu or f"CPU ({cores} cores, no GPU)",
-    }
 
 
 def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
@@ -372,7 +243,7 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
         else pd.DataFrame(columns=list(RANKING_COLUMNS))
     )
     validate_rankings(rankings, roster_ids)
-    targets = _evaluable(
+    targets = evaluable_targets(
         {
             ("validation", "full"): validation_projects,
             ("test", "full"): test_projects,
@@ -380,40 +251,14 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
         },
         settings,
     )
-    test: dict[str, dict[str, Any]] = {RANDOM_SYSTEM: {}}
-    validation: dict[str, dict[str, Any]] = {RANDOM_SYSTEM: {}}
-    for (split, variant), projects in targets.items():
-        section = test if split == "test" else validation
-        section[RANDOM_SYSTEM][variant] = _random_section(
-            projects, len(roster_ids), boot, settings.recall_at
-        )
-    unranked = settings.unranked_projects
-    missing: dict[str, int] = {}
-    systems = list(dict.fromkeys(rankings["system"]))
-    for system in systems:
-        own = rankings[rankings["system"] == system]
-        for (split, variant), projects in targets.items():
-            part = own[(own["split"] == split) & (own["variant"] == variant)]
-            if part.empty:
-                continue
-            summary, n_missing = _system_section(
-                part, projects, boot, unranked, settings.recall_at
-            )
-            section = test if split == "test" else validation
-            section.setdefault(system, {})[variant] = summary
-            if n_missing:
-                missing[f"{system}/{split}/{variant}"] = n_missing
-                logger.warning(
-                    "System '%s' did not rank %d of %d %s/%s projects; %s.",
-                    system,
-                    n_missing,
-                    len(projects),
-                    split,
-                    variant,
-                    "they count as misses"
-                    if unranked == "miss"
-                    else "its metrics cover the ranked ones only",
-                )
+    sections, missing = score_systems(
+        rankings,
+        targets,
+        len(roster_ids),
+        boot,
+        settings.unranked_projects,
+        recall_at=settings.recall_at,
+    )
     n_train = int(train_pairs["project_id"].nunique())
     counts = {
         "train": n_train,
@@ -423,8 +268,8 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
     }
     total = n_train + len(validation_projects) + len(test_projects)
     return {
-        "systems": test,
-        "validation": validation,
+        "systems": sections["test"],
+        "validation": sections["validation"],
         "n_projects": counts,
         "split_fractions": {
             split: round(counts[split] / total, 4)
@@ -432,12 +277,12 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
         },
         "roster_size": len(roster_ids),
         "unranked_projects": missing,
-        "unranked_policy": unranked,
+        "unranked_policy": settings.unranked_projects,
         "hybrid": dict(hybrid_tuning),
         "timing_seconds": dict(retrieval_timings),
         "bootstrap": {**boot, "unit": "project", "method": "percentile"},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": _machine(),
+        "machine": machine_description(),
     }
 
 

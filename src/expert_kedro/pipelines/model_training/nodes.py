@@ -8,18 +8,15 @@ because where and how (4-bit, dtype) to load them is a training decision.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 import pandas as pd
 from datasets import Dataset
-from matplotlib.figure import Figure
 
-from expert_kedro.modeling.base_model import (
-    dequantize_gguf,
-    load_base_model,
-    load_tokenizer,
-)
+from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
+from expert_kedro.modeling.gguf import dequantize_gguf
 from expert_kedro.modeling.handles import (
     BaseModelHandle,
     ModelSource,
@@ -31,6 +28,11 @@ from expert_kedro.modeling.hardware import (
     HardwareInfo,
     detect_hardware,
     select_compute_dtype,
+)
+from expert_kedro.modeling.settings import (
+    ModelTrainingSettings,
+    QuantizationSettings,
+    TokenizationSettings,
 )
 from expert_kedro.modeling.tokenization import (
     check_pair_columns,
@@ -52,12 +54,13 @@ def verify_hardware(quantization: dict[str, Any]) -> dict[str, Any]:
         The hardware description (device, name, memory, bf16 support, cores) plus
         the compute dtype that will be used, for the training history.
     """
+    settings = QuantizationSettings.from_params(quantization)
     hardware = detect_hardware()
-    dtype = select_compute_dtype(quantization.get("compute_dtype", "auto"), hardware)
+    dtype = select_compute_dtype(settings.compute_dtype, hardware)
     return {
         **hardware.as_dict(),
         "compute_dtype": str(dtype).removeprefix("torch."),
-        "load_in_4bit": bool(quantization.get("load_in_4bit", True)),
+        "load_in_4bit": settings.load_in_4bit,
     }
 
 
@@ -115,23 +118,25 @@ def select_training_subset(
 
     Args:
         training_examples: Pairs with ``system``, ``input``, ``output``, ``source``...
-        params: ``model_training`` parameters: ``include_augmented`` (false drops the
-            partial-agenda pairs, ``source == "partial"``), ``max_train_examples``
-            (int or null: seeded sample, for small compute budgets), ``seed``.
+        params: ``model_training`` parameters (:class:`ModelTrainingSettings`):
+            ``include_augmented`` (false drops the partial-agenda pairs, ``source
+            == "partial"``), ``max_train_examples`` (null: all; else a seeded
+            sample, for small compute budgets), ``seed``.
 
     Returns:
         The pairs to tokenize.
     """
+    settings = ModelTrainingSettings.from_params(params)
     check_pair_columns(training_examples, "training_examples")
     pairs = training_examples
-    if not params.get("include_augmented", True):
+    if not settings.include_augmented:
         pairs = pairs[pairs["source"] != "partial"]
         logger.info(
             "include_augmented=false: dropped %d partial-agenda pairs",
             len(training_examples) - len(pairs),
         )
     logger.info("Training pairs: %s", pairs["source"].value_counts().to_dict())
-    return _sample(pairs, params.get("max_train_examples"), params["seed"], "train")
+    return _sample(pairs, settings.max_train_examples, settings.seed, "train")
 
 
 def select_validation_subset(
@@ -141,17 +146,19 @@ def select_validation_subset(
 
     Args:
         validation_examples: Validation pairs of the configured recommender mode.
-        params: ``model_training`` parameters: ``max_validation_examples`` (int or
-            null) bounds evaluation time on CPU; ``seed``.
+        params: ``model_training`` parameters (:class:`ModelTrainingSettings`):
+            ``max_validation_examples`` (null: all) bounds evaluation time on CPU;
+            ``seed``.
 
     Returns:
         The (possibly sampled) validation pairs.
     """
+    settings = ModelTrainingSettings.from_params(params)
     check_pair_columns(validation_examples, "validation_examples")
     return _sample(
         validation_examples,
-        params.get("max_validation_examples"),
-        params["seed"],
+        settings.max_validation_examples,
+        settings.seed,
         "validation",
     )
 
@@ -167,23 +174,24 @@ def tokenize_examples(
     Args:
         pairs: Training or validation pairs.
         base_model: ``base_model`` handle (its tokenizer is used).
-        tokenization: ``max_length``, ``completion_only_loss``, ``prompt_style``.
+        tokenization: ``model_training.tokenization`` parameters.
         recommender: ``recommender`` parameters: long prompts are fitted to
             ``max_prompt_tokens`` by the ``prompt_fitting`` policy, as in inference.
 
     Returns:
         Unpadded ``input_ids`` / ``labels`` rows (see ``tokenize_pairs``).
     """
-    settings = RecommenderSettings.from_params(recommender or {})
+    settings = TokenizationSettings.from_params(tokenization)
+    fitting = RecommenderSettings.from_params(recommender or {})
     return tokenize_pairs(
         pairs,
         load_tokenizer(base_model),
-        max_length=int(tokenization["max_length"]),
-        completion_only_loss=bool(tokenization.get("completion_only_loss", True)),
-        prompt_style=tokenization.get("prompt_style", "auto"),
+        max_length=settings.max_length,
+        completion_only_loss=settings.completion_only_loss,
+        prompt_style=settings.prompt_style,
         name="pairs",
-        max_prompt_tokens=settings.max_prompt_tokens,
-        prompt_fitting=settings.prompt_fitting,
+        max_prompt_tokens=fitting.max_prompt_tokens,
+        prompt_fitting=fitting.prompt_fitting,
     )
 
 
@@ -202,8 +210,7 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
         tokenized_train: Training examples.
         tokenized_validation: Validation examples (loss tracked from step 0).
         hardware: Output of :func:`verify_hardware`.
-        params: ``model_training`` parameters (``seed``, ``quantization``,
-            ``lora``, ``training``, ``tokenization``).
+        params: ``model_training`` parameters (:class:`ModelTrainingSettings`).
         recommender: ``recommender`` parameters; their prompt layout (mode, past
             questions, region line) is recorded with the adapter so that inference
             refuses a different one.
@@ -211,22 +218,23 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
     Returns:
         The adapter with its tokenizer and training info, and the training history.
     """
+    settings = ModelTrainingSettings.from_params(params)
     info = HardwareInfo(**{k: hardware[k] for k in HardwareInfo.__dataclass_fields__})
     tokenizer = load_tokenizer(base_model)
     model = load_base_model(
         base_model,
-        params["quantization"],
+        settings.quantization,
         hardware=info,
-        attn_implementation=params.get("attn_implementation", "sdpa"),
+        attn_implementation=settings.attn_implementation,
     )
     result = train_lora(
         model,
         tokenizer,
         tokenized_train,
         tokenized_validation if len(tokenized_validation) else None,
-        lora=params["lora"],
-        training=params["training"],
-        seed=int(params["seed"]),
+        lora=settings.lora,
+        training=settings.training,
+        seed=settings.seed,
         hardware=info,
     )
     history = {
@@ -238,61 +246,34 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
         "shortened_train_prompts": int(sum(tokenized_train["prompt_shortened"]))
         if "prompt_shortened" in tokenized_train.column_names
         else 0,
-        "parameters": params,
-    }
-    training_info = {
-        "base_model": base_model.source,
-        "prompt_style": params["tokenization"].get("prompt_style", "auto"),
-        "max_length": int(params["tokenization"]["max_length"]),
-        "completion_only_loss": bool(
-            params["tokenization"].get("completion_only_loss", True)
-        ),
-        "quantization": params["quantization"],
-        "seed": int(params["seed"]),
-        "global_step": history["global_step"],
-        "eval_loss_start": history["eval_loss_start"],
-        "eval_loss_end": history["eval_loss_end"],
-        "recommender": RecommenderSettings.from_params(recommender).rerank_layout(),
+        "parameters": settings.to_dict(),
     }
     adapter = TrainedAdapter(
-        model=result.model, tokenizer=tokenizer, training_info=training_info
+        model=result.model,
+        tokenizer=tokenizer,
+        training_info=_training_info(
+            settings, history, base_model, RecommenderSettings.from_params(recommender)
+        ),
     )
     return adapter, history
 
 
-def plot_loss_curve(training_history: dict[str, Any]) -> Figure:
-    """Plot training loss per step and validation loss per evaluation.
-
-    Args:
-        training_history: Output of :func:`train_lora_adapter`.
-
-    Returns:
-        A matplotlib figure for the ``loss_curve`` dataset.
-    """
-    # A bare Figure (no pyplot) needs no GUI backend and leaks no global state.
-    figure = Figure(figsize=(7, 4))
-    axis = figure.subplots()
-    steps = training_history.get("steps", [])
-    evals = training_history.get("eval", [])
-    if steps:
-        axis.plot(
-            [s["step"] for s in steps],
-            [s["loss"] for s in steps],
-            label="training loss",
-            alpha=0.7,
-        )
-    if evals:
-        axis.plot(
-            [e["step"] for e in evals],
-            [e["eval_loss"] for e in evals],
-            "o-",
-            label="validation loss",
-        )
-    axis.set_xlabel("optimizer step")
-    axis.set_ylabel("cross-entropy loss")
-    device = training_history.get("device", {}).get("device_name", "?")
-    axis.set_title(f"LoRA fine-tuning loss ({device})")
-    axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    return figure
+def _training_info(
+    settings: ModelTrainingSettings,
+    history: dict[str, Any],
+    base_model: BaseModelHandle,
+    recommender: RecommenderSettings,
+) -> dict[str, Any]:
+    """What is saved with the adapter: how it was trained and its prompt layout."""
+    return {
+        "base_model": base_model.source,
+        "prompt_style": settings.tokenization.prompt_style,
+        "max_length": settings.tokenization.max_length,
+        "completion_only_loss": settings.tokenization.completion_only_loss,
+        "quantization": dataclasses.asdict(settings.quantization),
+        "seed": settings.seed,
+        "global_step": history["global_step"],
+        "eval_loss_start": history["eval_loss_start"],
+        "eval_loss_end": history["eval_loss_end"],
+        "recommender": recommender.rerank_layout(),
+    }

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
+from expert_kedro.modeling.loss_curve import plot_loss_curve
+
 from .nodes import (
-    plot_loss_curve,
     prepare_base_model,
     select_training_subset,
     select_validation_subset,

@@ -9,7 +9,7 @@ model_training the pairs of the configured ``recommender.mode``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -59,6 +59,20 @@ def _acceptable(frame: pd.DataFrame) -> dict[str, set[str]]:
     }
 
 
+def _candidate_ranker(
+    retrieval_index: RetrievalIndex, depth: int
+) -> Callable[[list[list[str]]], list[list[str]]]:
+    """Ranks the roster for agendas with the saved index: top ``depth`` ids each."""
+    depth = min(len(retrieval_index.expert_ids), depth)
+
+    def rank_candidates(agendas: list[list[str]]) -> list[list[str]]:
+        scores = retrieval_index.score_all(agendas)
+        ids, _ = top_k(scores, retrieval_index.expert_ids, depth)
+        return [as_id_list(row) for row in ids]
+
+    return rank_candidates
+
+
 def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     train_pairs: pd.DataFrame,
     augmented_train_pairs: pd.DataFrame,
@@ -91,13 +105,8 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     """
     settings = RecommenderSettings.from_params(recommender_params)
     negatives = RerankPairsSettings.from_params(rerank_pairs_params)
-    depth = min(len(retrieval_index.expert_ids), negatives.hard_negatives + 10)
-
-    def rank_candidates(agendas: list[list[str]]) -> list[list[str]]:
-        scores = retrieval_index.score_all(agendas)
-        ids, _ = top_k(scores, retrieval_index.expert_ids, depth)
-        return [as_id_list(row) for row in ids]
-
+    # A few more than the hard negatives: the acceptable experts are skipped.
+    rank_candidates = _candidate_ranker(retrieval_index, negatives.hard_negatives + 10)
     roster = roster_lookup(expert_roster)
     history = ExpertHistory(train_pairs) if settings.history_questions else None
     # Once per run (not per example): experts whose prompts lack the line, or no

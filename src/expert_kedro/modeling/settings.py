@@ -1,0 +1,158 @@
+"""The ``model_training`` parameter group, typed: one frozen object per sub-group.
+
+The defaults below are the only ones in the code; ``conf/base/parameters_model_
+training.yml`` states the same values with the reasons for them
+(tests/test_parameter_settings.py keeps the two equal). The ``training`` sub-group
+is the trainer recipe (:mod:`expert_kedro.modeling.trainer_recipe`), whose keys are
+``trl.SFTConfig`` fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from expert_kedro.modeling.trainer_recipe import TrainingSettings
+from expert_kedro.settings_base import ParameterSettings
+
+PROMPT_STYLES = ("auto", "chat_template", "fallback")
+COMPUTE_DTYPES = ("auto", "bfloat16", "float16", "float32")
+QUANT_TYPES = ("nf4", "fp4")
+LORA_BIASES = ("none", "all", "lora_only")
+
+
+@dataclass(frozen=True)
+class TokenizationSettings(ParameterSettings):
+    """How pairs become token sequences.
+
+    Attributes:
+        max_length: Longer sequences are cut on the right (counted in the logs).
+        completion_only_loss: Loss on the assistant turn only (else everywhere).
+        prompt_style: ``auto`` (the tokenizer's chat template if it has one),
+            ``chat_template`` or ``fallback`` (the documented plain template).
+    """
+
+    GROUP = "model_training.tokenization"
+
+    max_length: int = 640
+    completion_only_loss: bool = True
+    prompt_style: str = "auto"
+
+    def validate(self) -> None:
+        """Check the length and the prompt style.
+
+        Raises:
+            ValueError: Naming the offending ``model_training.tokenization.*``.
+        """
+        self.check("max_length", self.max_length >= 1, "must be >= 1")
+        self.check_choice("prompt_style", PROMPT_STYLES)
+
+
+@dataclass(frozen=True)
+class QuantizationSettings(ParameterSettings):
+    """How the base model's weights are loaded (bitsandbytes).
+
+    Attributes:
+        load_in_4bit: 4-bit weights (QLoRA); false loads them in the compute dtype.
+        quant_type: ``nf4`` or ``fp4``.
+        double_quant: Also quantize the quantization constants.
+        compute_dtype: ``auto`` (bfloat16 where supported, else float16 on GPU and
+            float32 on CPU), ``bfloat16``, ``float16`` or ``float32``.
+        quant_storage: Dtype the 4-bit weights are stored as: null (bitsandbytes'
+            uint8 packing) or ``bfloat16`` for FSDP-QLoRA.
+    """
+
+    GROUP = "model_training.quantization"
+
+    load_in_4bit: bool = True
+    quant_type: str = "nf4"
+    double_quant: bool = True
+    compute_dtype: str = "auto"
+    quant_storage: str | None = None
+
+    def validate(self) -> None:
+        """Check the quantization type and the compute dtype.
+
+        Raises:
+            ValueError: Naming the offending ``model_training.quantization.*``.
+        """
+        self.check_choice("quant_type", QUANT_TYPES)
+        self.check_choice("compute_dtype", COMPUTE_DTYPES)
+
+
+@dataclass(frozen=True)
+class LoraSettings(ParameterSettings):
+    """The LoRA adapter (peft ``LoraConfig``).
+
+    Attributes:
+        r: Rank of the update matrices.
+        alpha: Scale numerator (the update is scaled by ``alpha / r``).
+        dropout: Dropout on the adapter's input.
+        target_modules: ``all-linear`` (every linear layer of the blocks, not the
+            LM head) or a list of module names.
+        bias: Biases trained: ``none``, ``all`` or ``lora_only``.
+    """
+
+    GROUP = "model_training.lora"
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.0
+    target_modules: str | tuple[str, ...] = "all-linear"
+    bias: str = "none"
+
+    def validate(self) -> None:
+        """Check rank, scale, dropout and bias.
+
+        Raises:
+            ValueError: Naming the offending ``model_training.lora.*``.
+        """
+        self.check("r", self.r >= 1, "must be >= 1")
+        self.check("alpha", self.alpha >= 1, "must be >= 1")
+        self.check("dropout", 0.0 <= self.dropout < 1.0, "must be in [0, 1)")
+        self.check_choice("bias", LORA_BIASES)
+
+
+@dataclass(frozen=True)
+class ModelTrainingSettings(ParameterSettings):
+    """How the LoRA adapter is trained.
+
+    Attributes:
+        seed: Seed of the samples, the LoRA init, the data order and dropout.
+        include_augmented: Keep the partial-agenda pairs (``source == "partial"``).
+        max_train_examples: Seeded sample of training pairs (null: all).
+        max_validation_examples: Validation pairs whose loss is tracked (null: all).
+        attn_implementation: Attention kernel of the base model (``sdpa``,
+            ``eager``, ``varlen``, ``flash_attention_2``).
+        tokenization: Token sequences of the pairs.
+        quantization: Loading of the base model.
+        lora: The adapter.
+        training: The trainer recipe.
+    """
+
+    GROUP = "model_training"
+
+    seed: int = 42
+    include_augmented: bool = True
+    max_train_examples: int | None = 128
+    max_validation_examples: int | None = 16
+    attn_implementation: str = "sdpa"
+    tokenization: TokenizationSettings = field(default_factory=TokenizationSettings)
+    quantization: QuantizationSettings = field(default_factory=QuantizationSettings)
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+
+    def validate(self) -> None:
+        """Check the sample sizes.
+
+        Raises:
+            ValueError: Naming the offending ``model_training.*`` parameter.
+        """
+        for name in ("max_train_examples", "max_validation_examples"):
+            value = getattr(self, name)
+            self.check(name, value is None or value >= 1, "must be null or >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready parameters (recorded in the training history)."""
+        return dataclasses.asdict(self)
