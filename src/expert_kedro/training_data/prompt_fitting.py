@@ -37,25 +37,22 @@ the layout's headers) is reported with ``fits=False``: its caller falls back, co
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from expert_kedro.modeling.prompts import PromptStyle, encode_prompt
 from expert_kedro.modeling.special_tokens import encode_plain
 from expert_kedro.training_data.fit_report import PARTS, FitReport
-from expert_kedro.training_data.formatting import PROFILE_FIELDS
-from expert_kedro.training_data.rerank_pairs import CANDIDATE_HEADER, HISTORY_HEADER
+from expert_kedro.training_data.prompt_parts import (
+    Unit,
+    apply_step,
+    split_user_turn,
+)
 
 logger = logging.getLogger(__name__)
 
 ELLIPSIS = "…"
 """Marks the place where a question or profile line was cut."""
-QUESTION_FLOOR = 32
-"""Opening tokens a question keeps before whole questions are dropped."""
-PROFILE_FLOOR = 16
-"""Tokens a profile line keeps before the last-resort squeeze."""
 STEPS = (
     "drop_history",
     "shorten_questions",
@@ -82,114 +79,6 @@ POLICIES: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_POLICY = "shorten_questions"
 _MAX_ROUNDS = 6
-_QUESTION_RE = re.compile(r"^(\d+\. )(.*)$")
-_PROFILE_PREFIXES = tuple(f"{label}: " for label, _ in PROFILE_FIELDS)
-
-
-@dataclass
-class _Unit:
-    """One line of the user turn: a fixed prefix and a body the policy may cut."""
-
-    kind: str  # question, history, profile, history_header or fixed
-    prefix: str
-    body: str
-    ids: list[int] = field(default_factory=list)
-    head: int = 0  # tokens of the prefix
-    keep: int | None = None  # body tokens kept (None: whole)
-    dropped: bool = False
-
-    def cost(self, marker: int) -> int:
-        if self.dropped:
-            return 0
-        if self.keep is None:
-            return len(self.ids)
-        return self.keep + marker
-
-
-def split_user_turn(user: str) -> list[_Unit]:
-    """The lines of a user turn, each tagged with the part of the layout it is."""
-    units: list[_Unit] = []
-    candidate = history = False
-    for line in user.split("\n"):
-        question = None if candidate else _QUESTION_RE.match(line)
-        prefix = next((p for p in _PROFILE_PREFIXES if line.startswith(p)), None)
-        if line == CANDIDATE_HEADER:
-            candidate = True
-            units.append(_Unit("fixed", "", line))
-        elif question:
-            units.append(_Unit("question", question[1], question[2]))
-        elif candidate and line == HISTORY_HEADER:
-            history = True
-            units.append(_Unit("history_header", "", line))
-        elif history and line.startswith("- "):
-            units.append(_Unit("history", "- ", line[2:]))
-        elif candidate and not history and prefix:
-            units.append(_Unit("profile", prefix, line[len(prefix) :]))
-        else:
-            units.append(_Unit("fixed", "", line))
-    return units
-
-
-def _shorten(units: list[_Unit], excess: int, floor: int, marker: int) -> int:
-    """Cut the longest bodies to one shared length, the largest that removes
-    ``excess`` tokens (not below ``floor``); returns the tokens still in excess."""
-    live = [u for u in units if not u.dropped]
-
-    def saving(cap: int) -> int:
-        return sum(u.cost(marker) - min(u.cost(marker), cap + marker) for u in live)
-
-    if not live or excess <= 0:
-        return excess
-    low, high = floor, max(u.cost(marker) for u in live)
-    if saving(low) < excess:
-        cap = low
-    else:  # the largest cap in [low, high] whose saving still covers the excess
-        while low < high:
-            middle = (low + high + 1) // 2
-            if saving(middle) >= excess:
-                low = middle
-            else:
-                high = middle - 1
-        cap = low
-    removed = saving(cap)
-    for unit in live:
-        if unit.cost(marker) > cap + marker:
-            unit.keep = cap
-    return excess - removed
-
-
-def _drop(units: list[_Unit], excess: int, marker: int) -> int:
-    """Leave out units from the last one back until ``excess`` is covered."""
-    for unit in reversed(units):
-        if excess <= 0:
-            break
-        if not unit.dropped:
-            excess -= unit.head + unit.cost(marker) + 1  # prefix, body, newline
-            unit.dropped = True
-    return excess
-
-
-def _apply(step: str, units: list[_Unit], excess: int, marker: int) -> int:
-    def of(kind: str) -> list[_Unit]:
-        return [u for u in units if u.kind == kind]
-
-    if step in {"drop_history", "squeeze"}:
-        excess = _drop(of("history"), excess, marker)
-        if all(u.dropped for u in of("history")):
-            for header in of("history_header"):  # no header over an empty list
-                excess -= 0 if header.dropped else len(header.ids) + 1
-                header.dropped = True
-    if step == "shorten_questions":
-        return _shorten(of("question"), excess, QUESTION_FLOOR, marker)
-    if step == "drop_questions":
-        return _drop(of("question")[1:], excess, marker)
-    if step == "shorten_profile":
-        return _shorten(of("profile"), excess, PROFILE_FLOOR, marker)
-    if step == "squeeze":
-        excess = _shorten(of("question"), excess, 0, marker)
-        excess = _drop(of("question")[1:], excess, marker)
-        excess = _shorten(of("profile"), excess, 0, marker)
-    return excess
 
 
 class PromptFitter:
@@ -257,7 +146,7 @@ class PromptFitter:
             for step in POLICIES[self.policy]:
                 if excess <= 0:
                     break
-                excess = _apply(step, units, excess, self._marker)
+                excess = apply_step(step, units, excess, self._marker)
             text = self._render(units)
             new_ids = self.encode(system, text)
             if len(new_ids) <= budget or excess > 0:
@@ -267,7 +156,7 @@ class PromptFitter:
             extra += len(new_ids) - budget - excess
         return text, new_ids, self._report(units, len(ids), new_ids, budget)
 
-    def _render(self, units: list[_Unit]) -> str:
+    def _render(self, units: list[Unit]) -> str:
         lines = []
         for unit in units:
             if unit.dropped:
@@ -283,9 +172,9 @@ class PromptFitter:
 
     @staticmethod
     def _report(
-        units: list[_Unit], original: int, ids: list[int], budget: int
+        units: list[Unit], original: int, ids: list[int], budget: int
     ) -> FitReport:
-        def count(kind: str, test: Callable[[_Unit], bool]) -> int:
+        def count(kind: str, test: Callable[[Unit], bool]) -> int:
             return sum(1 for u in units if u.kind == kind and test(u))
 
         parts = {
