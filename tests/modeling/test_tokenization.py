@@ -51,8 +51,6 @@ def test_truncation_and_drops_are_counted(tokenizer, caplog):
     max_length = min(prompt_lengths) + 2
     caplog.set_level(logging.INFO, logger="expert_kedro.modeling.tokenization")
     dataset = tokenize_pairs(pairs, tokenizer, max_length=max_length, name="tiny")
-    over = sum(length >= max_length for length in prompt_lengths)
-    assert over > 0
     assert max(dataset["length"]) <= max_length
     truncated = sum(dataset["truncated"])
     assert f"{truncated} truncated to max_length={max_length}" in caplog.text
