@@ -64,6 +64,7 @@ def test_run_logs_table_and_resolved_versioned_path(
     catalog = DataCatalog(datasets={"recommendations": dataset})
     data = _recommendations(2)
     catalog.save("recommendations", data)
+    caplog.clear()  # Kedro's own "Saving data" record
     hooks = RecommendationSummaryHooks()
     with caplog.at_level(logging.INFO, logger="expert_kedro"):
         hooks.after_dataset_saved(dataset_name="other", data=data)
