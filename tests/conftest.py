@@ -8,7 +8,10 @@ tokenizers of the modeling, scoring and dataset tests.
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,8 @@ DATA_LAYERS = (
     "07_model_output",
     "08_reporting",
 )
+# Kedro-telemetry stays off in every test process, whatever the fixture or folder.
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
 
 
@@ -34,8 +39,9 @@ def copy_project(destination: Path) -> Path:
 
     Copies ``conf/`` (except ``conf/local``, replaced by an empty folder so that a
     developer's local overrides cannot change test results), ``data/01_raw``,
-    ``pyproject.toml`` and ``src/`` (Kedro checks that the source folder exists
-    inside the project), and creates empty ``data/02_*`` ... ``data/08_*`` folders.
+    ``pyproject.toml``, ``.telemetry`` (telemetry stays off) and ``src/`` (Kedro
+    checks that the source folder exists inside the project), and creates empty
+    ``data/02_*`` ... ``data/08_*`` folders.
     """
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copytree(
@@ -47,9 +53,53 @@ def copy_project(destination: Path) -> Path:
     shutil.copytree(PROJECT_ROOT / "data" / "01_raw", destination / "data" / "01_raw")
     shutil.copytree(PROJECT_ROOT / "src", destination / "src", ignore=_IGNORE)
     shutil.copy2(PROJECT_ROOT / "pyproject.toml", destination / "pyproject.toml")
+    shutil.copy2(PROJECT_ROOT / ".telemetry", destination / ".telemetry")
     for layer in DATA_LAYERS:
         (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
     return destination
+
+
+_CONFIGURED_LOGGERS = (
+    "",
+    "kedro",
+    "expert_kedro",
+    "transformers",
+    "torch",
+    "peft",
+    "accelerate",
+    "bitsandbytes",
+    "sentence_transformers",
+    "py.warnings",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_logging_state():
+    """Give every test the logging and warnings state it started with.
+
+    Kedro sessions apply the project's logging configuration and the CLI's quiet
+    mode raises library loggers to ERROR; without this, a test's ``caplog``
+    would depend on which tests ran before it in the same process.
+    """
+    saved = {}
+    for name in _CONFIGURED_LOGGERS:
+        logger = logging.getLogger(name)
+        saved[name] = (logger.level, logger.propagate, logger.disabled)
+    root_handlers = list(logging.getLogger().handlers)
+    with warnings.catch_warnings():
+        yield
+    for name, (level, propagate, disabled) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.disabled = disabled
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler not in root_handlers:
+            root.removeHandler(handler)
+    for handler in root_handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
 
 
 @pytest.fixture

@@ -57,9 +57,10 @@ def test_table_output_with_file_and_adapter_version(trained_project, tmp_path):
         trained_project.adapter_version,
     )
     assert result.exit_code == 0, result.output
-    header = result.output.strip().splitlines()[0].split()
+    # The table alone is on stdout (logs and warnings go to stderr).
+    header = result.stdout.strip().splitlines()[0].split()
     assert header[:4] == ["rank", "expert_id", "expert_name", "score"]
-    assert len(result.output.strip().splitlines()) == 3
+    assert len(result.stdout.strip().splitlines()) == 3
 
 
 @pytest.mark.parametrize(

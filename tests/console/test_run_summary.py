@@ -9,6 +9,7 @@ import pandas as pd
 from kedro.io import DataCatalog, Version
 from kedro_datasets.pandas import CSVDataset
 
+from expert_kedro.console import run_summary
 from expert_kedro.console.run_summary import RecommendationSummaryHooks
 from expert_kedro.console.tables import SUMMARY_COLUMNS, format_recommendations
 
@@ -51,6 +52,11 @@ def test_run_logs_table_and_resolved_versioned_path(
     tmp_path: Path, caplog, monkeypatch
 ) -> None:
     """A real versioned CSVDataset: the logged path is the file of this save."""
+    # Earlier tests configure logging (Kedro sessions, the CLI's quiet mode): make
+    # sure this module's records reach caplog whatever state they left.
+    for name in ("expert_kedro", "expert_kedro.console", run_summary.__name__):
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
     target = tmp_path / "recommendations.csv"
     dataset = CSVDataset(
         filepath=str(target), version=Version(None, None), save_args={"index": False}
@@ -58,6 +64,7 @@ def test_run_logs_table_and_resolved_versioned_path(
     catalog = DataCatalog(datasets={"recommendations": dataset})
     data = _recommendations(2)
     catalog.save("recommendations", data)
+    caplog.clear()  # Kedro's own "Saving data" record
     hooks = RecommendationSummaryHooks()
     with caplog.at_level(logging.INFO, logger="expert_kedro"):
         hooks.after_dataset_saved(dataset_name="other", data=data)

@@ -148,6 +148,9 @@ def test_preview_describe_and_catalog_entry(tmp_path: Path, toy_index):
     assert preview["roster_size"] == 4
     assert preview["fusion"] == "zscore" and preview["bm25_weight"] == 0.4
     assert preview["encoder_model"] == "all-MiniLM-L6-v2 (bundled)"
-    assert preview["most_booked_experts"][0] == {"expert_id": 202, "train_projects": 3}
+    assert preview["most_booked_experts"][0] == {
+        "expert_id": "202",
+        "train_projects": 3,
+    }
     assert "load_args" in str(catalog["retrieval_index"])
     assert catalog.load("retrieval_index").fingerprint == toy_index.fingerprint

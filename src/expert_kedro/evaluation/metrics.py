@@ -114,6 +114,19 @@ def project_metrics(
     }
 
 
+def check_aligned(ranked_lists: Sequence, acceptable_sets: Sequence) -> None:
+    """Refuse rankings and acceptable-expert sets that are not one per project.
+
+    Raises:
+        ValueError: If the two sequences differ in length.
+    """
+    if len(ranked_lists) != len(acceptable_sets):
+        raise ValueError(
+            f"Got {len(ranked_lists)} rankings but {len(acceptable_sets)} "
+            "acceptable-expert sets; they must be aligned one per project."
+        )
+
+
 def per_project_metrics(
     ranked_lists: Sequence[Sequence[str]], acceptable_sets: Sequence[Iterable[str]]
 ) -> pd.DataFrame:
@@ -129,11 +142,7 @@ def per_project_metrics(
     Raises:
         ValueError: If the two sequences differ in length.
     """
-    if len(ranked_lists) != len(acceptable_sets):
-        raise ValueError(
-            f"Got {len(ranked_lists)} rankings but {len(acceptable_sets)} "
-            "acceptable-expert sets; they must be aligned one per project."
-        )
+    check_aligned(ranked_lists, acceptable_sets)
     rows = [
         project_metrics(ranked, acceptable)
         for ranked, acceptable in zip(ranked_lists, acceptable_sets, strict=True)

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
+from expert_kedro.evaluation.metrics import check_aligned
+
 
 def recall_name(k: int) -> str:
     """Report key of recall at depth ``k``, e.g. ``recall@20``."""
@@ -59,11 +61,7 @@ def recall_metrics(
     Raises:
         ValueError: If the two sequences differ in length.
     """
-    if len(ranked_lists) != len(acceptable_sets):
-        raise ValueError(
-            f"Got {len(ranked_lists)} rankings but {len(acceptable_sets)} "
-            "acceptable-expert sets; they must be aligned one per project."
-        )
+    check_aligned(ranked_lists, acceptable_sets)
     rows = [
         {recall_name(k): recall_at_k(ranked, set(acceptable), k) for k in depths}
         for ranked, acceptable in zip(ranked_lists, acceptable_sets, strict=True)

@@ -20,7 +20,7 @@ from expert_kedro.evaluation.rankings import RANKING_COLUMNS
 from tests.llm_fixtures import _session
 from tests.planted_tokens import files_holding_tokens, planted_tokens
 
-BASELINES = {"random", "popularity", "bm25", "dense", "hybrid"}
+BASELINES = {"random", "popularity", "bm25", "dense", "hybrid", "hybrid+prior"}
 LLM_SYSTEMS = {"llm_rerank", "zero_shot_rerank"}
 METRICS = {"hit@1", "hit@5", "mrr", "ndcg@5"}
 RUNTIME = {

@@ -138,7 +138,10 @@ def test_evaluation_and_inference_rank_the_same_agendas_identically(tuned_projec
     assert metrics["retrieval_weight_source"] == "rerank_tuning"
     assert metrics["retrieval_weight"] == tuning["tuned_retrieval_weight"]
     out = project / "data" / "07_model_output" / "recommendations.csv"
-    served = pd.read_csv(sorted(out.glob("*/recommendations.csv"))[-1])
+    served = pd.read_csv(
+        sorted(out.glob("*/recommendations.csv"))[-1],
+        dtype={"case_id": str, "expert_id": str},
+    )
     for pid in ids:
         evaluated = test[test["project_id"] == pid].sort_values("rank").head(k)
         got = served[served["case_id"] == pid].sort_values("rank")
