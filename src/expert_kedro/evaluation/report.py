@@ -186,3 +186,26 @@ def score_systems(
                     else "its metrics cover the ranked ones only",
                 )
     return sections, missing
+
+
+def split_sizes(
+    train_pairs: pd.DataFrame,
+    validation_projects: pd.DataFrame,
+    test_projects: pd.DataFrame,
+    partial_test_projects: pd.DataFrame,
+) -> dict[str, dict[str, float]]:
+    """Projects per split and each split's share of all projects."""
+    counts = {
+        "train": int(train_pairs["project_id"].nunique()),
+        "validation": len(validation_projects),
+        "test": len(test_projects),
+        "test_partial": len(partial_test_projects),
+    }
+    total = counts["train"] + counts["validation"] + counts["test"]
+    return {
+        "n_projects": counts,
+        "split_fractions": {
+            split: round(counts[split] / total, 4)
+            for split in ("train", "validation", "test")
+        },
+    }

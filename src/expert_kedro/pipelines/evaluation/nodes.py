@@ -26,6 +26,7 @@ from expert_kedro.evaluation.report import (
     evaluable_targets,
     machine_description,
     score_systems,
+    split_sizes,
 )
 from expert_kedro.evaluation.reporting import (
     compact_table,
@@ -259,22 +260,12 @@ def compute_evaluation_metrics(  # noqa: PLR0913, PLR0917 - catalog inputs
         settings.unranked_projects,
         recall_at=settings.recall_at,
     )
-    n_train = int(train_pairs["project_id"].nunique())
-    counts = {
-        "train": n_train,
-        "validation": len(validation_projects),
-        "test": len(test_projects),
-        "test_partial": len(partial_test_projects),
-    }
-    total = n_train + len(validation_projects) + len(test_projects)
     return {
         "systems": sections["test"],
         "validation": sections["validation"],
-        "n_projects": counts,
-        "split_fractions": {
-            split: round(counts[split] / total, 4)
-            for split in ("train", "validation", "test")
-        },
+        **split_sizes(
+            train_pairs, validation_projects, test_projects, partial_test_projects
+        ),
         "roster_size": len(roster_ids),
         "unranked_projects": missing,
         "unranked_policy": settings.unranked_projects,
