@@ -225,8 +225,10 @@ def _summarise(
         for entry in log_history
         if "loss" in entry
     ]
+    # eval_rank_*: the ranking validation (modeling.ranking_validation).
     evals = [
         {"step": entry["step"], "eval_loss": entry["eval_loss"]}
+        | {k: v for k, v in entry.items() if k.startswith("eval_rank_")}
         for entry in log_history
         if "eval_loss" in entry
     ]

@@ -32,12 +32,20 @@ from expert_kedro.modeling.hardware import (
     detect_hardware,
     select_compute_dtype,
 )
+from expert_kedro.modeling.ranking_validation import (
+    ValidationRanking,
+    select_validation_ranking,
+    selection_callbacks,
+)
+from expert_kedro.modeling.selection import SelectionSettings, selection_summary
 from expert_kedro.modeling.tokenization import (
     check_pair_columns,
     tokenize_pairs,
 )
 from expert_kedro.modeling.training import train_lora
+from expert_kedro.modeling.varlen_attention import VARLEN
 from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.retrieval import RetrievalIndex
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +164,39 @@ def select_validation_subset(
     )
 
 
+def prepare_ranking_validation(  # noqa: PLR0917 - one input per catalog dataset
+    validation_projects: pd.DataFrame,
+    retrieval_index: RetrievalIndex,
+    expert_roster: pd.DataFrame,
+    train_pairs: pd.DataFrame,
+    params: dict[str, Any],
+    recommender: dict[str, Any],
+) -> ValidationRanking:
+    """Choose the validation agendas the reranker ranks at each evaluation.
+
+    Args:
+        validation_projects: Validation projects with their acceptable experts.
+        retrieval_index: The hybrid retriever proposing the candidates (checked
+            to hold no validation project).
+        expert_roster: The roster.
+        train_pairs: Training pairs (candidates' past questions in the prompts).
+        params: ``model_training`` parameters (``selection``, ``seed``).
+        recommender: ``recommender`` parameters (``mode``).
+
+    Returns:
+        A seeded sample of ``selection.max_agendas`` agendas (none when the ranking
+        validation is off or the mode is not rerank) with what ranks them.
+    """
+    return select_validation_ranking(
+        ValidationRanking(
+            validation_projects, expert_roster, retrieval_index, train_pairs
+        ),
+        SelectionSettings.from_params(params.get("selection")),
+        RecommenderSettings.from_params(recommender).mode,
+        int(params["seed"]),
+    )
+
+
 def tokenize_examples(
     pairs: pd.DataFrame, base_model: BaseModelHandle, tokenization: dict[str, Any]
 ) -> Dataset:
@@ -184,18 +225,24 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
     tokenized_train: Dataset,
     tokenized_validation: Dataset,
     hardware: dict[str, Any],
+    ranking_validation: ValidationRanking,
     params: dict[str, Any],
     recommender: dict[str, Any],
 ) -> tuple[TrainedAdapter, dict[str, Any]]:
     """Fine-tune a LoRA adapter on the 4-bit base model.
+
+    The adapter saved is the checkpoint ``selection.metric`` chooses: the last
+    step's, the lowest validation loss's, or the best ranking of the validation
+    agendas by the reranker (ranked at every evaluation, with the loss).
 
     Args:
         base_model: ``base_model`` handle.
         tokenized_train: Training examples.
         tokenized_validation: Validation examples (loss tracked from step 0).
         hardware: Output of :func:`verify_hardware`.
+        ranking_validation: Output of :func:`prepare_ranking_validation`.
         params: ``model_training`` parameters (``seed``, ``quantization``,
-            ``lora``, ``training``, ``tokenization``).
+            ``lora``, ``training``, ``tokenization``, ``selection``).
         recommender: ``recommender`` parameters; their prompt layout (mode, past
             questions, region line) is recorded with the adapter so that inference
             refuses a different one.
@@ -211,18 +258,30 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
         hardware=info,
         attn_implementation=params.get("attn_implementation", "sdpa"),
     )
+    selection = SelectionSettings.from_params(params.get("selection"))
+    callbacks = selection_callbacks(
+        selection,
+        ranking_validation,
+        tokenizer,
+        RecommenderSettings.from_params(recommender),
+        prompt_style=params["tokenization"].get("prompt_style", "auto"),
+        packed_attention=params.get("attn_implementation") == VARLEN,
+    )
+    has_eval = len(tokenized_validation) > 0
     result = train_lora(
         model,
         tokenizer,
         tokenized_train,
-        tokenized_validation if len(tokenized_validation) else None,
+        tokenized_validation if has_eval else None,
         lora=params["lora"],
-        training=params["training"],
+        training=selection.training_params(params["training"], has_eval=has_eval),
         seed=int(params["seed"]),
         hardware=info,
+        callbacks=callbacks,
     )
     history = {
         **result.history,
+        "selection": selection_summary(callbacks),
         "device": hardware,
         "base_model": base_model.source,
         "truncated_train_examples": int(sum(tokenized_train["truncated"])),
@@ -240,6 +299,7 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
         "global_step": history["global_step"],
         "eval_loss_start": history["eval_loss_start"],
         "eval_loss_end": history["eval_loss_end"],
+        "selection": history["selection"],
         "recommender": RecommenderSettings.from_params(recommender).rerank_layout(),
     }
     adapter = TrainedAdapter(

@@ -7,8 +7,12 @@ base_model_source ─┐
 base_model_cache ──┴─ prepare_base_model_node ─ base_model ─┐
 training_examples ─ training_subset ────────────────────────┼─ tokenized_train ──┐
 validation_examples ─ validation_subset ────────────────────┴─ tokenized_validation
+validation_projects, retrieval_index, expert_roster, train_pairs ─ ranking_validation
                                               train_lora_adapter_node ─ lora_adapter,
                                               training_history ─ loss_curve
+
+``ranking_validation``: the validation agendas the reranker ranks at each evaluation
+(hit@1 and MRR next to the validation loss; the metric that can select the adapter).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from kedro.pipeline import Node, Pipeline
 from .nodes import (
     plot_loss_curve,
     prepare_base_model,
+    prepare_ranking_validation,
     select_training_subset,
     select_validation_subset,
     tokenize_examples,
@@ -55,6 +60,19 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="select_validation_subset_node",
             ),
             Node(
+                prepare_ranking_validation,
+                inputs=[
+                    "validation_projects",
+                    "retrieval_index",
+                    "expert_roster",
+                    "train_pairs",
+                    "params:model_training",
+                    "params:recommender",
+                ],
+                outputs="ranking_validation",
+                name="prepare_ranking_validation_node",
+            ),
+            Node(
                 tokenize_examples,
                 inputs=[
                     "training_subset",
@@ -81,6 +99,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "tokenized_train",
                     "tokenized_validation",
                     "training_hardware",
+                    "ranking_validation",
                     "params:model_training",
                     "params:recommender",
                 ],
