@@ -34,6 +34,7 @@ from transformers import TrainerCallback
 
 from expert_kedro.evaluation.metrics import per_project_metrics
 from expert_kedro.identifiers import as_id, as_id_list, sort_by_ids
+from expert_kedro.modeling.distributed import distributed_env
 from expert_kedro.modeling.selection import PREFIX, SelectionSettings
 from expert_kedro.recommender.adapters import scoring_layout
 from expert_kedro.recommender.grounding import Roster
@@ -269,7 +270,22 @@ def selection_callbacks(
 ) -> list[TrainerCallback]:
     """The ranking validation (when it has agendas), then the selection's own
     callbacks (record, early stopping), in the order transformers must call them:
-    the ranking metrics exist before early stopping reads them."""
+    the ranking metrics exist before early stopping reads them.
+
+    Raises:
+        ValueError: If a ranking metric selects under FSDP, where the sharded
+            model cannot be scored one process at a time (ranking is skipped
+            there, with a warning, for the other metrics).
+    """
+    if distributed_env().fsdp and not data.projects.empty:
+        if selection.metric not in ("last", "loss"):
+            raise ValueError(
+                f"model_training.selection.metric={selection.metric!r} ranks with "
+                "the model being trained, which FSDP shards across processes: use "
+                "metric loss or last for FSDP runs."
+            )
+        logger.warning("Ranking validation is skipped: FSDP shards the model.")
+        data = dataclasses.replace(data, projects=data.projects.iloc[:0])
     ranking = (
         []
         if data.projects.empty
