@@ -8,7 +8,6 @@ adapter returned must be the selected checkpoint's, tensor for tensor.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -89,12 +88,12 @@ def _train(tiny_model: Path, tmp_path: Path, selection: SelectionSettings):
 
     tokenizer = load_tokenizer(str(tiny_model))
     data = _validation()
-    ranked = data if selection.ranks else replace(data, projects=data.projects[:0])
     callbacks = selection_callbacks(
         selection,
-        ranked,
+        data,
         tokenizer,
         RECOMMENDER,
+        seed=0,
         prompt_style="auto",
         packed_attention=False,
     )

@@ -1,8 +1,7 @@
 """Ranking validation: the reranker ranks validation agendas during training.
 
-The validation loss says how well the adapter predicts the ``yes``/``no`` token of
-single pairs; what the recommender needs is that an acceptable expert comes first
-among an agenda's candidates. At every evaluation,
+The validation loss scores single ``yes``/``no`` tokens; the recommender needs an
+acceptable expert first among an agenda's candidates. At every evaluation,
 :class:`RankingValidationCallback` ranks the hybrid's top-``K`` candidates of a
 seeded sample of validation agendas with the model being trained, through the
 inference ranker (``recommender.service.build_ranker``: same prompts, same
@@ -23,10 +22,9 @@ trainer's log, so they reach ``training_history`` next to ``eval_loss``.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -40,7 +38,6 @@ from expert_kedro.recommender.adapters import scoring_layout
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.service import build_ranker
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.retrieval import check_no_leakage
 from expert_kedro.scoring.scorer import LLMScorer
 
 logger = logging.getLogger(__name__)
@@ -169,8 +166,7 @@ class ValidationRanking:
     Attributes:
         projects: From :func:`validation_sample`; empty: no ranking validation.
         expert_roster: The roster the candidates come from.
-        retriever: The ``retrieval_index`` (fit on the training split) proposing
-            each agenda's candidates, as at inference.
+        retriever: The ``retrieval_index`` proposing the candidates.
         train_pairs: Training pairs (candidates' past questions in the prompts).
     """
 
@@ -230,8 +226,6 @@ def select_validation_ranking(
 ) -> ValidationRanking:
     """``data`` with the validation agendas ranked at each evaluation.
 
-    The retriever is checked first to hold no validation project.
-
     Args:
         data: All validation projects, roster, retriever and training pairs.
         selection: ``model_training.selection``.
@@ -239,32 +233,43 @@ def select_validation_ranking(
         seed: Seed of the sample.
 
     Returns:
-        ``data`` whose projects are a seeded sample of ``selection.max_agendas``
-        (none when the ranking validation is off or the mode is not rerank).
+        ``data`` whose projects are a seeded sample of ``selection.max_agendas``:
+        none when the ranking is off, the mode is not rerank, or FSDP shards the
+        model (it cannot be scored one process at a time).
 
     Raises:
-        ValueError: If ``selection.metric`` is a ranking metric in another mode.
+        ValueError: If ``selection.metric`` is a ranking metric and nothing can
+            be ranked.
     """
-    if not (selection.ranks and mode == "rerank"):
-        if selection.metric not in ("last", "loss"):
-            raise ValueError(
-                f"model_training.selection.metric={selection.metric!r} ranks the "
-                f"reranker's candidates, but recommender.mode is {mode!r}: use "
-                "metric loss or last, or recommender.mode: rerank."
-            )
-        return dataclasses.replace(data, projects=data.projects.iloc[:0])
-    check_no_leakage(data.retriever, {"validation": data.projects})
-    projects = validation_sample(data.projects, selection.max_agendas, seed)
-    logger.info("Ranking validation: %d validation agendas", len(projects))
-    return dataclasses.replace(data, projects=projects)
+    why_not = (
+        f"recommender.mode is {mode!r}, not rerank"
+        if mode != "rerank"
+        else "FSDP shards the model being trained"
+        if distributed_env().fsdp
+        else None
+    )
+    if why_not is None and selection.ranks:
+        projects = validation_sample(data.projects, selection.max_agendas, seed)
+        logger.info("Ranking validation: %d validation agendas", len(projects))
+        return replace(data, projects=projects)
+    if selection.metric not in ("last", "loss"):
+        raise ValueError(
+            f"model_training.selection.metric={selection.metric!r} ranks validation "
+            f"agendas with the reranker being trained, but {why_not}: use metric "
+            "loss or last."
+        )
+    if why_not is not None and selection.ranks:
+        logger.warning("Ranking validation skipped: %s.", why_not)
+    return replace(data, projects=data.projects.iloc[:0])
 
 
-def selection_callbacks(
+def selection_callbacks(  # noqa: PLR0913 - what ranks, and how
     selection: SelectionSettings,
     data: ValidationRanking,
     tokenizer: Any,
     recommender: RecommenderSettings,
     *,
+    seed: int,
     prompt_style: str,
     packed_attention: bool,
 ) -> list[TrainerCallback]:
@@ -272,31 +277,24 @@ def selection_callbacks(
     callbacks (record, early stopping), in the order transformers must call them:
     the ranking metrics exist before early stopping reads them.
 
-    Raises:
-        ValueError: If a ranking metric selects under FSDP, where the sharded
-            model cannot be scored one process at a time (ranking is skipped
-            there, with a warning, for the other metrics).
+    Args:
+        selection: ``model_training.selection``.
+        data: All validation projects, with the roster, retriever and training
+            pairs (:func:`select_validation_ranking` chooses those ranked).
+        tokenizer: The trained model's tokenizer.
+        recommender: ``recommender`` settings.
+        seed: Seed of the sample.
+        prompt_style: ``model_training.tokenization.prompt_style``.
+        packed_attention: Whether the model trains with the ``varlen`` attention.
     """
-    if distributed_env().fsdp and not data.projects.empty:
-        if selection.metric not in ("last", "loss"):
-            raise ValueError(
-                f"model_training.selection.metric={selection.metric!r} ranks with "
-                "the model being trained, which FSDP shards across processes: use "
-                "metric loss or last for FSDP runs."
-            )
-        logger.warning("Ranking validation is skipped: FSDP shards the model.")
-        data = dataclasses.replace(data, projects=data.projects.iloc[:0])
-    ranking = (
-        []
-        if data.projects.empty
-        else [
-            ranking_callback(
-                data,
-                tokenizer,
-                recommender,
-                prompt_style=prompt_style,
-                packed_attention=packed_attention,
-            )
-        ]
+    data = select_validation_ranking(data, selection, recommender.mode, seed)
+    if data.projects.empty:
+        return selection.callbacks()
+    ranking = ranking_callback(
+        data,
+        tokenizer,
+        recommender,
+        prompt_style=prompt_style,
+        packed_attention=packed_attention,
     )
-    return [*ranking, *selection.callbacks()]
+    return [ranking, *selection.callbacks()]

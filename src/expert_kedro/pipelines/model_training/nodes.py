@@ -34,7 +34,6 @@ from expert_kedro.modeling.hardware import (
 )
 from expert_kedro.modeling.ranking_validation import (
     ValidationRanking,
-    select_validation_ranking,
     selection_callbacks,
 )
 from expert_kedro.modeling.selection import SelectionSettings, selection_summary
@@ -45,7 +44,7 @@ from expert_kedro.modeling.tokenization import (
 from expert_kedro.modeling.training import train_lora
 from expert_kedro.modeling.varlen_attention import VARLEN
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.retrieval import RetrievalIndex
+from expert_kedro.retrieval import RetrievalIndex, check_no_leakage
 
 logger = logging.getLogger(__name__)
 
@@ -164,39 +163,6 @@ def select_validation_subset(
     )
 
 
-def prepare_ranking_validation(  # noqa: PLR0917 - one input per catalog dataset
-    validation_projects: pd.DataFrame,
-    retrieval_index: RetrievalIndex,
-    expert_roster: pd.DataFrame,
-    train_pairs: pd.DataFrame,
-    params: dict[str, Any],
-    recommender: dict[str, Any],
-) -> ValidationRanking:
-    """Choose the validation agendas the reranker ranks at each evaluation.
-
-    Args:
-        validation_projects: Validation projects with their acceptable experts.
-        retrieval_index: The hybrid retriever proposing the candidates (checked
-            to hold no validation project).
-        expert_roster: The roster.
-        train_pairs: Training pairs (candidates' past questions in the prompts).
-        params: ``model_training`` parameters (``selection``, ``seed``).
-        recommender: ``recommender`` parameters (``mode``).
-
-    Returns:
-        A seeded sample of ``selection.max_agendas`` agendas (none when the ranking
-        validation is off or the mode is not rerank) with what ranks them.
-    """
-    return select_validation_ranking(
-        ValidationRanking(
-            validation_projects, expert_roster, retrieval_index, train_pairs
-        ),
-        SelectionSettings.from_params(params.get("selection")),
-        RecommenderSettings.from_params(recommender).mode,
-        int(params["seed"]),
-    )
-
-
 def tokenize_examples(
     pairs: pd.DataFrame, base_model: BaseModelHandle, tokenization: dict[str, Any]
 ) -> Dataset:
@@ -220,12 +186,15 @@ def tokenize_examples(
     )
 
 
-def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
+def train_lora_adapter(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
     base_model: BaseModelHandle,
     tokenized_train: Dataset,
     tokenized_validation: Dataset,
     hardware: dict[str, Any],
-    ranking_validation: ValidationRanking,
+    validation_projects: pd.DataFrame,
+    retrieval_index: RetrievalIndex,
+    expert_roster: pd.DataFrame,
+    train_pairs: pd.DataFrame,
     params: dict[str, Any],
     recommender: dict[str, Any],
 ) -> tuple[TrainedAdapter, dict[str, Any]]:
@@ -240,7 +209,12 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
         tokenized_train: Training examples.
         tokenized_validation: Validation examples (loss tracked from step 0).
         hardware: Output of :func:`verify_hardware`.
-        ranking_validation: Output of :func:`prepare_ranking_validation`.
+        validation_projects: Validation projects: a seeded sample of them is
+            ranked at each evaluation (``selection.max_agendas``).
+        retrieval_index: The hybrid retriever proposing their candidates, as at
+            inference (checked to hold no validation project).
+        expert_roster: The roster.
+        train_pairs: Training pairs (candidates' past questions in the prompts).
         params: ``model_training`` parameters (``seed``, ``quantization``,
             ``lora``, ``training``, ``tokenization``, ``selection``).
         recommender: ``recommender`` parameters; their prompt layout (mode, past
@@ -258,12 +232,16 @@ def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
         hardware=info,
         attn_implementation=params.get("attn_implementation", "sdpa"),
     )
+    check_no_leakage(retrieval_index, {"validation": validation_projects})
     selection = SelectionSettings.from_params(params.get("selection"))
     callbacks = selection_callbacks(
         selection,
-        ranking_validation,
+        ValidationRanking(
+            validation_projects, expert_roster, retrieval_index, train_pairs
+        ),
         tokenizer,
         RecommenderSettings.from_params(recommender),
+        seed=int(params["seed"]),
         prompt_style=params["tokenization"].get("prompt_style", "auto"),
         packed_attention=params.get("attn_implementation") == VARLEN,
     )

@@ -7,12 +7,14 @@ base_model_source ─┐
 base_model_cache ──┴─ prepare_base_model_node ─ base_model ─┐
 training_examples ─ training_subset ────────────────────────┼─ tokenized_train ──┐
 validation_examples ─ validation_subset ────────────────────┴─ tokenized_validation
-validation_projects, retrieval_index, expert_roster, train_pairs ─ ranking_validation
                                               train_lora_adapter_node ─ lora_adapter,
                                               training_history ─ loss_curve
 
-``ranking_validation``: the validation agendas the reranker ranks at each evaluation
-(hit@1 and MRR next to the validation loss; the metric that can select the adapter).
+train_lora_adapter_node also reads validation_projects, retrieval_index,
+expert_roster and train_pairs: at each evaluation the reranker being trained ranks
+validation agendas' candidates (hit@1 and MRR next to the validation loss; the
+metric that can select the adapter saved). They are all persisted, so the
+distributed run (``--from-nodes=verify_hardware_node``) reads them too.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from kedro.pipeline import Node, Pipeline
 from .nodes import (
     plot_loss_curve,
     prepare_base_model,
-    prepare_ranking_validation,
     select_training_subset,
     select_validation_subset,
     tokenize_examples,
@@ -60,19 +61,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="select_validation_subset_node",
             ),
             Node(
-                prepare_ranking_validation,
-                inputs=[
-                    "validation_projects",
-                    "retrieval_index",
-                    "expert_roster",
-                    "train_pairs",
-                    "params:model_training",
-                    "params:recommender",
-                ],
-                outputs="ranking_validation",
-                name="prepare_ranking_validation_node",
-            ),
-            Node(
                 tokenize_examples,
                 inputs=[
                     "training_subset",
@@ -99,7 +87,10 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "tokenized_train",
                     "tokenized_validation",
                     "training_hardware",
-                    "ranking_validation",
+                    "validation_projects",
+                    "retrieval_index",
+                    "expert_roster",
+                    "train_pairs",
                     "params:model_training",
                     "params:recommender",
                 ],
