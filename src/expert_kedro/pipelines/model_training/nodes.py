@@ -186,6 +186,27 @@ def tokenize_examples(
     )
 
 
+def _selection(
+    ranking: ValidationRanking,
+    tokenizer: Any,
+    params: dict[str, Any],
+    recommender: dict[str, Any],
+) -> tuple[SelectionSettings, list[Any]]:
+    """The adapter selection and its callbacks (ranking validation, record, early
+    stopping); the retriever is checked to hold no validation project first."""
+    check_no_leakage(ranking.retriever, {"validation": ranking.projects})
+    selection = SelectionSettings.from_params(params.get("selection"))
+    return selection, selection_callbacks(
+        selection,
+        ranking,
+        tokenizer,
+        RecommenderSettings.from_params(recommender),
+        seed=int(params["seed"]),
+        prompt_style=params["tokenization"].get("prompt_style", "auto"),
+        packed_attention=params.get("attn_implementation") == VARLEN,
+    )
+
+
 def train_lora_adapter(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
     base_model: BaseModelHandle,
     tokenized_train: Dataset,
@@ -232,18 +253,13 @@ def train_lora_adapter(  # noqa: PLR0913, PLR0917 - one input per catalog datase
         hardware=info,
         attn_implementation=params.get("attn_implementation", "sdpa"),
     )
-    check_no_leakage(retrieval_index, {"validation": validation_projects})
-    selection = SelectionSettings.from_params(params.get("selection"))
-    callbacks = selection_callbacks(
-        selection,
+    selection, callbacks = _selection(
         ValidationRanking(
             validation_projects, expert_roster, retrieval_index, train_pairs
         ),
         tokenizer,
-        RecommenderSettings.from_params(recommender),
-        seed=int(params["seed"]),
-        prompt_style=params["tokenization"].get("prompt_style", "auto"),
-        packed_attention=params.get("attn_implementation") == VARLEN,
+        params,
+        recommender,
     )
     has_eval = len(tokenized_validation) > 0
     result = train_lora(
