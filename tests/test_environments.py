@@ -9,6 +9,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from expert_kedro.evaluation.settings import EvaluationSettings
+from expert_kedro.modeling.settings import ModelTrainingSettings
 from expert_kedro.recommender.settings import RecommenderSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +27,11 @@ def test_environment_parameters_validate(env: str):
     settings = RecommenderSettings.from_params(params["recommender"])
     training = params["model_training"]["training"]
     assert training["per_device_train_batch_size"] >= 1
+    # The adapter selection fits the recipe's schedule (checkpoint per evaluation).
+    model_training = ModelTrainingSettings.from_params(params["model_training"])
+    selection = model_training.selection
+    selection.training_params(model_training.training, has_eval=True)
+    assert selection.metric == ("mrr" if env == "gpu" else "last")
     if env == "gpu":
         # Soft merge: the gpu file overrides two inference keys, base keeps the rest.
         assert settings.agenda_batch == 64 and settings.load_in_4bit is False

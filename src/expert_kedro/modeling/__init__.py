@@ -15,4 +15,7 @@ Modules (import from them directly; this package imports nothing heavy):
 * ``settings`` - the ``model_training`` parameter group, typed; ``sft_config``
   builds ``trl.SFTConfig`` from its ``training`` recipe.
 * ``training`` - ``train_lora`` (with ``lora``, ``training_history``).
+* ``selection`` - ``model_training.selection`` (which checkpoint is saved);
+  ``ranking_validation`` ranks validation agendas at each evaluation and
+  ``checkpoint_selection`` wires both into a run.
 """

@@ -4,7 +4,8 @@ The defaults below are the only ones in the code; ``conf/base/parameters_model_
 training.yml`` states the same values with the reasons for them
 (tests/test_parameter_settings.py keeps the two equal). The ``training`` sub-group
 is the trainer recipe (:mod:`expert_kedro.modeling.trainer_recipe`), whose keys are
-``trl.SFTConfig`` fields.
+``trl.SFTConfig`` fields; ``selection`` chooses the checkpoint saved
+(:mod:`expert_kedro.modeling.selection`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from expert_kedro.modeling.selection import SelectionSettings
 from expert_kedro.modeling.trainer_recipe import TrainingSettings
 from expert_kedro.settings_base import ParameterSettings
 
@@ -123,6 +125,8 @@ class ModelTrainingSettings(ParameterSettings):
         include_augmented: Keep the partial-agenda pairs (``source == "partial"``).
         max_train_examples: Seeded sample of training pairs (null: all).
         max_validation_examples: Validation pairs whose loss is tracked (null: all).
+        selection: Which checkpoint's adapter is saved, and the ranking of
+            validation agendas at each evaluation.
         attn_implementation: Attention kernel of the base model (``sdpa``,
             ``eager``, ``varlen``, ``flash_attention_2``).
         tokenization: Token sequences of the pairs.
@@ -137,6 +141,7 @@ class ModelTrainingSettings(ParameterSettings):
     include_augmented: bool = True
     max_train_examples: int | None = 128
     max_validation_examples: int | None = 16
+    selection: SelectionSettings = field(default_factory=SelectionSettings)
     attn_implementation: str = "sdpa"
     tokenization: TokenizationSettings = field(default_factory=TokenizationSettings)
     quantization: QuantizationSettings = field(default_factory=QuantizationSettings)

@@ -158,12 +158,13 @@ def train_lora(  # noqa: PLR0913 - the trainer's inputs, all keyword after the d
             read with :class:`TrainingSettings`.
         seed: Seed for LoRA init, data order and dropout.
         hardware: ``detect_hardware()`` result; detected when omitted.
-        callbacks: Extra ``transformers.TrainerCallback`` objects (benchmarks,
-            tests).
+        callbacks: Extra ``transformers.TrainerCallback`` objects (the ranking
+            validation and checkpoint selection, benchmarks, tests).
 
     Returns:
         :class:`TrainingResult` whose ``history`` holds ``steps`` (step, epoch,
-        loss, learning_rate, grad_norm), ``eval`` (step, eval_loss),
+        loss, learning_rate, grad_norm), ``eval`` (step, eval_loss and any
+        ``eval_rank_*`` metric of the ranking validation),
         ``eval_loss_start``/``eval_loss_end``/``eval_loss_min``, ``train_tokens``
         (non-padding tokens trained on in this session), ``tokens_per_second``
         (over optimizer-step time, excluding eval and checkpointing),

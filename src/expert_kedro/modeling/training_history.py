@@ -71,8 +71,9 @@ def summarise_history(
         hardware: Device the run trained on.
 
     Returns:
-        ``steps``, ``eval``, the first/last/lowest validation loss, tokens trained
-        on, tokens per second of step time, peak memory, wall time and device.
+        ``steps``, ``eval`` (validation loss and ranking metrics per evaluation),
+        the first/last/lowest validation loss, tokens trained on, tokens per second
+        of step time, peak memory, wall time and device.
     """
     steps = [
         {
@@ -85,8 +86,10 @@ def summarise_history(
         for entry in log_history
         if "loss" in entry
     ]
+    # eval_rank_*: the ranking validation (modeling.ranking_validation).
     evals = [
         {"step": entry["step"], "eval_loss": entry["eval_loss"]}
+        | {k: v for k, v in entry.items() if k.startswith("eval_rank_")}
         for entry in log_history
         if "eval_loss" in entry
     ]

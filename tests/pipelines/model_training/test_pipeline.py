@@ -31,6 +31,8 @@ RUNTIME_PARAMS = {
     "model_training": {
         "max_train_examples": 2,
         "max_validation_examples": 1,
+        # The adapter saved is the best ranking of 2 validation agendas.
+        "selection": {"metric": "mrr", "max_agendas": 2},
         "training": {
             "max_steps": MAX_STEPS,
             "per_device_train_batch_size": 1,
@@ -39,7 +41,7 @@ RUNTIME_PARAMS = {
             "learning_rate": 2.0e-3,
             "warmup_steps": 0,
             "eval_steps": MAX_STEPS,
-            "save_steps": 1,
+            "save_steps": MAX_STEPS,
         },
     }
 }
@@ -140,6 +142,11 @@ def test_history_and_plot(trained):
     assert history == catalog.load("training_history")
     assert [s["step"] for s in history["steps"]] == list(range(1, MAX_STEPS + 1))
     assert [e["step"] for e in history["eval"]] == [0, MAX_STEPS]
+    # The reranker ranked the validation agendas at each evaluation, and selected.
+    assert all(0 <= e["eval_rank_mrr"] <= 1 for e in history["eval"])
+    assert history["selection"]["metric"] == "mrr"
+    assert history["selection"]["best_step"] == MAX_STEPS  # the only one compared
+    assert catalog.load("lora_adapter").training_info["selection"]["best_step"] == 2
     assert history["eval_loss_start"] > 0 and history["eval_loss_end"] > 0
     assert history["train_tokens"] > 0 and history["tokens_per_second"] > 0
     assert history["peak_memory_gib"] > 0 and history["wall_time_s"] > 0

@@ -1,4 +1,5 @@
-"""Nodes of the model_training pipeline: base model, tokenization, QLoRA training.
+"""Nodes of the model_training pipeline up to training: hardware, base model, subsets,
+tokenization (the training node itself: :mod:`.training_node`).
 
 Heavy lifting lives in :mod:`expert_kedro.modeling`; nodes only connect catalog data
 to it. Models arrive as lightweight handles (see
@@ -8,27 +9,21 @@ because where and how (4-bit, dtype) to load them is a training decision.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
 import pandas as pd
 from datasets import Dataset
 
-from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
+from expert_kedro.modeling.base_model import load_tokenizer
 from expert_kedro.modeling.gguf import dequantize_gguf
 from expert_kedro.modeling.handles import (
     BaseModelHandle,
     ModelSource,
     PreparedBaseModel,
-    TrainedAdapter,
     same_source,
 )
-from expert_kedro.modeling.hardware import (
-    HardwareInfo,
-    detect_hardware,
-    select_compute_dtype,
-)
+from expert_kedro.modeling.hardware import detect_hardware, select_compute_dtype
 from expert_kedro.modeling.settings import (
     ModelTrainingSettings,
     QuantizationSettings,
@@ -38,7 +33,6 @@ from expert_kedro.modeling.tokenization import (
     check_pair_columns,
     tokenize_pairs,
 )
-from expert_kedro.modeling.training import train_lora
 from expert_kedro.recommender.settings import RecommenderSettings
 
 logger = logging.getLogger(__name__)
@@ -193,87 +187,3 @@ def tokenize_examples(
         max_prompt_tokens=fitting.max_prompt_tokens,
         prompt_fitting=fitting.prompt_fitting,
     )
-
-
-def train_lora_adapter(  # noqa: PLR0917 - one input per catalog dataset
-    base_model: BaseModelHandle,
-    tokenized_train: Dataset,
-    tokenized_validation: Dataset,
-    hardware: dict[str, Any],
-    params: dict[str, Any],
-    recommender: dict[str, Any],
-) -> tuple[TrainedAdapter, dict[str, Any]]:
-    """Fine-tune a LoRA adapter on the 4-bit base model.
-
-    Args:
-        base_model: ``base_model`` handle.
-        tokenized_train: Training examples.
-        tokenized_validation: Validation examples (loss tracked from step 0).
-        hardware: Output of :func:`verify_hardware`.
-        params: ``model_training`` parameters (:class:`ModelTrainingSettings`).
-        recommender: ``recommender`` parameters; their prompt layout (mode, past
-            questions, region line) is recorded with the adapter so that inference
-            refuses a different one.
-
-    Returns:
-        The adapter with its tokenizer and training info, and the training history.
-    """
-    settings = ModelTrainingSettings.from_params(params)
-    info = HardwareInfo(**{k: hardware[k] for k in HardwareInfo.__dataclass_fields__})
-    tokenizer = load_tokenizer(base_model)
-    model = load_base_model(
-        base_model,
-        settings.quantization,
-        hardware=info,
-        attn_implementation=settings.attn_implementation,
-    )
-    result = train_lora(
-        model,
-        tokenizer,
-        tokenized_train,
-        tokenized_validation if len(tokenized_validation) else None,
-        lora=settings.lora,
-        training=settings.training,
-        seed=settings.seed,
-        hardware=info,
-    )
-    history = {
-        **result.history,
-        "device": hardware,
-        "base_model": base_model.source,
-        "truncated_train_examples": int(sum(tokenized_train["truncated"])),
-        # Examples whose prompt the length policy shortened (see tokenize_pairs).
-        "shortened_train_prompts": int(sum(tokenized_train["prompt_shortened"]))
-        if "prompt_shortened" in tokenized_train.column_names
-        else 0,
-        "parameters": settings.to_dict(),
-    }
-    adapter = TrainedAdapter(
-        model=result.model,
-        tokenizer=tokenizer,
-        training_info=_training_info(
-            settings, history, base_model, RecommenderSettings.from_params(recommender)
-        ),
-    )
-    return adapter, history
-
-
-def _training_info(
-    settings: ModelTrainingSettings,
-    history: dict[str, Any],
-    base_model: BaseModelHandle,
-    recommender: RecommenderSettings,
-) -> dict[str, Any]:
-    """What is saved with the adapter: how it was trained and its prompt layout."""
-    return {
-        "base_model": base_model.source,
-        "prompt_style": settings.tokenization.prompt_style,
-        "max_length": settings.tokenization.max_length,
-        "completion_only_loss": settings.tokenization.completion_only_loss,
-        "quantization": dataclasses.asdict(settings.quantization),
-        "seed": settings.seed,
-        "global_step": history["global_step"],
-        "eval_loss_start": history["eval_loss_start"],
-        "eval_loss_end": history["eval_loss_end"],
-        "recommender": recommender.rerank_layout(),
-    }

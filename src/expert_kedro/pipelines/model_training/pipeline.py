@@ -9,6 +9,12 @@ training_examples ─ training_subset ──────────────
 validation_examples ─ validation_subset ────────────────────┴─ tokenized_validation
                                               train_lora_adapter_node ─ lora_adapter,
                                               training_history ─ loss_curve
+
+train_lora_adapter_node also reads validation_projects, retrieval_index,
+expert_roster and train_pairs: at each evaluation the reranker being trained ranks
+validation agendas' candidates (hit@1 and MRR next to the validation loss; the
+metric that can select the adapter saved). They are all persisted, so the
+distributed run (``--from-nodes=verify_hardware_node``) reads them too.
 """
 
 from __future__ import annotations
@@ -22,9 +28,9 @@ from .nodes import (
     select_training_subset,
     select_validation_subset,
     tokenize_examples,
-    train_lora_adapter,
     verify_hardware,
 )
+from .training_node import train_lora_adapter
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -84,6 +90,10 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "tokenized_train",
                     "tokenized_validation",
                     "training_hardware",
+                    "validation_projects",
+                    "retrieval_index",
+                    "expert_roster",
+                    "train_pairs",
                     "params:model_training",
                     "params:recommender",
                 ],
