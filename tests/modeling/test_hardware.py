@@ -64,3 +64,14 @@ def test_gpu_is_reported_with_name_and_memory():
     assert info.device == "cuda"
     assert info.device_name == torch.cuda.get_device_name(0)
     assert info.total_memory_gib > 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU path")
+def test_cpu_bf16_is_used_only_where_it_is_not_emulated():
+    """On CPUs without AVX-512/Arm BF16, PyTorch emulates bf16 matmuls tens of
+    times slower than float32: "auto" must then train and score in float32."""
+    info = detect_hardware()
+    native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert info.bf16_supported == native
+    expected = torch.bfloat16 if native else torch.float32
+    assert select_compute_dtype("auto", info) == expected
