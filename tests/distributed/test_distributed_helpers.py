@@ -14,6 +14,7 @@ from expert_kedro.modeling.distributed import (
     model_device_map,
 )
 from expert_kedro.modeling.hardware import HardwareInfo, build_quantization_config
+from expert_kedro.modeling.settings import QuantizationSettings
 
 
 def _identity(x):
@@ -55,12 +56,13 @@ def test_pipeline_guard_names_upstream_nodes():
 def test_quant_storage_for_fsdp():
     cpu = HardwareInfo("cpu", "cpu", 0, 8.0, True, 2)
     fsdp = build_quantization_config(
-        {"compute_dtype": "bfloat16", "quant_storage": "bfloat16"}, cpu
+        QuantizationSettings(compute_dtype="bfloat16", quant_storage="bfloat16"), cpu
     )
     assert fsdp.bnb_4bit_quant_storage == torch.bfloat16
-    assert build_quantization_config({}, cpu).bnb_4bit_quant_storage == torch.uint8
+    default = build_quantization_config(QuantizationSettings(), cpu)
+    assert default.bnb_4bit_quant_storage == torch.uint8
     with pytest.raises(ValueError, match="quant_storage"):
-        build_quantization_config({"quant_storage": "int4"}, cpu)
+        build_quantization_config(QuantizationSettings(quant_storage="int4"), cpu)
 
 
 def test_gathered_model_saves_given_weights(tmp_path):

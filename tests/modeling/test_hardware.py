@@ -11,6 +11,7 @@ from expert_kedro.modeling.hardware import (
     detect_hardware,
     select_compute_dtype,
 )
+from expert_kedro.modeling.settings import QuantizationSettings
 
 CPU = HardwareInfo("cpu", "CPU", 0, 16.0, bf16_supported=True, cpu_count=2)
 OLD_CPU = HardwareInfo("cpu", "CPU", 0, 16.0, bf16_supported=False, cpu_count=2)
@@ -47,12 +48,13 @@ def test_unknown_dtype_is_refused():
 
 
 def test_default_quantization_is_nf4_double_quant_bf16():
-    config = build_quantization_config({}, CPU)
+    config = build_quantization_config(QuantizationSettings(), CPU)
     assert config.load_in_4bit
     assert config.bnb_4bit_quant_type == "nf4"
     assert config.bnb_4bit_use_double_quant
     assert config.bnb_4bit_compute_dtype == torch.bfloat16
-    assert build_quantization_config({"load_in_4bit": False}, CPU) is None
+    full_precision = QuantizationSettings(load_in_4bit=False)
+    assert build_quantization_config(full_precision, CPU) is None
 
 
 @pytest.mark.gpu
@@ -62,3 +64,14 @@ def test_gpu_is_reported_with_name_and_memory():
     assert info.device == "cuda"
     assert info.device_name == torch.cuda.get_device_name(0)
     assert info.total_memory_gib > 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU path")
+def test_cpu_bf16_is_used_only_where_it_is_not_emulated():
+    """On CPUs without AVX-512/Arm BF16, PyTorch emulates bf16 matmuls tens of
+    times slower than float32: "auto" must then train and score in float32."""
+    info = detect_hardware()
+    native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert info.bf16_supported == native
+    expected = torch.bfloat16 if native else torch.float32
+    assert select_compute_dtype("auto", info) == expected

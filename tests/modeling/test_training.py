@@ -125,14 +125,22 @@ def test_padding_free_batches_match_padded_ones(tiny_model: Path):
 def _train_tiny(
     model_dir: Path, tmp_path: Path, *, examples: int, callbacks=(), **training
 ):
-    """``train_lora`` on the tiny 4-bit model, LoRA r=4, batches of 2."""
+    """``train_lora`` on the tiny 4-bit model, LoRA r=4, batches of 2.
+
+    The base loads in bf16 even on CPUs that only emulate it (where "auto" picks
+    float32), so that every machine trains the dtype mix of the GPU recipe.
+    """
+    import dataclasses
+
     from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
+    from expert_kedro.modeling.hardware import detect_hardware
     from expert_kedro.modeling.tokenization import tokenize_pairs
     from expert_kedro.modeling.training import train_lora
     from tests.model_fixtures import pairs_frame
 
     tokenizer = load_tokenizer(str(model_dir))
-    model = load_base_model(str(model_dir))
+    bf16_hardware = dataclasses.replace(detect_hardware(), bf16_supported=True)
+    model = load_base_model(str(model_dir), hardware=bf16_hardware)
     assert getattr(model, "is_loaded_in_4bit", False)
     return train_lora(
         model,

@@ -51,8 +51,17 @@ class HardwareInfo:
 
 
 def _cpu_bf16_works() -> bool:
-    # PyTorch emulates bf16 on CPUs without native support; a tiny matmul tells
-    # whether the kernels exist at all on this build.
+    # PyTorch runs bf16 on every CPU, but without AVX-512 (or Arm's BF16
+    # extension) it emulates it: a bf16 matmul is then tens of times slower than
+    # float32 (AVX2-only laptops and cloud CPUs), so "auto" must pick float32
+    # there. oneDNN's device check is the test PyTorch itself uses for bf16 fast
+    # paths; the tiny matmul catches builds without bf16 kernels at all.
+    try:
+        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())  # noqa: SLF001
+    except (AttributeError, RuntimeError):
+        native = False
+    if not native:
+        return False
     try:
         a = torch.ones(2, 2, dtype=torch.bfloat16)
         return bool(torch.isfinite((a @ a).float()).all())

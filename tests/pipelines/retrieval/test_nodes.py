@@ -76,7 +76,9 @@ def test_a_test_project_in_the_train_pairs_is_refused():
 
 def test_unknown_parameter_is_named():
     train = make_toy_train_pairs()
-    with pytest.raises(ValueError, match=r"retrieval.bm25 parameter\(s\) \['k2'\]"):
+    with pytest.raises(
+        ValueError, match=r"Unknown parameter\(s\) \[.retrieval.bm25.k2.\]"
+    ):
         build_retrieval_documents(
             make_toy_roster(),
             train,
