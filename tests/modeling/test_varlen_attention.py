@@ -101,3 +101,17 @@ def test_cuda_varlen_kernel_matches_padded_sdpa(tiny_model: Path):
     assert losses[1] == pytest.approx(losses[0], rel=2e-2)
     rel = (grads[1] - grads[0]).norm() / grads[0].norm()
     assert rel < 5e-2
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_kernel_alignment_check_runs_inside_autocast():
+    """The one-time check of the kernel's causal alignment first runs inside the
+    Trainer's autocast forward (ranking validation during training): it must
+    compare like dtypes there, not raise."""
+    from expert_kedro.modeling.varlen_attention import _CudaVarlen
+
+    kernel = _CudaVarlen()
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+        inside = kernel.aligned_to_last_key(torch.device("cuda"))
+    assert inside == _CudaVarlen().aligned_to_last_key(torch.device("cuda"))

@@ -160,9 +160,13 @@ class _CudaVarlen:
             )
             got = self.attend(q, k, v, bounds, None).float()
             mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], device=device)
-            want = F.scaled_dot_product_attention(
-                *(t.float().transpose(0, 1) for t in (q, k, v)), attn_mask=mask.bool()
-            ).transpose(0, 1)
+            # Outside autocast: first called inside the Trainer's forward (ranking
+            # validation), where SDPA on float32 would return bf16.
+            with torch.autocast(device_type=device.type, enabled=False):
+                want = F.scaled_dot_product_attention(
+                    *(t.float().transpose(0, 1) for t in (q, k, v)),
+                    attn_mask=mask.bool(),
+                ).transpose(0, 1)
             self._aligned = bool(torch.allclose(got, want, atol=3e-2))
             if not self._aligned:
                 logger.warning(
