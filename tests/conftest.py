@@ -59,6 +59,28 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
+# What the training node reads besides its tokenized examples: the ranking
+# validation's agendas, candidates and roster (read even when it is off).
+RANKING_INPUTS = [
+    "validation_projects",
+    "retrieval_index",
+    "expert_roster",
+    "train_pairs",
+]
+
+
+def make_ranking_inputs(project: Path) -> None:
+    """Build the training node's ranking-validation inputs from the shipped data of
+    ``project`` (a :func:`copy_project` copy), for tests that run model_training
+    alone."""
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project) as session:
+        session.run(pipeline_names=["training"], to_outputs=RANKING_INPUTS)
+
+
 _CONFIGURED_LOGGERS = (
     "",
     "kedro",

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import copy_project
+from tests.conftest import copy_project, make_ranking_inputs
 
 pytest.importorskip("accelerate")
 torch = pytest.importorskip("torch")
@@ -191,6 +191,7 @@ def _adapter(version: Path) -> dict:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     project = copy_project(tmp_path_factory.mktemp("ddp") / "project")
+    make_ranking_inputs(project)
     _tiny_base(project / "data/06_models/base_model")
     latest = _save_tokenized(project)
     python = sys.executable

@@ -34,7 +34,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from safetensors.torch import load_file
 
-from tests.conftest import copy_project
+from tests.conftest import copy_project, make_ranking_inputs
 from tests.model_fixtures import pairs_frame
 
 MAX_STEPS = 10
@@ -105,6 +105,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Path:
     }
     (project / "conf" / "local" / "catalog.yml").write_text(yaml.safe_dump(catalog))
     bootstrap_project(project)
+    make_ranking_inputs(project)
     with KedroSession.create(project_path=project) as session:
         data = session.load_context().catalog
         data.save("training_examples", pairs_frame(6))
