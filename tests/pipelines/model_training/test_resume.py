@@ -31,7 +31,6 @@ from pathlib import Path
 import pytest
 import yaml
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from safetensors.torch import load_file
 
 from tests.conftest import copy_project, make_ranking_inputs
@@ -104,8 +103,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Path:
         }
     }
     (project / "conf" / "local" / "catalog.yml").write_text(yaml.safe_dump(catalog))
-    bootstrap_project(project)
-    make_ranking_inputs(project)
+    make_ranking_inputs(project)  # bootstraps the project
     with KedroSession.create(project_path=project) as session:
         data = session.load_context().catalog
         data.save("training_examples", pairs_frame(6))
