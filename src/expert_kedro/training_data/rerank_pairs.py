@@ -8,7 +8,13 @@ The rerank design asks the fine-tuned LLM one question per retrieved candidate:
 * hard negatives: the retriever's best-ranked roster experts for that agenda that
   are NOT acceptable for the project (the retriever is fit on the TRAIN split
   only) -> ``no``. They share the topic and differ by region or function, which is
-  exactly the decision the reranker must learn;
+  exactly the decision the reranker must learn. With a ``pool`` they are drawn at
+  random from the non-acceptable experts of the retriever's top ``pool`` (the
+  candidate list of inference) instead: taking the best-ranked ones makes the
+  experts the retriever ranks high for every agenda (on Stack Exchange the most
+  active answerers, often the right ones) negatives far more often than they are
+  wrong candidates at inference, and the model, which tells experts apart by
+  their name and profile, learns to say "no" to them;
 * optionally a few random roster experts (seeded per project) -> ``no``.
 
 The user turn is built by :func:`format_rerank_input` (shared with inference, so the
@@ -88,6 +94,7 @@ def negatives_for(
     n_random: int,
     roster_ids: Sequence[str],
     rng: np.random.Generator,
+    pool: int | None = None,
 ) -> list[tuple[str, str]]:
     """Hard negatives (best-ranked non-acceptable experts) and random ones.
 
@@ -98,12 +105,21 @@ def negatives_for(
         n_random: Random negatives from the rest of the roster.
         roster_ids: Every roster expert id (drawn from in id order, so that a
             seed draws the same experts whatever order the roster arrives in).
-        rng: Seeded generator (random negatives).
+        rng: Seeded generator (random negatives, pool draws).
+        pool: None: the ``n_hard`` best-ranked non-acceptable experts. Else
+            ``n_hard`` drawn at random (kept in rank order) from the non-acceptable
+            experts among the top ``pool`` of ``ranked``; all of them when fewer.
 
     Returns:
         ``(expert_id, kind)`` with kind ``"hard"`` or ``"random"``, no repeats.
     """
-    hard = [as_id(e) for e in ranked if as_id(e) not in acceptable][:n_hard]
+    listed = ranked if pool is None else ranked[:pool]
+    hard = [as_id(e) for e in listed if as_id(e) not in acceptable]
+    if pool is None or len(hard) <= n_hard:
+        hard = hard[:n_hard]
+    else:
+        picks = rng.choice(len(hard), size=n_hard, replace=False)
+        hard = [hard[i] for i in sorted(picks.tolist())]
     taken = set(hard) | set(acceptable)
     rest = [e for e in sorted_ids(roster_ids) if e not in taken]
     size = min(n_random, len(rest))
@@ -173,6 +189,7 @@ def build_rerank_examples(
     history_questions: int = 0,
     candidate_region: bool = False,
     agenda_region: bool | str = False,
+    pool: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Positive and negative rerank examples for every (project, agenda) of ``pairs``.
 
@@ -192,6 +209,8 @@ def build_rerank_examples(
         history_questions: Past questions shown per candidate (0: none).
         candidate_region: Show each candidate's ``Region:`` line.
         agenda_region: Show the ``Agenda region:`` line (false, true, ``compare``).
+        pool: Draw the hard negatives from the retriever's top ``pool`` (see
+            :func:`negatives_for`); None: take the best-ranked ones.
 
     Returns:
         ``(examples, stats)``: examples with :data:`PAIR_COLUMNS` (``output`` is
@@ -231,6 +250,7 @@ def build_rerank_examples(
             n_random=n_random,
             roster_ids=roster_ids,
             rng=rng,
+            pool=pool,
         ):
             records.append(example(project_id, expert_id, agenda, NO, source))
             stats[kind] += 1

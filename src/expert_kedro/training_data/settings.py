@@ -138,11 +138,21 @@ class RerankPairsSettings(ParameterSettings):
     """Negatives of the pointwise rerank examples.
 
     Attributes:
-        hard_negatives: Best-ranked non-acceptable experts of the hybrid retriever
-            (fit on train only) per agenda.
+        hard_negatives: Non-acceptable experts of the hybrid retriever (fit on
+            train only) per agenda: the best-ranked ones, or a draw from the
+            ``negative_pool`` when that is set.
         random_negatives: Random roster experts per agenda.
-        seed: Seed of the random negatives (combined with the project id and the
-            agenda length).
+        seed: Seed of the random negatives and of the pool draws (combined with
+            the project id and the agenda length).
+        negative_pool: None: the hard negatives are the best-ranked
+            non-acceptable experts. A number ``K``: they are drawn at random
+            (seeded) from the non-acceptable experts among the retriever's top
+            ``K``, the candidate list the reranker faces at inference (set it to
+            ``recommender.candidates``). Then each expert is a negative about as
+            often as it is a wrong candidate at inference, so the yes-rate the
+            model learns per expert (its name and profile identify it) matches
+            inference instead of marking the experts the retriever ranks high for
+            every agenda (the most active ones, often the right ones) as "no".
     """
 
     GROUP = "rerank_pairs"
@@ -150,6 +160,7 @@ class RerankPairsSettings(ParameterSettings):
     hard_negatives: int = 5
     random_negatives: int = 1
     seed: int = 13
+    negative_pool: int | None = None
 
     def validate(self) -> None:
         """Check the negative counts.
@@ -159,3 +170,8 @@ class RerankPairsSettings(ParameterSettings):
         """
         self.check("hard_negatives", self.hard_negatives >= 0, "must be >= 0")
         self.check("random_negatives", self.random_negatives >= 0, "must be >= 0")
+        self.check(
+            "negative_pool",
+            self.negative_pool is None or self.negative_pool >= 1,
+            "must be null or >= 1",
+        )

@@ -60,9 +60,14 @@ def _acceptable(frame: pd.DataFrame) -> dict[str, set[str]]:
 
 
 def _candidate_ranker(
-    retrieval_index: RetrievalIndex, depth: int
+    retrieval_index: RetrievalIndex, negatives: RerankPairsSettings
 ) -> Callable[[list[list[str]]], list[list[str]]]:
-    """Ranks the roster for agendas with the saved index: top ``depth`` ids each."""
+    """Ranks the roster for agendas with the saved index: top ids each.
+
+    Deep enough for the negatives: a few more than the hard negatives (the
+    acceptable experts are skipped), or the whole pool they are drawn from.
+    """
+    depth = max(negatives.hard_negatives + 10, negatives.negative_pool or 0)
     depth = min(len(retrieval_index.expert_ids), depth)
 
     def rank_candidates(agendas: list[list[str]]) -> list[list[str]]:
@@ -105,8 +110,7 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     """
     settings = RecommenderSettings.from_params(recommender_params)
     negatives = RerankPairsSettings.from_params(rerank_pairs_params)
-    # A few more than the hard negatives: the acceptable experts are skipped.
-    rank_candidates = _candidate_ranker(retrieval_index, negatives.hard_negatives + 10)
+    rank_candidates = _candidate_ranker(retrieval_index, negatives)
     roster = roster_lookup(expert_roster)
     history = ExpertHistory(train_pairs) if settings.history_questions else None
     # Once per run (not per example): experts whose prompts lack the line, or no
@@ -123,6 +127,7 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         "n_hard": negatives.hard_negatives,
         "n_random": negatives.random_negatives,
         "seed": negatives.seed,
+        "pool": negatives.negative_pool,
         "history": history,
         "history_questions": settings.history_questions,
         "candidate_region": candidate_region,
@@ -144,6 +149,7 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         "hard_negatives": negatives.hard_negatives,
         "random_negatives": negatives.random_negatives,
         "seed": negatives.seed,
+        "negative_pool": negatives.negative_pool,
         "history_questions": settings.history_questions,
         "candidate_region": candidate_region,
         "agenda_region": agenda_region,
