@@ -4,7 +4,8 @@
 (the saved ``retrieval_index``) through a real ``KedroSession``, prepares the
 embedded SmolLM2 base model and trains a tiny LoRA adapter (2 steps, rank 4) on a
 few pointwise rerank examples with model_training's own ``tokenize_pairs`` /
-``train_lora``, saving both through the catalog. Tests then run the inference
+``train_lora``, saving both (and the examples, as ``rerank_train_pairs``) through the
+catalog. Tests then run the inference
 pipeline and the CLI against it. Registered in tests/conftest.py.
 """
 
@@ -115,6 +116,8 @@ def _train_tiny_adapter(project: Path) -> None:
             n_random=0,
             seed=0,
         )
+        # The adapter's pairs are also the cross-encoder peer's (evaluation_llm).
+        catalog.save("rerank_train_pairs", examples)
         dataset = tokenize_pairs(examples, tokenizer, max_length=640, name="tiny")
         model = load_base_model(
             base, {"load_in_4bit": False, "compute_dtype": "float32"}

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from kedro.config import OmegaConfigLoader
 
+from expert_kedro.cross_encoder.settings import CrossEncoderSettings
 from expert_kedro.evaluation.settings import EvaluationSettings
 from expert_kedro.modeling.settings import ModelTrainingSettings
 from expert_kedro.preprocessing.settings import RosterSettings, SplitSettings
@@ -40,6 +41,7 @@ COMPLETE = (
     SplitSettings,
     EvaluationSettings,
     ModelTrainingSettings,
+    CrossEncoderSettings,
 )
 # The recommender's base block leaves fused_kernels to its default (conf/gpu sets
 # it); its keys and values are still checked.

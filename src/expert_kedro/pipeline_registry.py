@@ -49,11 +49,15 @@ def register_pipelines() -> dict[str, Pipeline]:
         + pipelines["rerank_pairs"]
         + pipelines["model_training"]
     )
-    # Baselines, the zero-shot base model and the fine-tuned LLM recommender (needs
-    # a trained lora_adapter).
+    # Baselines, the zero-shot base model, the fine-tuned LLM recommender (needs
+    # a trained lora_adapter) and its cross-encoder peer (trained here).
     pipelines["evaluation_llm"] = (
         evaluation.create_pipeline(
-            extra_rankings=["llm_rankings", "zero_shot_rankings"]
+            extra_rankings=[
+                "llm_rankings",
+                "zero_shot_rankings",
+                "cross_encoder_rankings",
+            ]
         )
         + evaluation_llm.create_pipeline()
     )

@@ -1,10 +1,10 @@
 """``kedro run --pipeline=evaluation_llm`` end to end, on the tiny trained adapter.
 
 A copy of the trained project runs the whole registered pipeline through a
-``KedroSession`` (baselines, the fine-tuned reranker and the zero-shot base, the
-metrics, plot and table) with the smallest settings: two projects per split for the
-LLM systems (``evaluation.unranked_projects: skip``), a two-point weight grid and a
-small bootstrap.
+``KedroSession`` (baselines, the fine-tuned reranker, the zero-shot base and the
+cross-encoder peer, the metrics, plot and table) with the smallest settings: two
+projects per split for the reranking systems (``evaluation.unranked_projects:
+skip``), a two-point weight grid and a small bootstrap.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from tests.planted_tokens import files_holding_tokens, planted_tokens
 
 BASELINES = {"random", "popularity", "bm25", "dense", "hybrid", "hybrid+prior"}
 LLM_SYSTEMS = {"llm_rerank", "zero_shot_rerank"}
+# The cross-encoder peer, trained by the pipeline on the tiny adapter's pairs.
+RERANKERS = {*LLM_SYSTEMS, "cross_encoder"}
 METRICS = {"hit@1", "hit@5", "mrr", "ndcg@5"}
 RUNTIME = {
     "recommender": {
@@ -30,6 +32,7 @@ RUNTIME = {
         "zero_shot_designs": ["rerank"],
     },
     "evaluation": {"unranked_projects": "skip", "bootstrap": {"n_boot": 50}},
+    "cross_encoder": {"batch_size": 4, "max_length": 128},
 }
 
 
@@ -64,7 +67,7 @@ def catalog(evaluated_project: Path):
 
 def test_metrics_report_every_system_on_the_test_split(catalog):
     metrics = catalog.load("evaluation_metrics")
-    assert set(metrics["systems"]) == BASELINES | LLM_SYSTEMS
+    assert set(metrics["systems"]) == BASELINES | RERANKERS
     for system, variants in metrics["systems"].items():
         assert set(variants) == {"full", "partial"}, system
         for variant in variants.values():
@@ -72,12 +75,12 @@ def test_metrics_report_every_system_on_the_test_split(catalog):
             for value in (variant[m] for m in METRICS):
                 assert 0 <= value["ci_low"] <= value["ci_high"] <= 1, system
                 assert 0 <= value["value"] <= 1, system
-    assert set(metrics["validation"]) == BASELINES | LLM_SYSTEMS
+    assert set(metrics["validation"]) == BASELINES | RERANKERS
     test_projects = catalog.load("test_projects")
     assert metrics["n_projects"]["test"] == len(test_projects)
     assert metrics["unranked_policy"] == "skip"
     table = catalog.load("evaluation_results_table")
-    assert all(system in table for system in LLM_SYSTEMS)
+    assert all(system in table for system in RERANKERS)
 
 
 def test_llm_systems_rank_the_evaluation_split_with_roster_experts_only(catalog):
@@ -95,11 +98,15 @@ def test_llm_systems_rank_the_evaluation_split_with_roster_experts_only(catalog)
     }
     baselines = catalog.load("baseline_rankings")
     rankings = pd.concat(
-        [catalog.load("llm_rankings"), catalog.load("zero_shot_rankings")],
+        [
+            catalog.load("llm_rankings"),
+            catalog.load("zero_shot_rankings"),
+            catalog.load("cross_encoder_rankings"),
+        ],
         ignore_index=True,
     )
     assert tuple(rankings.columns) == RANKING_COLUMNS
-    assert set(rankings["system"]) == LLM_SYSTEMS
+    assert set(rankings["system"]) == RERANKERS
     assert set(map(str, rankings["expert_id"])) <= roster
     for (split, variant), projects in splits.items():
         for frame in (baselines, rankings):
@@ -110,7 +117,7 @@ def test_llm_systems_rank_the_evaluation_split_with_roster_experts_only(catalog)
             (baselines["split"] == split) & (baselines["variant"] == variant)
         ]
         assert set(map(str, base["project_id"])) == projects
-        for system in LLM_SYSTEMS:
+        for system in RERANKERS:
             own = rankings[
                 (rankings["system"] == system)
                 & (rankings["split"] == split)
@@ -135,3 +142,13 @@ def test_no_token_in_the_evaluation_outputs_or_log(evaluated_project: Path):
     log = evaluated_project / "run_log.txt"
     assert files_holding_tokens(log) == []
     assert "llm_rerank" in log.read_text()
+
+
+def test_cross_encoder_is_tuned_on_validation_like_the_llm(catalog):
+    """Trained on the adapter's own pairs, its fusion weight tuned on the grid."""
+    report = catalog.load("cross_encoder_report")
+    assert report["system"] == "cross_encoder"
+    assert report["tuned_retrieval_weight"] in RUNTIME["recommender"]["weight_grid"]
+    assert report["n_validation_projects"] == 2
+    assert report["training"]["train_pairs"] == len(catalog.load("rerank_train_pairs"))
+    assert catalog.load("cross_encoder").record["steps"] >= 1
