@@ -111,7 +111,7 @@ def recall_of(dataset: str) -> dict[str, Any]:
 
 def _time_scoring(ranker, agendas, cases) -> tuple[float, int]:
     """Seconds to score every agenda that fits the prompt budget, and how many did."""
-    from expert_kedro.scoring.scorer import AgendaTooLongError  # noqa: PLC0415
+    from expert_kedro.scoring.prompt_ids import AgendaTooLongError  # noqa: PLC0415
 
     seconds, scored = 0.0, 0
     for agenda, case in zip(agendas, cases, strict=True):

@@ -91,7 +91,7 @@ def main() -> None:
 
     from expert_kedro.modeling.base_model import load_tokenizer
     from expert_kedro.recommender import rerank
-    from expert_kedro.scoring import llm_scoring
+    from expert_kedro.scoring import prompt_cache, suffix_batches
     from expert_kedro.scoring import scorer as scorer_module
 
     torch.manual_seed(0)
@@ -115,8 +115,8 @@ def main() -> None:
         (ranker.retriever, "score_all", "retrieval score_all"),
         (ranker, "candidate_input", "prompt text (candidate_input)"),
         (scorer_module, "encode_prompts", "tokenization"),
-        (getattr(scorer_module, "PromptEncoder", None), "encode", "tokenization"),
-        (llm_scoring, "_batch_inputs", "padding/collation (_batch_inputs)"),
+        (prompt_cache.PromptEncoder, "encode", "tokenization"),
+        (suffix_batches, "batch_inputs", "padding/collation (batch_inputs)"),
         (rerank.pd, "DataFrame", "pandas DataFrames"),
     ]
     for owner, name, label in stages:

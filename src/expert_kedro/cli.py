@@ -38,8 +38,8 @@ from typing import Any
 import click
 
 from expert_kedro.console.agenda_input import read_questions
+from expert_kedro.console.cli_output import echo_recommendations
 from expert_kedro.console.errors import CLIError
-from expert_kedro.console.tables import format_recommendations
 from expert_kedro.console.terminal_logging import route_logs_to_stderr
 
 __all__ = ["CLIError", "cli", "main", "recommend"]
@@ -134,31 +134,7 @@ def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
         raise CLIError(str(exc)) from None
     except ValueError as exc:
         raise CLIError(str(exc).splitlines()[0]) from None
-    _note_shortened(metrics.get("prompt_fitting") or {})
-    if as_json:
-        click.echo(recommendations.to_json(orient="records", force_ascii=False))
-        return
-    click.echo(format_recommendations(recommendations))
-    if "generated_text" in recommendations and recommendations["generated_text"].any():
-        click.echo("\n" + str(recommendations["generated_text"].iloc[0]))
-
-
-def _note_shortened(fitting: dict[str, Any]) -> None:
-    """One line on stderr when the agenda had to be shortened to fit."""
-    if fitting.get("fallback_cases"):
-        click.echo(
-            "Note: the agenda does not fit recommender.max_prompt_tokens="
-            f"{fitting['max_prompt_tokens']} even shortened; experts are ranked by "
-            "the retriever alone.",
-            err=True,
-        )
-    elif fitting.get("cases_shortened"):
-        click.echo(
-            "Note: the agenda was shortened to fit recommender.max_prompt_tokens="
-            f"{fitting['max_prompt_tokens']} ({fitting['agenda_questions_shortened']} "
-            f"question(s) cut, {fitting['agenda_questions_dropped']} left out).",
-            err=True,
-        )
+    echo_recommendations(recommendations, metrics, as_json=as_json)
 
 
 @click.group(name="expert_kedro")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from expert_kedro.recommender.fusion import fuse, order_with_tail
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.rerank import RerankRanker
-from expert_kedro.scoring.llm_scoring import _batch_inputs
+from expert_kedro.scoring.suffix_batches import batch_inputs
 from expert_kedro.training_data.expert_history import ExpertHistory, _words
 
 WORDS = ["pumps", "Germany", "LATAM", "lithium", "pricing", "GCC", "tender", "the"]
@@ -78,7 +78,7 @@ def test_history_questions_match_the_uncached_ranking(rows, agenda, n, exclude):
 
 
 def _old_batch_inputs(prefix_length, suffixes, pad_id):
-    """_batch_inputs' ids and mask as they were built: one row at a time."""
+    """batch_inputs' ids and mask as they were built: one row at a time."""
     width = max(len(s) for s in suffixes)
     ids = torch.full((len(suffixes), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(suffixes), prefix_length + width), dtype=torch.long)
@@ -95,7 +95,7 @@ def _old_batch_inputs(prefix_length, suffixes, pad_id):
 )
 def test_padded_batch_matches_row_by_row(prefix_length, suffixes):
     model = torch.nn.Linear(1, 1)
-    got = _batch_inputs(model, None, prefix_length, suffixes, pad_id=2)
+    got = batch_inputs(model, None, prefix_length, suffixes, pad_id=2)
     ids, mask = _old_batch_inputs(prefix_length, suffixes, 2)
     assert torch.equal(got["input_ids"], ids)
     assert torch.equal(got["attention_mask"], mask)

@@ -8,13 +8,12 @@ from hypothesis import strategies as st
 
 from expert_kedro.training_data.formatting import (
     ExpertRef,
-    build_rationale,
     format_agenda,
     format_expert_profile,
-    format_target,
     parse_expert_line,
     parse_expert_profile,
 )
+from expert_kedro.training_data.targets import build_rationale, format_target
 
 PROFILE = {
     "expert_id": "95705",

@@ -27,7 +27,8 @@ from expert_kedro.recommender.grounding import (
 )
 from expert_kedro.retrieval.base import top_k
 from expert_kedro.scoring.progress import agenda_progress
-from expert_kedro.scoring.scorer import AgendaTooLongError, LLMScorer
+from expert_kedro.scoring.prompt_ids import AgendaTooLongError
+from expert_kedro.scoring.scorer import LLMScorer
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 
 logger = logging.getLogger(__name__)

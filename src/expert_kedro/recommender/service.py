@@ -26,7 +26,8 @@ from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval.base import ScoringRetriever
 from expert_kedro.scoring.progress import agenda_progress
-from expert_kedro.scoring.scorer import AgendaTooLongError, LLMScorer
+from expert_kedro.scoring.prompt_ids import AgendaTooLongError
+from expert_kedro.scoring.scorer import LLMScorer
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 from expert_kedro.training_data.rerank_pairs import ExpertHistory
 

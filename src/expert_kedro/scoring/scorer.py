@@ -6,7 +6,8 @@ length policy of training (:mod:`expert_kedro.training_data.prompt_fitting`) bef
 any forward pass; :attr:`LLMScorer.fitting` counts what was shortened. A prompt that
 cannot fit even after the policy is never scored: rerank scores of its agenda are
 NaN (the ranker falls back to the retriever) and single-prompt calls raise
-:class:`AgendaTooLongError`.
+:class:`~expert_kedro.scoring.prompt_ids.AgendaTooLongError`. Encoding and fitting
+are in :mod:`expert_kedro.scoring.prompt_ids`; this module scores the prompts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from expert_kedro.modeling.prompts import encode_prompt, encode_text
+from expert_kedro.modeling.prompts import encode_text
 from expert_kedro.scoring.llm_scoring import (
     continuation_logprobs,
     next_token_logits,
@@ -27,23 +28,15 @@ from expert_kedro.scoring.llm_scoring import (
 )
 from expert_kedro.scoring.packed_scoring import packed_next_token_logits
 from expert_kedro.scoring.prompt_cache import PromptEncoder
+from expert_kedro.scoring.prompt_ids import PromptIds
 from expert_kedro.training_data.fit_report import FittingTally
 from expert_kedro.training_data.prompt_fitting import DEFAULT_POLICY, PromptFitter
 
 logger = logging.getLogger(__name__)
 
 
-class AgendaTooLongError(ValueError):
-    """A prompt does not fit ``max_prompt_tokens`` even after the length policy.
-
-    Only a budget below the system prompt and the layout's headers leaves a prompt
-    unfit; rankers catch it per case and fall back (counted), so it never ends a
-    batch.
-    """
-
-
 @dataclass
-class LLMScorer:
+class LLMScorer(PromptIds):
     """Scores prompts with one loaded causal LM (plain or with a LoRA adapter).
 
     Attributes:
@@ -88,77 +81,6 @@ class LLMScorer:
         """Padding id (EOS when the tokenizer has no pad token)."""
         pad = self.tokenizer.pad_token_id
         return int(pad if pad is not None else self.tokenizer.eos_token_id)
-
-    def encode(self, system: str, user: str, *, case: Any = None) -> list[int]:
-        """Prompt token ids, fitted to ``max_prompt_tokens`` (counted).
-
-        Args:
-            system: System prompt.
-            user: User turn.
-            case: Identifier counted and named in the error message.
-
-        Raises:
-            AgendaTooLongError: When the prompt cannot fit even after the policy.
-        """
-        ids = encode_prompt(self.tokenizer, system, user, self.prompt_style)
-        fitted = self._fit(system, user, ids, case)
-        if fitted is None:
-            where = f" for case {case!r}" if case is not None else ""
-            raise AgendaTooLongError(
-                f"The prompt{where} does not fit recommender.max_prompt_tokens="
-                f"{self.max_prompt_tokens} even with every question and profile line "
-                "shortened: raise recommender.max_prompt_tokens."
-            )
-        return fitted
-
-    def fit_many(
-        self, system: str, users: Sequence[str], cases: Sequence[Any]
-    ) -> list[list[int] | None]:
-        """Prompt ids of many user turns, each fitted (None: cannot fit)."""
-        return [
-            self._fit(system, user, ids, case)
-            for user, ids, case in zip(
-                users, self.encode_many(system, users), cases, strict=True
-            )
-        ]
-
-    def _fit(
-        self, system: str, user: str, ids: list[int], case: Any
-    ) -> list[int] | None:
-        self.fitting.budget = self.max_prompt_tokens
-        fitter = self._fitter
-        if (
-            fitter is None
-            or fitter.tokenizer is not self.tokenizer
-            or fitter.style != self.prompt_style
-            or fitter.policy != self.prompt_fitting
-        ):
-            fitter = self._fitter = PromptFitter(
-                self.tokenizer, self.prompt_fitting, self.prompt_style
-            )
-        _, fitted, report = fitter.fit(system, user, self.max_prompt_tokens, ids)
-        self.fitting.add(report, case)
-        return fitted if report.fits else None
-
-    def encode_many(self, system: str, users: Sequence[str]) -> list[list[int]]:
-        """Prompt token ids of many user turns (no length check).
-
-        The same ids as :func:`expert_kedro.modeling.prompts.encode_prompts`; the
-        ids of lines repeated across prompts (system prompt, agenda, candidate
-        profiles, past questions) are reused (:class:`PromptEncoder`).
-        """
-        encoder = self._prompt_encoder
-        if (
-            encoder is None
-            or encoder.tokenizer is not self.tokenizer
-            or encoder.style != self.prompt_style
-        ):
-            # Built on first use and rebuilt if the tokenizer or layout changes:
-            # cached ids belong to one tokenizer and one layout.
-            encoder = self._prompt_encoder = PromptEncoder(
-                self.tokenizer, self.prompt_style
-            )
-        return encoder.encode(system, users)
 
     def yes_no_scores(
         self, system: str, users: Sequence[str], *, case: Any = None

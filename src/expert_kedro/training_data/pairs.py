@@ -8,8 +8,9 @@ from typing import Any
 import pandas as pd
 
 from expert_kedro.identifiers import as_id, sort_by_ids, sorted_ids
-from expert_kedro.training_data.formatting import format_agenda, format_target
+from expert_kedro.training_data.formatting import format_agenda
 from expert_kedro.training_data.settings import PairsSettings
+from expert_kedro.training_data.targets import format_target
 
 PAIR_COLUMNS = (
     "project_id",

@@ -1,15 +1,11 @@
 """Business regions of roster experts and of client agendas, for rerank prompts.
 
-The data card names five regions in which experts of one specialty differ
-(:data:`REGIONS`). A roster ``expert_location`` reads ``"City, Country"``;
-:func:`expert_region` maps its country to one of the five regions, or to None
-when the country is not in the table (the prompt then omits the region line).
-
-The table covers every country of the raw roster plus other common ones. Regions
-follow the business usage of the roster's own headlines and bios (Mexico is in
-Latin America, Israel in the Middle East; Turkey and Egypt are put there too).
-Sub-Saharan Africa and Central Asia belong to none of the five regions and are
-left out on purpose.
+A roster ``expert_location`` reads ``"City, Country"``; :func:`expert_region` maps
+its country to one of the five regions (:data:`REGIONS`), or to None when the
+country is not in the table (the prompt then omits the region line). The tables
+are data modules: countries and their spellings in
+:mod:`~expert_kedro.training_data.region_countries`, agenda words in
+:mod:`~expert_kedro.training_data.region_terms`.
 
 :func:`agenda_regions` reads the regions an agenda names: its countries, the
 region words of expert networks ("DACH", "GCC", "LatAm", "ASEAN") and places
@@ -25,162 +21,19 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from expert_kedro.training_data.region_countries import ALIASES, COUNTRIES, REGIONS
+from expert_kedro.training_data.region_terms import AGENDA_TERMS
+
+__all__ = [
+    "COUNTRY_REGION",
+    "REGIONS",
+    "agenda_regions",
+    "expert_region",
+    "log_missing_regions",
+    "region_lines",
+]
+
 logger = logging.getLogger(__name__)
-
-NORTH_AMERICA = "North America"
-EUROPE = "Europe"
-APAC = "APAC"
-LATIN_AMERICA = "Latin America"
-MIDDLE_EAST = "Middle East"
-REGIONS = (NORTH_AMERICA, EUROPE, APAC, LATIN_AMERICA, MIDDLE_EAST)
-
-_COUNTRIES: Mapping[str, tuple[str, ...]] = {
-    NORTH_AMERICA: ("United States", "Canada"),
-    EUROPE: (
-        "United Kingdom",
-        "Ireland",
-        "Germany",
-        "France",
-        "Italy",
-        "Spain",
-        "Portugal",
-        "Netherlands",
-        "Belgium",
-        "Luxembourg",
-        "Switzerland",
-        "Austria",
-        "Liechtenstein",
-        "Monaco",
-        "Denmark",
-        "Sweden",
-        "Norway",
-        "Finland",
-        "Iceland",
-        "Poland",
-        "Czech Republic",
-        "Slovakia",
-        "Hungary",
-        "Romania",
-        "Bulgaria",
-        "Greece",
-        "Cyprus",
-        "Malta",
-        "Slovenia",
-        "Croatia",
-        "Serbia",
-        "Bosnia and Herzegovina",
-        "Montenegro",
-        "North Macedonia",
-        "Albania",
-        "Estonia",
-        "Latvia",
-        "Lithuania",
-        "Ukraine",
-        "Belarus",
-        "Moldova",
-        "Russia",
-    ),
-    APAC: (
-        "China",
-        "Hong Kong",
-        "Macau",
-        "Taiwan",
-        "Japan",
-        "South Korea",
-        "Mongolia",
-        "India",
-        "Pakistan",
-        "Bangladesh",
-        "Sri Lanka",
-        "Nepal",
-        "Singapore",
-        "Malaysia",
-        "Indonesia",
-        "Thailand",
-        "Vietnam",
-        "Philippines",
-        "Cambodia",
-        "Myanmar",
-        "Brunei",
-        "Australia",
-        "New Zealand",
-        "Papua New Guinea",
-        "Fiji",
-    ),
-    LATIN_AMERICA: (
-        "Mexico",
-        "Guatemala",
-        "Honduras",
-        "El Salvador",
-        "Nicaragua",
-        "Costa Rica",
-        "Panama",
-        "Cuba",
-        "Dominican Republic",
-        "Puerto Rico",
-        "Jamaica",
-        "Trinidad and Tobago",
-        "Colombia",
-        "Venezuela",
-        "Ecuador",
-        "Peru",
-        "Bolivia",
-        "Chile",
-        "Argentina",
-        "Uruguay",
-        "Paraguay",
-        "Brazil",
-    ),
-    MIDDLE_EAST: (
-        "Saudi Arabia",
-        "United Arab Emirates",
-        "Qatar",
-        "Kuwait",
-        "Bahrain",
-        "Oman",
-        "Yemen",
-        "Israel",
-        "Jordan",
-        "Lebanon",
-        "Syria",
-        "Iraq",
-        "Iran",
-        "Palestine",
-        "Egypt",
-        "Turkey",
-    ),
-}
-
-# Other spellings seen in location strings -> the table's name.
-_ALIASES: Mapping[str, str] = {
-    "USA": "United States",
-    "US": "United States",
-    "U.S.": "United States",
-    "U.S.A.": "United States",
-    "United States of America": "United States",
-    "UK": "United Kingdom",
-    "U.K.": "United Kingdom",
-    "Great Britain": "United Kingdom",
-    "England": "United Kingdom",
-    "Scotland": "United Kingdom",
-    "Wales": "United Kingdom",
-    "Northern Ireland": "United Kingdom",
-    "The Netherlands": "Netherlands",
-    "Holland": "Netherlands",
-    "Czechia": "Czech Republic",
-    "Korea": "South Korea",
-    "Republic of Korea": "South Korea",
-    "Hong Kong SAR": "Hong Kong",
-    "Macao": "Macau",
-    "Viet Nam": "Vietnam",
-    "Burma": "Myanmar",
-    "UAE": "United Arab Emirates",
-    "U.A.E.": "United Arab Emirates",
-    "KSA": "Saudi Arabia",
-    "Turkiye": "Turkey",
-    "Russian Federation": "Russia",
-    "Brasil": "Brazil",
-}
 
 
 def _key(name: str) -> str:
@@ -192,10 +45,10 @@ def _key(name: str) -> str:
 
 
 COUNTRY_REGION: Mapping[str, str] = {
-    country: region for region, countries in _COUNTRIES.items() for country in countries
+    country: region for region, countries in COUNTRIES.items() for country in countries
 }
 _LOOKUP: dict[str, str] = {_key(c): r for c, r in COUNTRY_REGION.items()} | {
-    _key(alias): COUNTRY_REGION[country] for alias, country in _ALIASES.items()
+    _key(alias): COUNTRY_REGION[country] for alias, country in ALIASES.items()
 }
 
 
@@ -287,155 +140,6 @@ def region_lines(
     return candidate_region, agenda_region
 
 
-# Words of agendas for a region or a place in one; None consumes a phrase that
-# names no region of the five ("Central Asia" must not read as "Asia").
-_AGENDA_TERMS: Mapping[str | None, tuple[str, ...]] = {
-    NORTH_AMERICA: (
-        "North America",
-        "North American",
-        "American",
-        "Americas",
-        "US",
-        "U.S.",
-        "USA",
-        "DC",
-        "Midwest",
-        "Northeast US",
-        "US Northeast",
-        "Southeast US",
-        "US Southeast",
-        "West Coast",
-        "East Coast",
-        "Gulf Coast",
-        "Sun Belt",
-        "California",
-        "Texas",
-        "New York",
-        "Florida",
-        "Illinois",
-        "Ohio",
-        "Pennsylvania",
-        "Georgia",
-        "Michigan",
-        "Arizona",
-        "Washington",
-        "Colorado",
-        "Massachusetts",
-        "New Jersey",
-        "North Carolina",
-        "Virginia",
-        "Pacific Northwest",
-        "Tennessee",
-        "Ontario",
-        "Quebec",
-        "Alberta",
-        "British Columbia",
-        "Canadian",
-    ),
-    EUROPE: (
-        "Europe",
-        "European",
-        "EU",
-        "EMEA",
-        "DACH",
-        "Benelux",
-        "Nordics",
-        "Nordic",
-        "Scandinavia",
-        "Scandinavian",
-        "CEE",
-        "Iberia",
-        "Iberian",
-        "Baltics",
-        "Southern Europe",
-        "Eastern Europe",
-        "Western Europe",
-        "Central Europe",
-        "Northern Europe",
-        "UK & Ireland",
-        "British",
-        "German",
-        "French",
-        "Italian",
-        "Spanish",
-        "Dutch",
-        "Polish",
-        "Swedish",
-        "Danish",
-        "Norwegian",
-        "Finnish",
-        "Swiss",
-        "Belgian",
-        "Irish",
-        "Czech",
-        "Austrian",
-        "Portuguese",
-    ),
-    APAC: (
-        "APAC",
-        "Asia",
-        "Asian",
-        "Asia-Pacific",
-        "Asia Pacific",
-        "ASEAN",
-        "Southeast Asia",
-        "South Asia",
-        "East Asia",
-        "North Asia",
-        "Greater China",
-        "ANZ",
-        "Oceania",
-        "Pacific",
-        "Chinese",
-        "Japanese",
-        "Korean",
-        "Indian",
-        "Taiwanese",
-        "Australian",
-        "Singaporean",
-        "Vietnamese",
-        "Indonesian",
-        "Malaysian",
-        "Thai",
-    ),
-    LATIN_AMERICA: (
-        "Latin America",
-        "Latin American",
-        "LatAm",
-        "LATAM",
-        "South America",
-        "South American",
-        "Central America",
-        "Central American",
-        "Andean",
-        "Caribbean",
-        "Mercosur",
-        "Brazilian",
-        "Mexican",
-        "Chilean",
-        "Colombian",
-        "Peruvian",
-        "Argentine",
-        "Argentinian",
-    ),
-    MIDDLE_EAST: (
-        "Middle East",
-        "Middle Eastern",
-        "GCC",
-        "Gulf",
-        "MENA",
-        "Dubai",
-        "Abu Dhabi",
-        "Riyadh",
-        "Saudi",
-        "Emirati",
-        "Israeli",
-        "Gulf states",
-    ),
-    None: ("Central Asia", "Africa", "African", "Sub-Saharan Africa"),
-}
-
-
 def _term_pattern(term: str) -> str:
     # "US", "EU", "DC" are words too ("us", "eu-"): acronyms match in upper case.
     escaped = re.escape(term)
@@ -446,9 +150,9 @@ def _agenda_terms() -> dict[str, str | None]:
     terms: dict[str, str | None] = {}
     for country, region in COUNTRY_REGION.items():
         terms[country] = region
-    for alias, country in _ALIASES.items():
+    for alias, country in ALIASES.items():
         terms[alias] = COUNTRY_REGION[country]
-    for region, words in _AGENDA_TERMS.items():
+    for region, words in AGENDA_TERMS.items():
         terms.update(dict.fromkeys(words, region))
     return terms
 

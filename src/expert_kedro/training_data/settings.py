@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from expert_kedro.settings_base import ParameterSettings
-from expert_kedro.training_data.formatting import OUTPUT_FORMATS
+from expert_kedro.training_data.targets import OUTPUT_FORMATS
 
 # Splits the augmentation pipeline may add partial agendas to; test partial agendas
 # are built by the evaluation (build_partial_test_projects), never trained on.
