@@ -22,6 +22,10 @@ _LIBRARY_LOGGERS = (
     "accelerate",
     "bitsandbytes",
     "sentence_transformers",
+    # The tracking extra: kedro-mlflow sets up MLflow's store when the context loads.
+    "kedro_mlflow",
+    "mlflow",
+    "alembic",
     "py.warnings",
 )
 
