@@ -19,6 +19,7 @@ Without kedro-mlflow nothing is logged and the run says so once.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -83,6 +84,13 @@ def _active_run_id() -> str | None:
     return run.info.run_id if run else None
 
 
+def _open_run_id() -> str | None:
+    """The MLflow run open in this thread (none before mlflow is imported)."""
+    mlflow = sys.modules.get("mlflow")
+    run = mlflow.active_run() if mlflow is not None else None
+    return run.info.run_id if run else None
+
+
 class ExperimentTrackingHooks:
     """Log training curves, evaluation metrics and artifacts into the MLflow run."""
 
@@ -91,17 +99,23 @@ class ExperimentTrackingHooks:
 
     def __init__(self) -> None:
         self._run_id: str | None = None
+        self._outer_run_id: str | None = None
         self._catalog: Any = None
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context: Any) -> None:
-        """Define ``${project_path:}`` before kedro-mlflow reads ``mlflow.yml``."""
+        """Define ``${project_path:}`` before kedro-mlflow reads ``mlflow.yml``.
+
+        Also note the MLflow run opened before the session, if any: kedro-mlflow
+        then logs into it and leaves it open.
+        """
         root = Path(context.project_path).resolve().as_posix()
 
         def project_path() -> str:
             return root
 
         OmegaConf.register_resolver(PROJECT_PATH_RESOLVER, project_path, replace=True)
+        self._outer_run_id = _open_run_id()
 
     @hook_impl(trylast=True)
     def before_pipeline_run(self, catalog: Any) -> None:
@@ -119,9 +133,20 @@ class ExperimentTrackingHooks:
         if dataset_name in ARTIFACTS:
             self._guarded(dataset_name, self._log_artifact, dataset_name, data)
 
-    @hook_impl
+    @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:
-        """Forget the run (kedro-mlflow ends it)."""
+        """Close the run kedro-mlflow has just ended once, then forget it.
+
+        kedro-mlflow 2.0.3 re-opens its run before each node; MLflow 3 stacks
+        these re-openings, so its one ``end_run`` leaves the run open in the
+        process, and the next session of the same process (tests, notebooks)
+        would log into it.
+        """
+        if self._run_id is not None and self._run_id != self._outer_run_id:
+            import mlflow  # noqa: PLC0415 - optional extra
+
+            while _open_run_id() == self._run_id:
+                mlflow.end_run()
         self._run_id = self._catalog = None
 
     @hook_impl
