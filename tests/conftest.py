@@ -91,6 +91,9 @@ _CONFIGURED_LOGGERS = (
     "accelerate",
     "bitsandbytes",
     "sentence_transformers",
+    "kedro_mlflow",
+    "mlflow",
+    "alembic",
     "py.warnings",
 )
 
@@ -130,6 +133,16 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return copy_project(tmp_path / "project")
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """A ``MonkeyPatch`` for module-scoped fixtures (telemetry off, Hub offline)."""
+    patcher = pytest.MonkeyPatch()
+    patcher.setenv("KEDRO_DISABLE_TELEMETRY", "true")
+    patcher.setenv("HF_HUB_OFFLINE", "1")
+    yield patcher
+    patcher.undo()
 
 
 @pytest.fixture(scope="session")

@@ -78,15 +78,6 @@ def trained(tmp_path_factory, smollm2_base: Path, monkeypatch_module):
     return project, catalog, stamp
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    patcher = pytest.MonkeyPatch()
-    patcher.setenv("KEDRO_DISABLE_TELEMETRY", "true")
-    patcher.setenv("HF_HUB_OFFLINE", "1")
-    yield patcher
-    patcher.undo()
-
-
 def test_base_model_was_reused(trained):
     project, _, stamp = trained
     weights = project / "data" / "06_models" / "base_model" / "model.safetensors"
