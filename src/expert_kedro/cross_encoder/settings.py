@@ -40,7 +40,7 @@ class CrossEncoderSettings(ParameterSettings):
     learning_rate: float = 2e-5
     warmup_ratio: float = 0.1
     max_length: int = 512
-    max_train_pairs: int | None = None
+    max_train_pairs: int | None = 500
     logging_steps: int = 10
     seed: int = 0
 
