@@ -91,6 +91,20 @@ def _open_run_id() -> str | None:
     return run.info.run_id if run else None
 
 
+def _forget_kedro_mlflow_run() -> None:
+    """Clear the run id kedro-mlflow keeps after its run has ended.
+
+    kedro-mlflow 2.0.3's hook is one object per process and keeps the id of the
+    last run it opened; in a later session of the same process whose pipeline it
+    does not track (``disable_tracking``), it re-opens that id before each node,
+    in the new project's store, where the run does not exist.
+    """
+    module = sys.modules.get("kedro_mlflow.framework.hooks.mlflow_hook")
+    hook = getattr(module, "mlflow_hook", None)
+    if hook is not None:
+        hook.run_id = None
+
+
 class ExperimentTrackingHooks:
     """Log training curves, evaluation metrics and artifacts into the MLflow run."""
 
@@ -135,24 +149,29 @@ class ExperimentTrackingHooks:
 
     @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:
-        """Close the run kedro-mlflow has just ended once, then forget it.
+        """Close the run kedro-mlflow has just ended once, then forget it."""
+        self._close_run()
+
+    @hook_impl(trylast=True)
+    def on_pipeline_error(self) -> None:
+        """Close the run of a failed pipeline (kedro-mlflow marks it failed)."""
+        self._close_run(status="FAILED")
+
+    def _close_run(self, status: str = "FINISHED") -> None:
+        """End every stacked entry of this session's run, then forget it.
 
         kedro-mlflow 2.0.3 re-opens its run before each node; MLflow 3 stacks
         these re-openings, so its one ``end_run`` leaves the run open in the
         process, and the next session of the same process (tests, notebooks)
-        would log into it.
+        would log into it, or fail to find it in another project's store.
         """
         if self._run_id is not None and self._run_id != self._outer_run_id:
             import mlflow  # noqa: PLC0415 - optional extra
 
             while _open_run_id() == self._run_id:
-                mlflow.end_run()
+                mlflow.end_run(status=status)
         self._run_id = self._catalog = None
-
-    @hook_impl
-    def on_pipeline_error(self) -> None:
-        """Forget the run of a failed pipeline (kedro-mlflow marks it failed)."""
-        self._run_id = self._catalog = None
+        _forget_kedro_mlflow_run()
 
     def _guarded(self, name: str, log: Callable[..., None], *args: Any) -> None:
         """Run ``log``; a tracking failure is a warning, never a failed run."""
