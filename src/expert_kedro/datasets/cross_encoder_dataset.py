@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import json
-from copy import deepcopy
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
 
-import fsspec
-from kedro.io.core import (
-    AbstractVersionedDataset,
-    DatasetError,
-    Version,
-    get_filepath_str,
-    get_protocol_and_path,
-)
+from kedro.io.core import DatasetError
 from kedro_datasets._typing import JSONPreview
 
 from expert_kedro.cross_encoder.training import TrainedCrossEncoder, load_cross_encoder
-from expert_kedro.datasets._folders import local_folder, write_folder
+from expert_kedro.datasets._folders import VersionedFolderDataset
 
 RECORD = "training.json"
 """The training record, next to the model's own files."""
 
 
 class CrossEncoderDataset(
-    AbstractVersionedDataset[TrainedCrossEncoder, TrainedCrossEncoder]
+    VersionedFolderDataset[TrainedCrossEncoder, TrainedCrossEncoder]
 ):
     """Saves a trained sentence-transformers ``CrossEncoder`` and its record.
 
@@ -59,41 +50,11 @@ class CrossEncoderDataset(
         logits = trained.model.predict([(agenda, candidate)])
     """
 
-    def __init__(  # noqa: PLR0913 - kedro-datasets' standard arguments
-        self,
-        *,
-        filepath: str,
-        version: Version | None = None,
-        credentials: dict[str, Any] | None = None,
-        fs_args: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        """Create a ``CrossEncoderDataset``.
-
-        Args:
-            filepath: Folder path (local or fsspec URL). With versioning, versions
-                are ``<filepath>/<version>/<folder name>``.
-            version: Kedro version; set by ``versioned: true`` in the catalog.
-            credentials: fsspec credentials for remote filesystems.
-            fs_args: Extra arguments for the fsspec filesystem.
-            metadata: Free-form metadata (kedro-viz layer, ...); ignored by Kedro.
-        """
-        protocol, path = get_protocol_and_path(filepath, version)
-        fs_args = deepcopy(fs_args) or {}
-        if protocol == "file":
-            fs_args.setdefault("auto_mkdir", True)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(credentials or {}), **fs_args)
-        self.metadata = metadata
-        super().__init__(
-            filepath=PurePosixPath(path),
-            version=version,
-            exists_function=self._fs.exists,
-            glob_function=self._fs.glob,
-        )
-
-    def _path(self, path: PurePosixPath) -> str:
-        return get_filepath_str(path, self._protocol)
+    MARKER = RECORD
+    MISSING = (
+        "No cross-encoder at '{path}' (missing {marker}). Train it with "
+        "`kedro run --pipelines=evaluation_llm`."
+    )
 
     def save(self, data: TrainedCrossEncoder) -> None:
         """Write the model and its record into a new folder (version)."""
@@ -109,42 +70,16 @@ class CrossEncoderDataset(
                 json.dumps(dict(data.record), indent=2, default=str), encoding="utf-8"
             )
 
-        # Raises when this version already exists: a version is never overwritten.
-        save_path = self._path(self._get_save_path())
-        write_folder(self._fs, self._protocol, save_path, writer)
+        self._write_folder(writer)
 
     def load(self) -> TrainedCrossEncoder:
         """Read the latest (or pinned) version."""
-        remote = self._path(self._get_load_path())
-        if not self._fs.exists(f"{remote}/{RECORD}"):
-            raise DatasetError(
-                f"No cross-encoder at '{remote}' (missing {RECORD}). Train it with "
-                "`kedro run --pipelines=evaluation_llm`."
-            )
-        folder = local_folder(self._fs, self._protocol, remote)
+        folder = self._local_folder(self._load_folder())
         record = json.loads(Path(folder, RECORD).read_text(encoding="utf-8"))
         return TrainedCrossEncoder(load_cross_encoder(folder), record)
 
-    def _exists(self) -> bool:
-        try:
-            path = self._path(self._get_load_path())
-        except DatasetError:
-            return False
-        return self._fs.exists(f"{path}/{RECORD}")
-
-    def _describe(self) -> dict[str, Any]:
-        return {
-            "filepath": self._filepath,
-            "protocol": self._protocol,
-            "version": self._version,
-        }
-
     def preview(self) -> JSONPreview:
         """The training record without the loss history, for kedro-viz."""
-        if not self._exists():
-            return JSONPreview("{}")
-        path = f"{self._path(self._get_load_path())}/{RECORD}"
-        with self._fs.open(path, "r", encoding="utf-8") as file:
-            record = json.load(file)
+        record = self._read_marker()
         record.pop("loss_history", None)
         return JSONPreview(json.dumps(record, default=str))

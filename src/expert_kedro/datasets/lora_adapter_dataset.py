@@ -5,24 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from copy import deepcopy
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-import fsspec
-from kedro.io.core import (
-    AbstractVersionedDataset,
-    DatasetError,
-    Version,
-    get_filepath_str,
-    get_protocol_and_path,
-)
+from kedro.io.core import DatasetError
 from kedro_datasets._typing import JSONPreview
 
 from expert_kedro.datasets._folders import (
+    VersionedFolderDataset,
     abandoned_temp_folder,
-    local_folder,
-    write_folder,
 )
 from expert_kedro.modeling.handles import LoRAAdapterHandle, TrainedAdapter
 
@@ -41,7 +32,7 @@ _SUMMARY_KEYS = (
 )
 
 
-class LoRAAdapterDataset(AbstractVersionedDataset[TrainedAdapter, LoRAAdapterHandle]):
+class LoRAAdapterDataset(VersionedFolderDataset[TrainedAdapter, LoRAAdapterHandle]):
     """Saves a LoRA adapter with ``save_pretrained``; loads a small handle on it.
 
     A saved folder holds ``adapter_config.json`` + ``adapter_model.safetensors``
@@ -78,41 +69,11 @@ class LoRAAdapterDataset(AbstractVersionedDataset[TrainedAdapter, LoRAAdapterHan
         model = PeftModel.from_pretrained(base_model, handle.path)
     """
 
-    def __init__(
-        self,
-        *,
-        filepath: str,
-        version: Version | None = None,
-        credentials: dict[str, Any] | None = None,
-        fs_args: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        """Create a ``LoRAAdapterDataset``.
-
-        Args:
-            filepath: Folder path (local or fsspec URL). With versioning, versions
-                are ``<filepath>/<version>/<folder name>``.
-            version: Kedro version; set by ``versioned: true`` in the catalog.
-            credentials: fsspec credentials for remote filesystems.
-            fs_args: Extra arguments for the fsspec filesystem.
-            metadata: Free-form metadata (kedro-viz layer, ...); ignored by Kedro.
-        """
-        protocol, path = get_protocol_and_path(filepath, version)
-        fs_args = deepcopy(fs_args) or {}
-        if protocol == "file":
-            fs_args.setdefault("auto_mkdir", True)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(credentials or {}), **fs_args)
-        self.metadata = metadata
-        super().__init__(
-            filepath=PurePosixPath(path),
-            version=version,
-            exists_function=self._fs.exists,
-            glob_function=self._fs.glob,
-        )
-
-    def _path(self, path: PurePosixPath) -> str:
-        return get_filepath_str(path, self._protocol)
+    MARKER = ADAPTER_CONFIG
+    MISSING = (
+        "No LoRA adapter at '{path}' (missing {marker}). Train one with "
+        "`kedro run --pipelines=model_training`."
+    )
 
     def save(self, data: TrainedAdapter) -> None:
         """Write adapter weights + config, tokenizer and training info."""
@@ -134,9 +95,10 @@ class LoRAAdapterDataset(AbstractVersionedDataset[TrainedAdapter, LoRAAdapterHan
             with open(f"{folder}/{TRAINING_INFO}", "w", encoding="utf-8") as file:
                 json.dump(data.training_info, file, indent=2, default=str)
 
-        save_path = self._path(self._get_save_path())
+        self._write_folder(writer)
+
+    def _before_write(self) -> None:
         self._check_orphan_versions(clean=True)
-        write_folder(self._fs, self._protocol, save_path, writer)
 
     def _orphan_versions(self) -> list[Path]:
         if self._protocol != "file" or self._version is None:
@@ -177,60 +139,26 @@ class LoRAAdapterDataset(AbstractVersionedDataset[TrainedAdapter, LoRAAdapterHan
                 name,
             )
 
-    def _read_json(self, folder: str, name: str) -> dict[str, Any]:
-        path = f"{folder}/{name}"
-        if not self._fs.exists(path):
-            return {}
-        with self._fs.open(path, "r", encoding="utf-8") as file:
-            return json.load(file)
-
     def load(self) -> LoRAAdapterHandle:
         """Return a handle on the (latest or pinned) adapter version."""
         self._check_orphan_versions(clean=False)
-        remote = self._path(self._get_load_path())
-        if not self._fs.exists(f"{remote}/{ADAPTER_CONFIG}"):
-            raise DatasetError(
-                f"No LoRA adapter at '{remote}' (missing {ADAPTER_CONFIG}). Train one "
-                "with `kedro run --pipelines=model_training`."
-            )
-        config = self._read_json(remote, ADAPTER_CONFIG)
+        remote = self._load_folder()
+        config = self._read_json(f"{remote}/{ADAPTER_CONFIG}")
+        info = f"{remote}/{TRAINING_INFO}"
         return LoRAAdapterHandle(
-            path=local_folder(self._fs, self._protocol, remote),
+            path=self._local_folder(remote),
             adapter_config=config,
             base_model_name_or_path=config.get("base_model_name_or_path"),
-            training_info=self._read_json(remote, TRAINING_INFO),
+            training_info=self._read_json(info) if self._fs.exists(info) else {},
             version=self.resolve_load_version(),
         )
 
-    def _exists(self) -> bool:
-        try:
-            path = self._path(self._get_load_path())
-        except DatasetError:
-            return False
-        return self._fs.exists(f"{path}/{ADAPTER_CONFIG}")
-
     def _summary(self) -> dict[str, Any]:
-        # Resolving the load version formats error messages with repr(self), which
-        # calls _describe() again: the guard breaks that loop.
-        if getattr(self, "_summarising", False):
-            return {}
-        self._summarising = True
-        try:
-            if not self._exists():
-                return {}
-            path = self._path(self._get_load_path())
-            config = self._read_json(path, ADAPTER_CONFIG)
-        finally:
-            self._summarising = False
+        config = self._read_marker()
         return {key: config.get(key) for key in _SUMMARY_KEYS if key in config}
 
     def _describe(self) -> dict[str, Any]:
-        return {
-            "filepath": self._filepath,
-            "protocol": self._protocol,
-            "version": self._version,
-            "adapter": self._summary(),
-        }
+        return {**super()._describe(), "adapter": self._summary()}
 
     def preview(self) -> JSONPreview:
         """Adapter config of the latest version, for kedro-viz."""

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-from copy import deepcopy
-from pathlib import PurePosixPath
 from typing import Any
 
-import fsspec
-from kedro.io.core import (
-    AbstractVersionedDataset,
-    DatasetError,
-    Version,
-    get_filepath_str,
-    get_protocol_and_path,
-)
+from kedro.io.core import DatasetError, Version
 from kedro_datasets._typing import JSONPreview
 
-from expert_kedro.datasets._folders import local_folder, write_folder
+from expert_kedro.datasets._folders import VersionedFolderDataset
 from expert_kedro.retrieval.index import RetrievalIndex
 from expert_kedro.retrieval.index_io import (
     MANIFEST,
@@ -29,7 +20,7 @@ from expert_kedro.retrieval.index_io import (
 _LOAD_ARGS = {"mmap": False, "device": None}
 
 
-class RetrievalIndexDataset(AbstractVersionedDataset[RetrievalIndex, RetrievalIndex]):
+class RetrievalIndexDataset(VersionedFolderDataset[RetrievalIndex, RetrievalIndex]):
     """Saves the fitted candidate retriever once; every consumer loads it.
 
     A saved folder (format in :mod:`expert_kedro.retrieval.index_io`) holds the BM25
@@ -70,7 +61,13 @@ class RetrievalIndexDataset(AbstractVersionedDataset[RetrievalIndex, RetrievalIn
         table = index.candidates(agendas, k=10)
     """
 
-    def __init__(  # noqa: PLR0913 - kedro-datasets' standard arguments
+    MARKER = MANIFEST
+    MISSING = (
+        "No retrieval index at '{path}' (missing {marker}). Build it with "
+        "`kedro run --pipelines=retrieval`."
+    )
+
+    def __init__(
         self,
         *,
         filepath: str,
@@ -82,15 +79,17 @@ class RetrievalIndexDataset(AbstractVersionedDataset[RetrievalIndex, RetrievalIn
     ) -> None:
         """Create a ``RetrievalIndexDataset``.
 
+        The arguments other than ``load_args`` are those of
+        :class:`~expert_kedro.datasets._folders.VersionedFolderDataset`.
+
         Args:
-            filepath: Folder path (local or fsspec URL). With versioning, versions
-                are ``<filepath>/<version>/<folder name>``.
+            filepath: Folder path (local or fsspec URL).
             version: Kedro version; set by ``versioned: true`` in the catalog.
             load_args: ``mmap`` (memory-map the arrays) and ``device`` (torch
                 device of the query encoder).
             credentials: fsspec credentials for remote filesystems.
             fs_args: Extra arguments for the fsspec filesystem.
-            metadata: Free-form metadata (kedro-viz layer, ...); ignored by Kedro.
+            metadata: Free-form metadata; ignored by Kedro.
 
         Raises:
             DatasetError: On an unknown ``load_args`` key.
@@ -102,22 +101,13 @@ class RetrievalIndexDataset(AbstractVersionedDataset[RetrievalIndex, RetrievalIn
                 f"{sorted(_LOAD_ARGS)}."
             )
         self._load_args = {**_LOAD_ARGS, **(load_args or {})}
-        protocol, path = get_protocol_and_path(filepath, version)
-        fs_args = deepcopy(fs_args) or {}
-        if protocol == "file":
-            fs_args.setdefault("auto_mkdir", True)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(credentials or {}), **fs_args)
-        self.metadata = metadata
         super().__init__(
-            filepath=PurePosixPath(path),
+            filepath=filepath,
             version=version,
-            exists_function=self._fs.exists,
-            glob_function=self._fs.glob,
+            credentials=credentials,
+            fs_args=fs_args,
+            metadata=metadata,
         )
-
-    def _path(self, path: PurePosixPath) -> str:
-        return get_filepath_str(path, self._protocol)
 
     def save(self, data: RetrievalIndex) -> None:
         """Write the index into a new folder (a new version when versioned)."""
@@ -131,60 +121,28 @@ class RetrievalIndexDataset(AbstractVersionedDataset[RetrievalIndex, RetrievalIn
                 "RetrievalIndexDataset refuses an index without a fusion weight; run "
                 "tune_retrieval_index(index, validation_projects) before saving."
             )
-        # Raises when this version already exists: a version is never overwritten.
-        save_path = self._path(self._get_save_path())
-        write_folder(
-            self._fs, self._protocol, save_path, lambda folder: save_index(data, folder)
-        )
+        self._write_folder(lambda folder: save_index(data, folder))
 
     def load(self) -> RetrievalIndex:
         """Read the latest (or pinned) version; no model is loaded here."""
-        remote = self._path(self._get_load_path())
-        if not self._fs.exists(f"{remote}/{MANIFEST}"):
-            raise DatasetError(
-                f"No retrieval index at '{remote}' (missing {MANIFEST}). Build it with "
-                "`kedro run --pipelines=retrieval`."
-            )
+        remote = self._load_folder()
         try:
             return load_index(
-                local_folder(self._fs, self._protocol, remote),
+                self._local_folder(remote),
                 mmap=bool(self._load_args["mmap"]),
                 device=self._load_args["device"],
             )
         except RetrievalIndexFormatError as exc:
             raise DatasetError(str(exc)) from None
 
-    def _exists(self) -> bool:
-        try:
-            path = self._path(self._get_load_path())
-        except DatasetError:
-            return False
-        return self._fs.exists(f"{path}/{MANIFEST}")
-
     def _manifest(self) -> dict[str, Any]:
-        # Resolving the load version formats error messages with repr(self), which
-        # calls _describe() again: the guard breaks that loop.
-        if getattr(self, "_reading_manifest", False):
-            return {}
-        self._reading_manifest = True
         try:
-            if not self._exists():
-                return {}
-            path = f"{self._path(self._get_load_path())}/{MANIFEST}"
-            with self._fs.open(path, "r", encoding="utf-8") as file:
-                return json.load(file)
+            return self._read_marker()
         except (OSError, json.JSONDecodeError) as exc:
             return {"error": f"unreadable {MANIFEST}: {exc}"}
-        finally:
-            self._reading_manifest = False
 
     def _describe(self) -> dict[str, Any]:
-        return {
-            "filepath": self._filepath,
-            "protocol": self._protocol,
-            "version": self._version,
-            "load_args": self._load_args,
-        }
+        return {**super()._describe(), "load_args": self._load_args}
 
     def preview(self) -> JSONPreview:
         """Roster size, fusion and weight, encoder and a few experts, for kedro-viz."""

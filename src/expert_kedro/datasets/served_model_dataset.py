@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from copy import deepcopy
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-import fsspec
-from kedro.io.core import (
-    AbstractVersionedDataset,
-    DatasetError,
-    Version,
-    get_filepath_str,
-    get_protocol_and_path,
-)
+from kedro.io.core import DatasetError
 from kedro_datasets._typing import JSONPreview
 
-from expert_kedro.datasets._folders import local_folder, write_folder
+from expert_kedro.datasets._folders import VersionedFolderDataset
 from expert_kedro.modeling.handles import ServedModel, ServedModelHandle
 
 MERGED, ADAPTER = "merged", "adapter"
@@ -29,7 +21,7 @@ _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 _PREVIEW_KEYS = ("model", "base_model", "adapter", "prompt")
 
 
-class ServedModelDataset(AbstractVersionedDataset[ServedModel, ServedModelHandle]):
+class ServedModelDataset(VersionedFolderDataset[ServedModel, ServedModelHandle]):
     """An exported model, ready for plain transformers, vLLM or TGI.
 
     A saved folder holds:
@@ -66,41 +58,11 @@ class ServedModelDataset(AbstractVersionedDataset[ServedModel, ServedModelHandle
         model = AutoModelForCausalLM.from_pretrained(handle.merged_path)
     """
 
-    def __init__(
-        self,
-        *,
-        filepath: str,
-        version: Version | None = None,
-        credentials: dict[str, Any] | None = None,
-        fs_args: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        """Create a ``ServedModelDataset``.
-
-        Args:
-            filepath: Folder path (local or fsspec URL). With versioning, versions
-                are ``<filepath>/<version>/<folder name>``.
-            version: Kedro version; set by ``versioned: true`` in the catalog.
-            credentials: fsspec credentials for remote filesystems.
-            fs_args: Extra arguments for the fsspec filesystem.
-            metadata: Free-form metadata (kedro-viz layer, ...); ignored by Kedro.
-        """
-        protocol, path = get_protocol_and_path(filepath, version)
-        fs_args = deepcopy(fs_args) or {}
-        if protocol == "file":
-            fs_args.setdefault("auto_mkdir", True)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(credentials or {}), **fs_args)
-        self.metadata = metadata
-        super().__init__(
-            filepath=PurePosixPath(path),
-            version=version,
-            exists_function=self._fs.exists,
-            glob_function=self._fs.glob,
-        )
-
-    def _path(self, path: PurePosixPath) -> str:
-        return get_filepath_str(path, self._protocol)
+    MARKER = MODEL_CARD
+    MISSING = (
+        "No exported model at '{path}' (missing {marker}). Export one with "
+        "`kedro run --pipelines=export`."
+    )
 
     @staticmethod
     def _check(data: Any) -> None:
@@ -142,23 +104,13 @@ class ServedModelDataset(AbstractVersionedDataset[ServedModel, ServedModelHandle
             with open(f"{folder}/{MODEL_CARD}", "w", encoding="utf-8") as file:
                 json.dump(data.card, file, indent=2, default=str)
 
-        save_path = self._path(self._get_save_path())
-        write_folder(self._fs, self._protocol, save_path, writer)
-
-    def _read_card(self, folder: str) -> dict[str, Any]:
-        with self._fs.open(f"{folder}/{MODEL_CARD}", "r", encoding="utf-8") as file:
-            return json.load(file)
+        self._write_folder(writer)
 
     def load(self) -> ServedModelHandle:
         """Return a handle on the (latest or pinned) export."""
-        remote = self._path(self._get_load_path())
-        if not self._fs.exists(f"{remote}/{MODEL_CARD}"):
-            raise DatasetError(
-                f"No exported model at '{remote}' (missing {MODEL_CARD}). Export "
-                "one with `kedro run --pipelines=export`."
-            )
-        card = self._read_card(remote)
-        path = local_folder(self._fs, self._protocol, remote)
+        remote = self._load_folder()
+        card = self._read_json(f"{remote}/{MODEL_CARD}")
+        path = self._local_folder(remote)
         adapter = Path(path, ADAPTER)
         return ServedModelHandle(
             path=path,
@@ -168,34 +120,8 @@ class ServedModelDataset(AbstractVersionedDataset[ServedModel, ServedModelHandle
             version=self.resolve_load_version(),
         )
 
-    def _exists(self) -> bool:
-        try:
-            path = self._path(self._get_load_path())
-        except DatasetError:
-            return False
-        return self._fs.exists(f"{path}/{MODEL_CARD}")
-
-    def _summary(self) -> dict[str, Any]:
-        # Resolving the load version formats error messages with repr(self), which
-        # calls _describe() again: the guard breaks that loop.
-        if getattr(self, "_summarising", False):
-            return {}
-        self._summarising = True
-        try:
-            if not self._exists():
-                return {}
-            card = self._read_card(self._path(self._get_load_path()))
-        finally:
-            self._summarising = False
-        return {key: card[key] for key in _PREVIEW_KEYS if key in card}
-
-    def _describe(self) -> dict[str, Any]:
-        return {
-            "filepath": self._filepath,
-            "protocol": self._protocol,
-            "version": self._version,
-        }
-
     def preview(self) -> JSONPreview:
         """Model facts, sources and prompt layout of the latest export (kedro-viz)."""
-        return JSONPreview(json.dumps(self._summary(), default=str))
+        card = self._read_marker()
+        summary = {key: card[key] for key in _PREVIEW_KEYS if key in card}
+        return JSONPreview(json.dumps(summary, default=str))
