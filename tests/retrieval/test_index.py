@@ -43,11 +43,20 @@ def test_saved_index_scores_like_the_fitted_one(tmp_path: Path, fusion: str):
     loaded = load_index(tmp_path / "index")
     assert not loaded.dense.encoder_loaded
     assert list(loaded.retrievers()) == SYSTEMS
+    # Another model instance may round the query encodings differently in the last
+    # float32 bit (AVX-512 kernels depend on memory layout): scores agree to 1e-6.
     for name, retriever in loaded.retrievers().items():
-        assert np.array_equal(retriever.score_all(AGENDAS), expected[name]), name
-    assert np.array_equal(loaded.score_all(AGENDAS), expected["hybrid"])
+        got = retriever.score_all(AGENDAS)
+        np.testing.assert_allclose(got, expected[name], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.score_all(AGENDAS), expected["hybrid"], rtol=1e-6, atol=1e-6
+    )
     pd.testing.assert_frame_equal(
-        loaded.candidates(AGENDAS, k=3), fitted.candidates(AGENDAS, k=3)
+        loaded.candidates(AGENDAS, k=3),
+        fitted.candidates(AGENDAS, k=3),
+        check_exact=False,
+        rtol=1e-6,
+        atol=1e-6,
     )
     ids, _ = top_k(loaded.score_all(AGENDAS), loaded.expert_ids, 1)
     assert ids[:, 0].tolist() == ANSWERS

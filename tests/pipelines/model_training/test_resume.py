@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from kedro.framework.session import KedroSession
 from safetensors.torch import load_file
@@ -50,6 +51,19 @@ PARAMS = ",".join(
     ]
 )
 RESUME = "model_training.training.resume_from_checkpoint=true"
+
+# Open defect (issue 17): on CPUs with native bfloat16 kernels (AVX-512 BF16) the
+# resumed run's first step already differs from the uninterrupted one,
+# although two uninterrupted runs there are
+# bit-identical; on CPUs that emulate bfloat16 (AVX2) the resume was exact.
+NATIVE_BF16_CPU = (
+    not torch.cuda.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+)
+RESUME_DIVERGES = pytest.mark.xfail(
+    NATIVE_BF16_CPU,
+    reason="resume not bit-exact on CPUs with native bfloat16 (open, issue 17)",
+    strict=False,
+)
 
 
 def _kedro(project: Path, params: str) -> subprocess.Popen:
@@ -143,6 +157,7 @@ def runs(project: Path) -> dict:
 
 
 @pytest.mark.slow
+@RESUME_DIVERGES
 def test_resumed_adapter_equals_the_uninterrupted_one(runs):
     full, resumed = runs["uninterrupted"]["adapter"], runs["resumed"]["adapter"]
     assert full.keys() == resumed.keys()
@@ -152,6 +167,7 @@ def test_resumed_adapter_equals_the_uninterrupted_one(runs):
 
 
 @pytest.mark.slow
+@RESUME_DIVERGES
 def test_resumed_history_is_the_uninterrupted_one(runs):
     full = runs["uninterrupted"]["history"]
     resumed = runs["resumed"]["history"]
