@@ -10,17 +10,19 @@ that name the command which builds them.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from expert_kedro.console.errors import CLIError
+from expert_kedro.console.project_config import ProjectConfig, read_project_config
 from expert_kedro.console.terminal_logging import route_logs_to_stderr
 from expert_kedro.recommender.adapters import TRAIN_COMMAND
 
 
-def load_adapter(context: Any, version: str | None) -> Any:
+def load_adapter(config: ProjectConfig, version: str | None) -> Any:
     """Handle of the latest (or the given) ``lora_adapter`` version.
 
     Raises:
@@ -28,21 +30,18 @@ def load_adapter(context: Any, version: str | None) -> Any:
     """
     from kedro.io import AbstractDataset  # noqa: PLC0415
 
-    config = context.config_loader["catalog"].get("lora_adapter")
-    if config is None:
+    entry = config.catalog_config.get("lora_adapter")
+    if entry is None:
         raise CLIError(
             "The catalog has no 'lora_adapter' entry; configure it in "
             "conf/base/catalog_model_training.yml."
         )
-    config = dict(config)
-    filepath = str(config.get("filepath", ""))
-    if filepath and "://" not in filepath and not Path(filepath).is_absolute():
-        # The catalog resolves relative paths against the project, not the cwd.
-        config["filepath"] = str(Path(context.project_path) / filepath)
-    dataset = AbstractDataset.from_config("lora_adapter", config, load_version=version)
+    dataset = AbstractDataset.from_config(
+        "lora_adapter", dict(entry), load_version=version
+    )
     if not dataset.exists():
         raise CLIError(
-            f"No trained LoRA adapter found at '{config.get('filepath')}' "
+            f"No trained LoRA adapter found at '{entry.get('filepath')}' "
             f"({f'version {version}' if version else 'any version'}). "
             f"{_known_versions(dataset)}Train one with `{TRAIN_COMMAND}`."
         )
@@ -92,8 +91,6 @@ def recommend_for_agenda(  # noqa: PLR0913 - the command's choices
     Returns:
         The ``recommendations`` rows and the ``inference_metrics``.
     """
-    from kedro.framework.session import KedroSession  # noqa: PLC0415
-    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
     from expert_kedro.recommender.loader import load_recommender  # noqa: PLC0415
     from expert_kedro.recommender.service import parse_agenda_table  # noqa: PLC0415
@@ -102,28 +99,35 @@ def recommend_for_agenda(  # noqa: PLR0913 - the command's choices
     )
     from expert_kedro.training_data.settings import PairsSettings  # noqa: PLC0415
 
-    bootstrap_project(project_path)
-    route_logs_to_stderr(verbose)  # bootstrapping re-applied Kedro's logging
-    with KedroSession.create(project_path=project_path, env=env) as session:
-        context = session.load_context()
-        catalog, params = context.catalog, context.params
-        settings = RecommenderSettings.from_params(
-            {**(params.get("recommender") or {}), **overrides}
-        )
-        pairs = PairsSettings.from_params(params.get("pairs") or {})
-        agendas = parse_agenda_table(
-            pd.DataFrame({"case_id": ["cli"], "agenda": [json.dumps(agenda)]}), "agenda"
-        )
-        rerank = settings.mode == "rerank"
-        recommender = load_recommender(
-            _load(catalog, "base_model"),
-            load_adapter(context, adapter_version),
-            settings,
-            expert_roster=_load(catalog, "expert_roster"),
-            train_pairs=_load(catalog, "train_pairs"),
-            retrieval_index=_load(catalog, "retrieval_index") if rerank else None,
-            rerank_tuning=_load(catalog, "rerank_tuning") if rerank else None,
-            generative_system=pairs.system_prompt,
-            output_format=pairs.output_format,
-        )
-        return recommender.recommend(agendas)
+    # Importing Kedro's project module and bootstrapping both (re)apply Kedro's
+    # logging configuration and log that they did.
+    logging.disable(logging.NOTSET if verbose else logging.INFO)
+    try:
+        from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+        bootstrap_project(project_path)
+    finally:
+        logging.disable(logging.NOTSET)
+    route_logs_to_stderr(verbose)
+    config = read_project_config(project_path, env)
+    catalog, params = config.catalog(), config.params
+    settings = RecommenderSettings.from_params(
+        {**(params.get("recommender") or {}), **overrides}
+    )
+    pairs = PairsSettings.from_params(params.get("pairs") or {})
+    agendas = parse_agenda_table(
+        pd.DataFrame({"case_id": ["cli"], "agenda": [json.dumps(agenda)]}), "agenda"
+    )
+    rerank = settings.mode == "rerank"
+    recommender = load_recommender(
+        _load(catalog, "base_model"),
+        load_adapter(config, adapter_version),
+        settings,
+        expert_roster=_load(catalog, "expert_roster"),
+        train_pairs=_load(catalog, "train_pairs"),
+        retrieval_index=_load(catalog, "retrieval_index") if rerank else None,
+        rerank_tuning=_load(catalog, "rerank_tuning") if rerank else None,
+        generative_system=pairs.system_prompt,
+        output_format=pairs.output_format,
+    )
+    return recommender.recommend(agendas)

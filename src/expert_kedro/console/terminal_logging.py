@@ -8,9 +8,6 @@ default only errors are kept, ``-v`` shows everything, always on stderr.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import io
 import logging
 import os
 import sys
@@ -25,7 +22,7 @@ _LIBRARY_LOGGERS = (
     "accelerate",
     "bitsandbytes",
     "sentence_transformers",
-    # The tracking extra: kedro-mlflow sets up MLflow's store when the context loads.
+    # The tracking extra, when a `kedro` command imported kedro-mlflow's plugin.
     "kedro_mlflow",
     "mlflow",
     "alembic",
@@ -44,7 +41,6 @@ def route_logs_to_stderr(verbose: bool) -> None:
     """
     level = logging.INFO if verbose else logging.ERROR
     logging.captureWarnings(verbose)
-    _import_tracking_plugin(verbose)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -67,21 +63,3 @@ def route_logs_to_stderr(verbose: bool) -> None:
             hf_logging.disable_progress_bar()
     except ImportError:  # pragma: no cover - transformers is a dependency
         pass
-
-
-def _import_tracking_plugin(verbose: bool) -> None:
-    """Import kedro-mlflow's hook (the ``tracking`` extra) now, if installed.
-
-    The session would import it later through its plugin entry point; on import
-    kedro-mlflow sets its logger to INFO and MLflow prints a warning whatever the
-    warning filters. Imported here, before the handlers and levels are set, with
-    what it prints hidden unless ``verbose`` (then on stderr).
-    """
-    # stdout is the command's result: what the import logs goes to stderr.
-    shown = sys.stderr if verbose else io.StringIO()
-    with (
-        contextlib.redirect_stdout(shown),
-        contextlib.redirect_stderr(shown),
-        contextlib.suppress(ImportError),
-    ):
-        importlib.import_module("kedro_mlflow.framework.hooks.mlflow_hook")
