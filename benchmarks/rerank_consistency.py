@@ -9,8 +9,8 @@ disagreement can be put on the weights or on the scoring path:
 
 * ``evaluation``: exactly ``evaluation_llm``'s scorer and ranker;
 * ``evaluation_no_fused_kernels``: the same with ``recommender.fused_kernels`` off;
-* ``callback_eval_model``: the training callback's scorer on the model loaded for
-  evaluation;
+* ``callback_evaluation_model``, ``callback_evaluation_no_fused_kernels_model``:
+  the training callback's scorer on the model each of the two loaded;
 * ``callback_inference_load``: the training callback's scorer on the model loaded by
   ``modeling.base_model.load_model_for_inference`` (the loader ``load_scorer``
   calls) without fused kernels;
@@ -18,9 +18,11 @@ disagreement can be put on the weights or on the scoring path:
   as training loads it (its attention implementation, no fused kernels) with the
   saved adapter;
 * ``callback_checkpoint``: the same with the selected checkpoint's adapter folder
-  (the ``best_checkpoint`` of the training history), when it still exists;
-* ``*_bf16_head``: the yes/no logits read in the model's dtype instead of from a
-  float32 output layer (``LLMScorer.float32_head``).
+  (the ``best_checkpoint`` of the training history), when it still exists.
+
+Liger's RoPE kernel replaces a module-level function for the whole process, so the
+variants loaded after ``evaluation`` keep it when the fused kernels are on: pass
+``recommender.fused_kernels=false`` to compare without any fused kernel.
 
 Run from the project root after ``kedro run --pipelines=training``::
 
@@ -123,9 +125,7 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
         ],
     }
 
-    def callback_mrr(
-        model: Any, tokenizer: Any, float32_head: bool = True
-    ) -> dict[str, float]:
+    def callback_mrr(model: Any, tokenizer: Any) -> dict[str, float]:
         callback = ranking_callback(
             data,
             tokenizer,
@@ -133,7 +133,6 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
             prompt_style=training.tokenization.prompt_style,
             packed_attention=training.attn_implementation == VARLEN,
         )
-        callback.ranker.scorer.float32_head = float32_head
         metrics = callback.rank_metrics(model)
         return {k.removeprefix("eval_rank_"): round(v, 6) for k, v in metrics.items()}
 
@@ -146,11 +145,6 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
         logger.info("%s: %s", name, results[name])
         args.out.write_text(json.dumps(results, indent=2, default=str))
 
-    def eval_mrr(ranker: Any, agenda_batch: int, float32_head: bool) -> dict:
-        ranker.scorer.float32_head = float32_head
-        scored = ranker.score_candidates(agendas, cases, agenda_batch=agenda_batch)
-        return _mrr(ranker, scored, acceptable)
-
     for name, variant in (
         ("evaluation", settings),
         ("evaluation_no_fused_kernels", replace(settings, fused_kernels=False)),
@@ -159,21 +153,19 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
         ranker = build_ranker(
             variant, scorer, Roster(roster), retriever=index, train_pairs=train_pairs
         )
-        heads = (True, False) if name == "evaluation" else (True,)
-        for head in heads:
-            suffix = "" if head else "_bf16_head"
-            timed(
-                name + suffix,
-                lambda r=ranker, h=head: eval_mrr(r, variant.agenda_batch, h),
-            )
-            if name == "evaluation":
-                timed(
-                    "callback_eval_model" + suffix,
-                    lambda s=scorer, h=head: callback_mrr(s.model, s.tokenizer, h),
-                )
+        timed(
+            name,
+            lambda r=ranker, batch=variant.agenda_batch: _mrr(
+                r, r.score_candidates(agendas, cases, agenda_batch=batch), acceptable
+            ),
+        )
+        timed(
+            f"callback_{name}_model",
+            lambda s=scorer: callback_mrr(s.model, s.tokenizer),
+        )
         del scorer, ranker
 
-    def training_load(folder: str, float32_head: bool = True) -> dict[str, float]:
+    def training_load(folder: str) -> dict[str, float]:
         model = load_base_model(
             base,
             training.quantization,
@@ -181,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
         )
         model = PeftModel.from_pretrained(model, folder)
         # The tokenizer training used.
-        return callback_mrr(model, load_tokenizer(base), float32_head)
+        return callback_mrr(model, load_tokenizer(base))
 
     def inference_load() -> dict[str, float]:
         quantization = {"load_in_4bit": True, "compute_dtype": settings.compute_dtype}
@@ -190,10 +182,6 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
 
     timed("callback_inference_load", inference_load)
     timed("callback_training_load", lambda: training_load(str(adapter.path)))
-    timed(
-        "callback_training_load_bf16_head",
-        lambda: training_load(str(adapter.path), float32_head=False),
-    )
     best = (history.get("selection") or {}).get("best_checkpoint")
     if best and (root / best).is_dir():
         timed("callback_checkpoint", lambda: training_load(str(root / best)))

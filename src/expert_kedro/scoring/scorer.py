@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,6 @@ import numpy as np
 import torch
 
 from expert_kedro.modeling.prompts import encode_text
-from expert_kedro.scoring.head_precision import float32_output_layer
 from expert_kedro.scoring.llm_scoring import (
     continuation_logprobs,
     next_token_logits,
@@ -56,9 +54,6 @@ class LLMScorer(PromptIds):
             overrides ``share_prefix``.
         prompt_fitting: Length policy (a name of ``prompt_fitting.POLICIES``, the
             one the adapter was trained with).
-        float32_head: Read the yes/no logits from a float32 output layer (see
-            :mod:`expert_kedro.scoring.head_precision`); false reads the model's
-            own dtype (kept to measure what the rounding costs).
         fitting: Counts of fitted prompts since the last ``fitting.reset()``.
     """
 
@@ -70,7 +65,6 @@ class LLMScorer(PromptIds):
     share_prefix: bool = True
     packing: bool = False
     prompt_fitting: str = DEFAULT_POLICY
-    float32_head: bool = True
     fitting: FittingTally = field(init=False, repr=False, compare=False)
     _fitter: PromptFitter | None = field(
         default=None, init=False, repr=False, compare=False
@@ -142,33 +136,25 @@ class LLMScorer(PromptIds):
         bounds = np.cumsum([0] + [len(group) for group in groups])
         spans = list(zip(bounds[:-1], bounds[1:], strict=True))
         yes, no = token_id(self.tokenizer, "yes"), token_id(self.tokenizer, "no")
-        head = float32_output_layer(self.model) if self.float32_head else nullcontext()
-        with head:
-            logits = self._next_token_logits(sequences, spans, [yes, no])
-        scores = (logits[:, 0] - logits[:, 1]).astype(float)
-        return [scores[a:b] for a, b in spans]
-
-    def _next_token_logits(
-        self, sequences: list[list[int]], spans: list[Any], token_ids: list[int]
-    ) -> np.ndarray:
-        """Next-token logits of ``token_ids`` after each sequence, in the layout
-        the scorer was set up with (packed rows, shared prefix or padded)."""
         if self.packing:
-            return packed_next_token_logits(
+            logits = packed_next_token_logits(
                 self.model,
                 [sequences[a:b] for a, b in spans],
-                token_ids,
+                [yes, no],
                 pad_id=self.pad_id,
                 batch_size=self.batch_size,
             )
-        return next_token_logits(
-            self.model,
-            sequences,
-            token_ids,
-            pad_id=self.pad_id,
-            batch_size=self.batch_size,
-            share_prefix=self.share_prefix,
-        )
+        else:
+            logits = next_token_logits(
+                self.model,
+                sequences,
+                [yes, no],
+                pad_id=self.pad_id,
+                batch_size=self.batch_size,
+                share_prefix=self.share_prefix,
+            )
+        scores = (logits[:, 0] - logits[:, 1]).astype(float)
+        return [scores[a:b] for a, b in spans]
 
     def continuation_scores(
         self,
