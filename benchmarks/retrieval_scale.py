@@ -19,10 +19,13 @@ Encoding the profiles is the slow part of a build: the embeddings of the largest
 roster are computed in chunks of ``--chunk`` profiles with the real model and cached
 under ``benchmarks/.cache`` (git-ignored) with each chunk's encoding time;
 ``--reuse-embeddings`` reuses cached chunks (a size's ``profile_encode_s`` is then the
-time of the run that encoded them). ``--encode-limit N`` encodes the first ``N``
-profiles only: the others get a derived embedding (a random blend of two encoded
-profiles, normalised; exact search costs the same whatever the values) and their
-encoding time is extrapolated from the measured throughput
+time of the run that encoded them). The dense fit also embeds every expert's past
+questions (about 430 s at 10k experts on 2 cores); ``--derive-history`` gives them
+derived embeddings as well (blends of encoded profiles) so that a 100k build fits in
+minutes, and records it (``history_embeddings``). ``--encode-limit N`` encodes the
+first ``N`` profiles only: the others get a derived embedding (a random blend of
+two encoded profiles, normalised; exact search costs the same whatever the values)
+and their encoding time is extrapolated from the measured throughput
 (``profile_encode_extrapolated``). Every build and query runs in its own process, so
 its peak resident memory (``ru_maxrss``) is that phase's alone; it includes the
 Python runtime, torch and the MiniLM model (``rss_before_index_mib`` is the process
@@ -86,6 +89,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         help="encode only the first N profiles; the others get derived embeddings",
     )
+    parser.add_argument(
+        "--derive-history",
+        action="store_true",
+        help="past questions get derived embeddings too (none encoded)",
+    )
     parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks/.cache")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
     parser.add_argument(
@@ -140,6 +148,7 @@ def run_phase(args: argparse.Namespace, phase: str, n: int) -> dict[str, Any]:
     command += ["--bm25-weight", str(args.bm25_weight), "--cache", str(args.cache)]
     if args.encode_limit is not None:
         command += ["--encode-limit", str(args.encode_limit)]
+    command += ["--derive-history"] if args.derive_history else []
     subprocess.run(command + (["--tiny"] if args.tiny else []), check=True)
     return json.loads(result.read_text())
 

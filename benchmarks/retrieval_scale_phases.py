@@ -114,12 +114,7 @@ def cached_embeddings(
         r["cpu_seconds"] * share for r, share in zip(records, shares, strict=True)
     )
     if encoded < n:
-        rng = np.random.default_rng([seed, 2])
-        pairs = rng.integers(0, encoded, size=(n - encoded, 2))
-        weight = rng.random((n - encoded, 1), dtype=np.float32)
-        blend = weight * vectors[pairs[:, 0]] + (1 - weight) * vectors[pairs[:, 1]]
-        blend /= np.linalg.norm(blend, axis=1, keepdims=True)
-        vectors = np.concatenate([vectors, blend.astype(np.float32)])
+        vectors = np.concatenate([vectors, blends(vectors, n - encoded, [seed, 2])])
     info = {
         "profiles_encoded": encoded,
         "profile_encode_s_measured": round(seconds, 2),
@@ -129,6 +124,16 @@ def cached_embeddings(
         "encode_loadavg": records[-1]["loadavg"],
     }
     return vectors, info
+
+
+def blends(vectors: np.ndarray, count: int, seed: list[int]) -> np.ndarray:
+    """``count`` random convex blends of two rows of ``vectors``, unit length."""
+    rng = np.random.default_rng(seed)
+    pairs = rng.integers(0, len(vectors), size=(count, 2))
+    weight = rng.random((count, 1), dtype=np.float32)
+    blend = weight * vectors[pairs[:, 0]] + (1 - weight) * vectors[pairs[:, 1]]
+    blend /= np.linalg.norm(blend, axis=1, keepdims=True)
+    return blend.astype(np.float32)
 
 
 def now() -> str:
@@ -171,6 +176,16 @@ def build_phase(args: argparse.Namespace) -> dict[str, Any]:
     )
     encode_s = encoding["profile_encode_s"]
     load_sentence_encoder().remember(texts, vectors)
+    history = "encoded"
+    if args.derive_history:
+        from expert_kedro.retrieval.base import agenda_text  # noqa: PLC0415
+
+        questions = sorted(
+            {agenda_text(a) for agendas in documents.agendas for a in agendas}
+        )
+        derived = blends(vectors, len(questions), [args.seed, 3])
+        load_sentence_encoder().remember(questions, derived)
+        history = f"derived ({len(questions)} texts, none encoded)"
     del vectors
     settings = RetrievalSettings.from_params(
         {"hybrid": {"bm25_weight": args.bm25_weight}, "prior": {"weight": 0.0}}
@@ -191,6 +206,7 @@ def build_phase(args: argparse.Namespace) -> dict[str, Any]:
         **encoding,
         "bm25_fit_s": index.fit_seconds["bm25"],
         "dense_fit_s_without_profiles": index.fit_seconds["dense"],
+        "history_embeddings": history,
         "fit_s": round(fit_s, 2),
         "save_s": round(save_s, 2),
         "build_s": round(encode_s + fit_s + save_s, 2),

@@ -20,6 +20,8 @@ def test_tiny_run_builds_loads_and_times_each_roster(tmp_path: Path) -> None:
     command += ["--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache")]
     # The second roster's profiles past the first chunk get derived embeddings.
     command += ["--encode-limit", "20"]
+    # Past questions get derived embeddings too (the 100k setting): nothing to encode.
+    command += ["--derive-history"]
     run = subprocess.run(
         command, check=False, cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -32,6 +34,7 @@ def test_tiny_run_builds_loads_and_times_each_roster(tmp_path: Path) -> None:
     assert large["profiles_encoded"] == 20 and large["profile_encode_extrapolated"]
     for row in (small, large):
         assert row["queries"] == 3
+        assert row["history_embeddings"].startswith("derived (")
         assert 0 < row["scan_p50_ms"] <= row["latency_p50_ms"]
         assert row["disk_mib_parts"]["embeddings"] > 0
         assert row["query_peak_rss_mib"] >= row["rss_after_load_mib"] > 0
