@@ -33,6 +33,41 @@ def build_lora_config(lora: LoraSettings) -> Any:
     )
 
 
+def keep_4bit_layout(model: Any) -> int:
+    """Keep bitsandbytes' 4-bit weights as loaded for a whole training run.
+
+    On a CPU with AVX-512 BF16, a bitsandbytes ``Linear4bit`` run in eval mode
+    without gradients (an evaluation, the ranking validation) converts its weights
+    in place to a packed layout for its fast CPU kernel, rounding the quantization
+    scales to bfloat16 on the way, and every later training step computes with the
+    rounded scales. An uninterrupted run converts at its step-0 evaluation, a resumed
+    one only at its first evaluation after the checkpoint, so their losses part from
+    the first resumed step; evaluations would also score other weights than the
+    ones trained. Training turns the conversion off: every forward pass of the run
+    reads the weights as they were loaded (no-op on other CPUs and on GPUs).
+
+    Args:
+        model: The quantized model about to be trained.
+
+    Returns:
+        How many layers had the conversion on.
+    """
+    layers = [
+        module
+        for module in model.modules()
+        if getattr(module, "support_avx512bf16_for_cpu", False)
+    ]
+    for module in layers:
+        module.support_avx512bf16_for_cpu = False
+    if layers:
+        logger.info(
+            "bitsandbytes' packed CPU layout off for %d 4-bit layers: evaluations "
+            "and training compute with the same weights",
+            len(layers),
+        )
+    return len(layers)
+
+
 def prepare_peft_model(
     model: Any, lora: LoraSettings, training: TrainingSettings
 ) -> Any:
@@ -64,6 +99,8 @@ def prepare_peft_model(
         # norm outputs. The Trainer turns gradient checkpointing on itself.
         for param in model.parameters():
             param.requires_grad_(False)
+    if quantized:
+        keep_4bit_layout(model)
     model = get_peft_model(model, build_lora_config(lora))
     trainable, total = model.get_nb_trainable_parameters()
     logger.info(
