@@ -33,38 +33,46 @@ def build_lora_config(lora: LoraSettings) -> Any:
     )
 
 
-def keep_4bit_layout(model: Any) -> int:
-    """Keep bitsandbytes' 4-bit weights as loaded for a whole training run.
+def pack_4bit_layout(model: Any) -> int:
+    """Put bitsandbytes' 4-bit weights in their final CPU layout before training.
 
     On a CPU with AVX-512 BF16, a bitsandbytes ``Linear4bit`` run in eval mode
     without gradients (an evaluation, the ranking validation) converts its weights
     in place to a packed layout for its fast CPU kernel, rounding the quantization
-    scales to bfloat16 on the way, and every later training step computes with the
-    rounded scales. An uninterrupted run converts at its step-0 evaluation, a resumed
-    one only at its first evaluation after the checkpoint, so their losses part from
-    the first resumed step; evaluations would also score other weights than the
-    ones trained. Training turns the conversion off: every forward pass of the run
-    reads the weights as they were loaded (no-op on other CPUs and on GPUs).
+    scales to bfloat16 on the way, and every later step computes with it. Left to
+    chance, an uninterrupted run converts at its step-0 evaluation and a resumed one
+    only at its first evaluation after the checkpoint, so their losses part from the
+    first resumed step. One forward pass of one token in eval mode converts every
+    layer before the first step of any run, fresh or resumed, so all of a run's
+    steps and evaluations use the same weights (and the packed layout trains about
+    15% faster there than the loaded one). A no-op on GPUs and other CPUs.
 
     Args:
         model: The quantized model about to be trained.
 
     Returns:
-        How many layers had the conversion on.
+        How many layers were converted.
     """
+    import torch  # noqa: PLC0415 - heavy import
+
     layers = [
         module
         for module in model.modules()
         if getattr(module, "support_avx512bf16_for_cpu", False)
+        and getattr(module.weight, "device", None) is not None
+        and module.weight.device.type == "cpu"
     ]
-    for module in layers:
-        module.support_avx512bf16_for_cpu = False
-    if layers:
-        logger.info(
-            "bitsandbytes' packed CPU layout off for %d 4-bit layers: evaluations "
-            "and training compute with the same weights",
-            len(layers),
-        )
+    if not layers:
+        return 0
+    training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(input_ids=torch.zeros((1, 1), dtype=torch.long))
+    model.train(training)
+    logger.info(
+        "bitsandbytes' packed CPU layout set for %d 4-bit layers before training",
+        len(layers),
+    )
     return len(layers)
 
 
@@ -100,7 +108,7 @@ def prepare_peft_model(
         for param in model.parameters():
             param.requires_grad_(False)
     if quantized:
-        keep_4bit_layout(model)
+        pack_4bit_layout(model)
     model = get_peft_model(model, build_lora_config(lora))
     trainable, total = model.get_nb_trainable_parameters()
     logger.info(

@@ -16,9 +16,9 @@ them), and the validation loss is measured every 4 steps (the resume must not ad
 an evaluation). On one CPU the two runs compute the same operations in the same
 order, so the adapters must be bit-identical; any real drift moves bfloat16
 weights by at least one unit in the last place, far above the tolerance. On CPUs
-with AVX-512 BF16 this also needs bitsandbytes' in-place weight packing kept off
-during the run's evaluations (``modeling.lora.keep_4bit_layout``): the
-uninterrupted run evaluates before its first step, the resumed one does not.
+with AVX-512 BF16 this also needs bitsandbytes' in-place weight packing done before
+the first step of every run (``modeling.lora.pack_4bit_layout``): otherwise the
+uninterrupted run packs at its step-0 evaluation and the resumed one later.
 """
 
 from __future__ import annotations
