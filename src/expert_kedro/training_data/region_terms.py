@@ -1,9 +1,13 @@
-"""Words of agendas that name a business region or a place in one (a data table).
+"""Words of agendas that the gazetteers do not read right (a data table, no logic).
 
-Region words of expert networks ("DACH", "GCC", "LatAm", "ASEAN"), demonyms and
-places inside a region (US states, Canadian provinces, "US Southeast"), matched by
-:func:`expert_kedro.training_data.regions.agenda_regions` together with the
-country names and aliases of :mod:`expert_kedro.training_data.region_countries`.
+:data:`AGENDA_TERMS` holds the region words of expert networks ("DACH", "GCC",
+"LatAm", "ASEAN"), demonyms and areas inside a region ("US Southeast", "Sun Belt");
+they win over the gazetteers (countries, subdivisions, cities) matched by
+:func:`expert_kedro.training_data.regions.agenda_regions`, which is how the few
+names with two readings are settled ("Georgia" is the US state, "Gulf of Mexico"
+US offshore). :data:`COMMON_WORDS` are ordinary English words and given names
+that are also the name of a city or a subdivision ("Reading", "Mobile", "Nice",
+"Victoria"); they never name a place on their own.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from expert_kedro.training_data.region_countries import (
 )
 
 # Words of agendas for a region or a place in one; None consumes a phrase that
-# names no region of the five ("Central Asia" must not read as "Asia").
+# names no region of the five ("Central Asia" must not read as "Asia", "China
+# clay" is a mineral, "Union Pacific" a railroad).
 AGENDA_TERMS: Mapping[str | None, tuple[str, ...]] = {
     NORTH_AMERICA: (
         "North America",
@@ -30,6 +35,7 @@ AGENDA_TERMS: Mapping[str | None, tuple[str, ...]] = {
         "U.S.",
         "USA",
         "DC",
+        "NORAM",
         "Midwest",
         "Northeast US",
         "US Northeast",
@@ -38,36 +44,23 @@ AGENDA_TERMS: Mapping[str | None, tuple[str, ...]] = {
         "West Coast",
         "East Coast",
         "Gulf Coast",
+        "Gulf of Mexico",
         "Sun Belt",
-        "California",
-        "Texas",
-        "New York",
-        "Florida",
-        "Illinois",
-        "Ohio",
-        "Pennsylvania",
-        "Georgia",
-        "Michigan",
-        "Arizona",
-        "Washington",
-        "Colorado",
-        "Massachusetts",
-        "New Jersey",
-        "North Carolina",
-        "Virginia",
+        "Sunbelt",
+        "Rust Belt",
+        "New England",
         "Pacific Northwest",
-        "Tennessee",
-        "Ontario",
-        "Quebec",
-        "Alberta",
-        "British Columbia",
+        "Silicon Valley",
+        "Bay Area",
+        "Permian",
+        "Georgia",  # the US state; the Caucasus country is in none of the five
         "Canadian",
     ),
     EUROPE: (
         "Europe",
         "European",
         "EU",
-        "EMEA",
+        "EMEA",  # as before: expert networks staff EMEA from Europe
         "DACH",
         "Benelux",
         "Nordics",
@@ -75,9 +68,11 @@ AGENDA_TERMS: Mapping[str | None, tuple[str, ...]] = {
         "Scandinavia",
         "Scandinavian",
         "CEE",
+        "Balkans",
         "Iberia",
         "Iberian",
         "Baltics",
+        "North Sea",
         "Southern Europe",
         "Eastern Europe",
         "Western Europe",
@@ -104,16 +99,18 @@ AGENDA_TERMS: Mapping[str | None, tuple[str, ...]] = {
     ),
     APAC: (
         "APAC",
+        "APJ",
         "Asia",
         "Asian",
         "Asia-Pacific",
-        "Asia Pacific",
         "ASEAN",
         "Southeast Asia",
         "South Asia",
         "East Asia",
         "North Asia",
         "Greater China",
+        "Greater Bay Area",
+        "Pearl River Delta",
         "ANZ",
         "Oceania",
         "Pacific",
@@ -133,11 +130,12 @@ AGENDA_TERMS: Mapping[str | None, tuple[str, ...]] = {
         "Latin America",
         "Latin American",
         "LatAm",
-        "LATAM",
+        "LAC",
         "South America",
         "South American",
         "Central America",
         "Central American",
+        "Southern Cone",
         "Andean",
         "Caribbean",
         "Mercosur",
@@ -154,14 +152,57 @@ AGENDA_TERMS: Mapping[str | None, tuple[str, ...]] = {
         "Middle Eastern",
         "GCC",
         "Gulf",
+        "Gulf states",
         "MENA",
-        "Dubai",
-        "Abu Dhabi",
-        "Riyadh",
+        "Levant",
         "Saudi",
         "Emirati",
         "Israeli",
-        "Gulf states",
     ),
-    None: ("Central Asia", "Africa", "African", "Sub-Saharan Africa"),
+    None: (
+        "Central Asia",
+        "Africa",
+        "African",
+        "Sub-Saharan Africa",
+        "China clay",
+        "Air Jordan",
+        "Georgia-Pacific",
+        "Union Pacific",
+        "Paris Agreement",
+        "Kyoto Protocol",
+        "Basel III",
+        "Basel IV",
+    ),
 }
+
+# Lower-case words that are also the name of a city (100k+) or a subdivision:
+# ordinary English words, company and product names ("Meta", "Brent", "Corona"),
+# given names and surnames, and the generic parts of subdivision names ("Central",
+# "Capital"). Picked by eye from the gazetteers' one-word names that are whole
+# words of the English WordPiece vocabulary of the installed MiniLM model.
+COMMON_WORDS: frozenset[str] = frozenset(
+    """
+    acre ajax archway ascension bar barking bath batman bell bender bose brandon
+    brent buffalo bush cascade centennial chandler chin colon columbia commonwealth
+    concord concordia corona cypress darwin davenport deal delta derby dual edison
+    enterprise falcon franklin garland genes gold hang homo independence kali kent
+    liberty lids lime limo lion logos lone mage male mango march mascara mercedes
+    meta metro midland mobile mono most motown natal nice oral orange paradise para
+    pest police pool pristine progress providence reading rest sale samba santander
+    shaping solo soul split springs store surprise tango terminus tours tuba tunes
+    union unity van victory vine vista volta zeta zion
+    ariel athena aurora cary elizabeth eugene everett george gilbert henderson
+    irving isabel jackson karin kennedy kimberley kira larkin lincoln lori luce
+    madison manning mara mary milton miranda nancy nelson newton nigel norman
+    regina richardson santana sidney sofie sophia thornton tori tyler victoria
+    warren
+    north south east west northern southern eastern western central centre city
+    coast lakes lake capital island islands rivers river delta plateau valley
+    highlands lowlands mountain mountains border federal national district
+    greater great upper lower new grand saint san santa port region province
+    state county nord norte sur sud
+    """.split()
+)
+
+# Trailing words of ISO 3166-2 names that agendas leave out ("Jiangsu Sheng").
+DESIGNATORS: frozenset[str] = frozenset({"sheng", "shi", "zizhiqu"})

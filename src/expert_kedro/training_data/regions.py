@@ -1,16 +1,27 @@
 """Business regions of roster experts and of client agendas, for rerank prompts.
 
 A roster ``expert_location`` reads ``"City, Country"``; :func:`expert_region` maps
-its country to one of the five regions (:data:`REGIONS`), or to None when the
-country is not in the table (the prompt then omits the region line). The tables
-are data modules: countries and their spellings in
-:mod:`~expert_kedro.training_data.region_countries`, agenda words in
-:mod:`~expert_kedro.training_data.region_terms`.
+its country (any name, spelling or ISO code that ``pycountry`` or
+``country_converter`` knows) to one of the five regions (:data:`REGIONS`), or to
+None when the country is in none of them (the prompt then omits the region line).
 
-:func:`agenda_regions` reads the regions an agenda names: its countries, the
-region words of expert networks ("DACH", "GCC", "LatAm", "ASEAN") and places
-inside a region (US states, Canadian provinces, "US Southeast"). Short upper-case
-words ("US", "EU", "UK") only match in upper case, so "tell us" is not the US.
+:func:`agenda_regions` reads the regions an agenda names from maintained
+gazetteers (:mod:`~expert_kedro.training_data.gazetteers`: countries, ISO 3166-2
+subdivisions, US states, cities) and from the region words of expert networks
+(:mod:`~expert_kedro.training_data.region_terms`: "DACH", "GCC", "LatAm").
+Reading for precision as much as recall:
+
+* a name starts with a capital letter ("reading" is a verb, "Reading" may be the
+  town); short upper-case words ("US", "EU", "UK") match in upper case only, so
+  "tell us" is not the US;
+* the longest name wins at a position ("New Mexico" over "Mexico", "Latin
+  American" over "American");
+* a city or subdivision that is also a common word or given name never names a
+  place on its own (:data:`~expert_kedro.training_data.region_terms.COMMON_WORDS`),
+  nor does a one-word one of fewer than four letters ("Of", "Bar", "Van").
+
+The gazetteers are read on the first call (not at import) and kept for the
+process.
 """
 
 from __future__ import annotations
@@ -20,12 +31,16 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from expert_kedro.training_data.region_countries import ALIASES, COUNTRIES, REGIONS
-from expert_kedro.training_data.region_terms import AGENDA_TERMS
+from expert_kedro.training_data.region_countries import REGIONS
+
+if TYPE_CHECKING:
+    from expert_kedro.training_data.gazetteers import Gazetteer
 
 __all__ = [
-    "COUNTRY_REGION",
+    "COUNTRY_REGION",  # noqa: F822 - built on first use (module __getattr__)
     "REGIONS",
     "agenda_regions",
     "expert_region",
@@ -35,21 +50,27 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-
-def _key(name: str) -> str:
-    """Case-, accent- and whitespace-insensitive lookup key of a country name."""
-    # Accents are dropped so that "México", "Perú" or "Türkiye" find their entry.
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.casefold().split())
+_WORD = re.compile(r"[^\W_]+")
 
 
-COUNTRY_REGION: Mapping[str, str] = {
-    country: region for region, countries in COUNTRIES.items() for country in countries
-}
-_LOOKUP: dict[str, str] = {_key(c): r for c, r in COUNTRY_REGION.items()} | {
-    _key(alias): COUNTRY_REGION[country] for alias, country in ALIASES.items()
-}
+def __getattr__(name: str) -> Mapping[str, str]:
+    # COUNTRY_REGION is built from the gazetteers on first use, not at import.
+    if name == "COUNTRY_REGION":
+        return _gazetteers().country_region_table()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _gazetteers() -> ModuleType:
+    # Imported on first use: prompts' importers need not load the libraries.
+    from expert_kedro.training_data import gazetteers  # noqa: PLC0415 - see above
+
+    return gazetteers
+
+
+def fold(text: str) -> str:
+    """``text`` without accents ("México" -> "Mexico", "Türkiye" -> "Turkiye")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def expert_region(location: str | None) -> str | None:
@@ -57,15 +78,17 @@ def expert_region(location: str | None) -> str | None:
 
     Args:
         location: ``"City, Country"`` (the country is the text after the last
-            comma), or a bare country name.
+            comma), or a bare country: a name in any common spelling, with or
+            without accents ("México", "Türkiye", "Czech Republic"), or an ISO
+            3166-1 alpha-2 or alpha-3 code ("DE", "DEU").
 
     Returns:
-        One of :data:`REGIONS`, or None for a missing location or a country that
-        is not in the table.
+        One of :data:`REGIONS`, or None for a missing location, an unknown country
+        or one in none of the five regions.
     """
     if not isinstance(location, str):
         return None
-    return _LOOKUP.get(_key(location.rsplit(",", 1)[-1]))
+    return _gazetteers().roster_region(location.rsplit(",", 1)[-1])
 
 
 def log_missing_regions(locations: Iterable[str | None], where: str) -> int:
@@ -109,7 +132,7 @@ def region_lines(
     """The region line settings that make sense for a roster, said once in the log.
 
     Location is an optional profile field: an export without locations (or with
-    none in the region table) gives no candidate a region, and an ``Agenda
+    none in the five regions) gives no candidate a region, and an ``Agenda
     region:`` line could only ever say the candidate's region is unknown. Both lines
     are then switched off for that data, with one warning; otherwise the settings
     are kept and experts without a region are counted (:func:`log_missing_regions`).
@@ -140,33 +163,6 @@ def region_lines(
     return candidate_region, agenda_region
 
 
-def _term_pattern(term: str) -> str:
-    # "US", "EU", "DC" are words too ("us", "eu-"): acronyms match in upper case.
-    escaped = re.escape(term)
-    return escaped if term.isupper() and len(term) <= 4 else f"(?i:{escaped})"
-
-
-def _agenda_terms() -> dict[str, str | None]:
-    terms: dict[str, str | None] = {}
-    for country, region in COUNTRY_REGION.items():
-        terms[country] = region
-    for alias, country in ALIASES.items():
-        terms[alias] = COUNTRY_REGION[country]
-    for region, words in AGENDA_TERMS.items():
-        terms.update(dict.fromkeys(words, region))
-    return terms
-
-
-_TERMS = _agenda_terms()
-_AGENDA_TERM_REGION = {_key(t): r for t, r in _TERMS.items()}
-# Longest first: at one position "Latin American" wins over "American".
-_AGENDA_RE = re.compile(
-    r"(?<![\w.])("
-    + "|".join(_term_pattern(t) for t in sorted(_TERMS, key=len, reverse=True))
-    + r")(?![\w])"
-)
-
-
 def agenda_regions(agenda: Iterable[str]) -> tuple[str, ...]:
     """The business regions an agenda names, in :data:`REGIONS` order.
 
@@ -174,8 +170,8 @@ def agenda_regions(agenda: Iterable[str]) -> tuple[str, ...]:
         agenda: The client's questions.
 
     Returns:
-        The regions of the countries, region words and places found (empty when
-        the agenda names none: most generic questions do not).
+        The regions of the countries, subdivisions, cities and region words found
+        (empty when the agenda names none: most generic questions do not).
     """
     return _agenda_regions(tuple(str(q) for q in agenda))
 
@@ -183,9 +179,61 @@ def agenda_regions(agenda: Iterable[str]) -> tuple[str, ...]:
 # Every candidate block of one agenda asks again (K per agenda in a batch).
 @functools.lru_cache(maxsize=4096)
 def _agenda_regions(agenda: tuple[str, ...]) -> tuple[str, ...]:
-    found = {
-        _AGENDA_TERM_REGION.get(_key(match.group(1)))
-        for question in agenda
-        for match in _AGENDA_RE.finditer(question)
-    }
+    gazetteer = _gazetteers().agenda_gazetteer()
+    found: set[str | None] = set()
+    for question in agenda:
+        found.update(_question_regions(question, gazetteer))
     return tuple(region for region in REGIONS if region in found)
+
+
+def _question_regions(question: str, gazetteer: Gazetteer) -> set[str | None]:
+    """Regions of the names in one question, scanned left to right."""
+    words = list(_WORD.finditer(question))
+    keys = [_word_key(w.group()) for w in words]
+    found: set[str | None] = set()
+    start = 0
+    while start < len(words):
+        size = _name_at(words, keys, start, gazetteer)
+        if size:
+            key = tuple(keys[start : start + size])
+            company = key in gazetteer.local and _company(words, start + size)
+            found.add(None if company else gazetteer.names[key])
+        start += size or 1
+    return found
+
+
+def _word_key(word: str) -> str:
+    return word.casefold() if word.isascii() else fold(word).casefold()
+
+
+def _name_at(
+    words: list[re.Match[str]], keys: list[str], start: int, gazetteer: Gazetteer
+) -> int:
+    """Words in the longest name starting at ``start`` (0: none starts there)."""
+    if not words[start].group()[0].isupper():
+        return 0
+    longest = min(gazetteer.longest.get(keys[start], 0), len(words) - start)
+    for size in range(longest, 0, -1):
+        key = tuple(keys[start : start + size])
+        if key not in gazetteer.names:
+            continue
+        text = "".join(w.group() for w in words[start : start + size])
+        if key in gazetteer.upper_only and not text.isupper():
+            continue
+        return size
+    return 0
+
+
+def _company(words: list[re.Match[str]], after: int) -> bool:
+    """Whether a city or subdivision name goes on as a company's.
+
+    A capitalized word right after it, in the same phrase: "Boston Scientific",
+    "Tokyo Electron", "Texas Instruments" name companies, while "Osaka, Japan",
+    "Osaka's plants" or "Osaka. What" keep the place. Country names are not
+    read so: "China Mobile" or "Saudi Aramco" still say where.
+    """
+    if after >= len(words):
+        return False
+    gap = words[after - 1].string[words[after - 1].end() : words[after].start()]
+    following = words[after].group()
+    return gap == " " and len(following) > 1 and following[0].isupper()
