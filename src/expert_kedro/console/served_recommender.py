@@ -92,6 +92,7 @@ class ServedRecommender:
         recommender = load_project_recommender(
             config, version or self.pinned, {"progress_bar": False}
         )
+        self._loaded = _Loaded(config, recommender, version, state)
         logger.info(
             "Loaded the recommender (%s mode, adapter %s%s) in %.1f s.",
             recommender.settings.mode,
@@ -99,8 +100,6 @@ class ServedRecommender:
             ", pinned" if self.pinned else "",
             time.perf_counter() - started,
         )
-        _warm_up(recommender)
-        self._loaded = _Loaded(config, recommender, version, state)
 
     def refresh(self) -> None:
         """Reload when what a fresh call would load differs from what is loaded."""
@@ -194,17 +193,6 @@ class ServedRecommender:
             "metrics": metrics,
             "adapter_version": loaded.adapter_version,
         }
-
-
-def _warm_up(recommender: Any) -> None:
-    """Rank a one-question agenda, so that the first call is not slower than others.
-
-    The first forward pass of a loaded model pays one-off costs (kernel selection,
-    memory allocation, lazy initialisation) that a client should not wait for.
-    """
-    started = time.perf_counter()
-    recommender.recommend(agenda_table(["Which expert knows this market best?"]))
-    logger.info("Warmed up in %.1f s.", time.perf_counter() - started)
 
 
 def _per_request(recommender: Any, request: dict[str, Any]) -> Any:
