@@ -26,23 +26,36 @@ line on stderr says so. Errors are one line on stderr with exit code 1, never a
 traceback: an empty agenda, a JSON file that is not a list, a missing adapter
 (train one with ``kedro run --pipelines=training``) and an adapter trained on
 another base model or prompt layout than the configuration's.
+
+``expert-recommend serve`` keeps the recommender loaded in a foreground process and
+answers calls on a Unix socket of the project and environment
+(``console/recommend_server.py``); a call first asks it and prints its answer
+(the same output, errors and exit code), without importing torch or pandas. A
+call ranks in its own process when no server answers, when it asks for another
+adapter version than the one served, or with ``--no-server``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from expert_kedro.console.agenda_input import read_questions
-from expert_kedro.console.cli_output import echo_recommendations
 from expert_kedro.console.errors import CLIError
 from expert_kedro.console.terminal_logging import route_logs_to_stderr
 
-__all__ = ["CLIError", "cli", "main", "recommend"]
+__all__ = ["CLIError", "cli", "main", "recommend", "serve"]
+
+_SERVE_HINT = (
+    "`expert-recommend serve` (same options: --project-path, --env, "
+    "--adapter-version, -v) keeps the model loaded and answers these calls."
+)
 
 
 def _overrides(
@@ -59,8 +72,52 @@ def _overrides(
     return overrides
 
 
+@contextlib.contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Loading errors as one line on stderr, exit code 1 (no traceback)."""
+    from expert_kedro.recommender.adapters import AdapterMismatchError  # noqa: PLC0415
+
+    try:
+        yield
+    except AdapterMismatchError as exc:
+        raise CLIError(str(exc)) from None
+    except ValueError as exc:
+        raise CLIError(str(exc).splitlines()[0]) from None
+
+
+def _answered_by_server(  # noqa: PLR0913 - the request's fields
+    agenda: list[str],
+    project_path: Path,
+    *,
+    env: str | None,
+    adapter_version: str | None,
+    options: dict[str, Any],
+    verbose: bool,
+) -> bool:
+    """Print the answer of the project's server, if one answers (see module doc)."""
+    from expert_kedro.console.cli_output import echo_rendered  # noqa: PLC0415
+    from expert_kedro.console.server_client import ask_server  # noqa: PLC0415
+
+    route_logs_to_stderr(verbose, libraries=False)
+    request = {
+        "op": "recommend",
+        "agenda": agenda,
+        "adapter_version": adapter_version,
+        **options,
+    }
+    answer = ask_server(project_path, env, request)
+    if answer is None:
+        return False
+    if answer["status"] == "error":
+        raise CLIError(answer["message"])
+    echo_rendered(answer["stdout"], answer["notes"])
+    return True
+
+
 @click.command(
-    name="recommend", context_settings={"help_option_names": ["-h", "--help"]}
+    name="recommend",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=_SERVE_HINT,
 )
 @click.option(
     "-q", "--question", "questions", multiple=True, help="Agenda question (repeatable)."
@@ -98,6 +155,9 @@ def _overrides(
     help="Kedro project folder.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records on stdout.")
+@click.option(
+    "--no-server", is_flag=True, help="Rank in this process even if a server runs."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show logs (on stderr).")
 def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
     questions: tuple[str, ...],
@@ -109,32 +169,81 @@ def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
     env: str | None,
     project_path: str,
     as_json: bool,
+    no_server: bool,
     verbose: bool,
 ) -> None:
     """Recommend roster experts for an agenda (see the module docstring)."""
+    agenda = read_questions(questions, file)
+    project = Path(project_path).resolve()
+    options = {
+        "top_k": top_k,
+        "mode": mode,
+        "generate_text": generate_text,
+        "as_json": as_json,
+    }
+    if not no_server and _answered_by_server(
+        agenda,
+        project,
+        env=env,
+        adapter_version=adapter_version,
+        options=options,
+        verbose=verbose,
+    ):
+        return
+    from expert_kedro.console.cli_output import (  # noqa: PLC0415
+        echo_recommendations,
+    )
     from expert_kedro.console.project_recommender import (  # noqa: PLC0415
         recommend_for_agenda,
     )
-    from expert_kedro.recommender.adapters import AdapterMismatchError  # noqa: PLC0415
 
-    agenda = read_questions(questions, file)
     route_logs_to_stderr(verbose)
-    try:
-        # Anything a library prints while loading goes to stderr, not the result.
-        with contextlib.redirect_stdout(sys.stderr):
-            recommendations, metrics = recommend_for_agenda(
-                agenda,
-                project_path=Path(project_path).resolve(),
-                env=env,
-                adapter_version=adapter_version,
-                overrides=_overrides(top_k, mode, generate_text, verbose),
-                verbose=verbose,
-            )
-    except AdapterMismatchError as exc:
-        raise CLIError(str(exc)) from None
-    except ValueError as exc:
-        raise CLIError(str(exc).splitlines()[0]) from None
+    # Anything a library prints while loading goes to stderr, not the result.
+    with _one_line_errors(), contextlib.redirect_stdout(sys.stderr):
+        recommendations, metrics = recommend_for_agenda(
+            agenda,
+            project_path=project,
+            env=env,
+            adapter_version=adapter_version,
+            overrides=_overrides(top_k, mode, generate_text, verbose),
+            verbose=verbose,
+        )
     echo_recommendations(recommendations, metrics, as_json=as_json)
+
+
+@click.command(name="serve", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--adapter-version",
+    default=None,
+    help="Serve this lora_adapter version (default: the latest, reloaded when a "
+    "newer one is saved).",
+)
+@click.option("--env", default=None, help="Kedro configuration environment.")
+@click.option(
+    "--project-path",
+    type=click.Path(file_okay=False),
+    default=".",
+    help="Kedro project folder.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Also show library logs.")
+def serve(
+    adapter_version: str | None, env: str | None, project_path: str, verbose: bool
+) -> None:
+    """Keep the recommender loaded; answer `expert-recommend` calls (Ctrl-C stops).
+
+    Runs in the foreground; its log goes to stderr. See
+    ``console/recommend_server.py``.
+    """
+    from expert_kedro.console.project_recommender import bootstrap  # noqa: PLC0415
+    from expert_kedro.console.recommend_server import (  # noqa: PLC0415
+        serve as run_server,
+    )
+
+    project = Path(project_path).resolve()
+    with _one_line_errors(), contextlib.redirect_stdout(sys.stderr):
+        bootstrap(project, verbose)
+        logging.getLogger("expert_kedro.console").setLevel(logging.INFO)
+        run_server(project, env, adapter_version)
 
 
 @click.group(name="expert_kedro")
@@ -147,7 +256,9 @@ cli.add_command(recommend)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point of ``expert-recommend``."""
-    recommend.main(
-        args=argv if argv is not None else sys.argv[1:], prog_name="expert-recommend"
-    )
+    """Console-script entry point of ``expert-recommend`` and ``... serve``."""
+    args = list(argv if argv is not None else sys.argv[1:])
+    if args[:1] == ["serve"]:
+        serve.main(args=args[1:], prog_name="expert-recommend serve")
+    else:
+        recommend.main(args=args, prog_name="expert-recommend")

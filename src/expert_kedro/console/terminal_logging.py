@@ -30,7 +30,7 @@ _LIBRARY_LOGGERS = (
 )
 
 
-def route_logs_to_stderr(verbose: bool) -> None:
+def route_logs_to_stderr(verbose: bool, *, libraries: bool = True) -> None:
     """Send every log record to stderr; keep errors only unless ``verbose``.
 
     Call it again after Kedro configures its logging (``bootstrap_project``
@@ -38,6 +38,8 @@ def route_logs_to_stderr(verbose: bool) -> None:
 
     Args:
         verbose: Show INFO logs and Python warnings (``-v``).
+        libraries: Also set transformers' own verbosity (imports transformers;
+            False for a call that a server answers, which imports no library).
     """
     level = logging.INFO if verbose else logging.ERROR
     logging.captureWarnings(verbose)
@@ -55,6 +57,8 @@ def route_logs_to_stderr(verbose: bool) -> None:
     if not verbose:
         warnings.simplefilter("ignore")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "info" if verbose else "error")
+    if not libraries:
+        return
     try:
         from transformers.utils import logging as hf_logging  # noqa: PLC0415
 
