@@ -9,6 +9,10 @@ disagreement can be put on the weights or on the scoring path:
 
 * ``evaluation``: exactly ``evaluation_llm``'s scorer and ranker;
 * ``evaluation_no_fused_kernels``: the same with ``recommender.fused_kernels`` off;
+* ``evaluation_padded``, ``evaluation_shared_prefix``: the same without fused
+  kernels and without packing, each prompt padded whole or its agenda prefix shared
+  (``recommender.packing`` / ``share_prefix``), to separate the layout from the
+  kernels;
 * ``callback_evaluation_model``, ``callback_evaluation_no_fused_kernels_model``:
   the training callback's scorer on the model each of the two loaded;
 * ``callback_inference_load``: the training callback's scorer on the model loaded by
@@ -148,6 +152,14 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
     for name, variant in (
         ("evaluation", settings),
         ("evaluation_no_fused_kernels", replace(settings, fused_kernels=False)),
+        (
+            "evaluation_padded",
+            replace(settings, fused_kernels=False, packing=False, share_prefix=False),
+        ),
+        (
+            "evaluation_shared_prefix",
+            replace(settings, fused_kernels=False, packing=False, share_prefix=True),
+        ),
     ):
         scorer = load_scorer(base, adapter, variant)
         ranker = build_ranker(
@@ -159,10 +171,11 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
                 r, r.score_candidates(agendas, cases, agenda_batch=batch), acceptable
             ),
         )
-        timed(
-            f"callback_{name}_model",
-            lambda s=scorer: callback_mrr(s.model, s.tokenizer),
-        )
+        if not name.startswith(("evaluation_padded", "evaluation_shared")):
+            timed(
+                f"callback_{name}_model",
+                lambda s=scorer: callback_mrr(s.model, s.tokenizer),
+            )
         del scorer, ranker
 
     def training_load(folder: str) -> dict[str, float]:
