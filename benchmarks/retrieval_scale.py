@@ -19,10 +19,12 @@ Encoding the profiles is the slow part of a build: the embeddings of the largest
 roster are computed in chunks of ``--chunk`` profiles with the real model and cached
 under ``benchmarks/.cache`` (git-ignored) with each chunk's encoding time;
 ``--reuse-embeddings`` reuses cached chunks (a size's ``profile_encode_s`` is then the
-time of the run that encoded them). The dense fit also embeds every expert's past
-questions (about 430 s at 10k experts on 2 cores); ``--derive-history`` gives them
-derived embeddings as well (blends of encoded profiles) so that a 100k build fits in
-minutes, and records it (``history_embeddings``). ``--encode-limit N`` encodes the
+time of the run that encoded them). The build seeds the shared encoder's cache with
+these embeddings, so the dense fit only embeds what is not cached: every expert's
+past questions, unless ``--derive-history`` gives them derived embeddings as well
+(blends of encoded profiles; recorded as ``history_embeddings``).
+``fit_texts_encoded`` counts the texts the fit still had to encode (0 with
+``--derive-history``). ``--encode-limit N`` encodes the
 first ``N`` profiles only: the others get a derived embedding (a random blend of
 two encoded profiles, normalised; exact search costs the same whatever the values)
 and their encoding time is extrapolated from the measured throughput
@@ -35,7 +37,10 @@ Per agenda, ``latency`` is ``RetrievalIndex.candidates`` end to end (query encod
 included); ``scan`` is the part that grows with the roster (BM25 scores, dot product,
 fusion, top-K) with the query already encoded; ``step_p50_ms`` splits it.
 
-Writes ``<out>/retrieval_scale_cpu.json`` and ``.md`` after every size.
+Writes ``<out>/retrieval_scale_cpu.json`` and ``.md`` after every size. Rows of an
+existing report in ``--out`` whose size this run does not measure are kept, each
+with the date of its run (``run``); that run's command and load average are listed
+under ``earlier_runs``.
 """
 
 from __future__ import annotations
@@ -185,6 +190,7 @@ def write(args: argparse.Namespace, report: dict[str, Any]) -> None:
         "scan_p95_ms",
         "meets_target",
         "query_loadavg",
+        "run",
     ]
     lines = [
         f"# Retrieval index at roster scale ({report['date']})",
@@ -193,6 +199,14 @@ def write(args: argparse.Namespace, report: dict[str, Any]) -> None:
         f"cores, no GPU. Load average during the run: {report['loadavg']}.",
         f"Command: `{report['command']}`",
         "",
+    ]
+    for run in report.get("earlier_runs", []):
+        lines += [
+            f"Rows of an earlier run ({run['date']}, load average "
+            f"{run['loadavg']}): `{run['command']}`",
+            "",
+        ]
+    lines += [
         f"One agenda at a time, top-{args.k} candidates, exact brute force, index "
         f"loaded from disk; target p50 <= {TARGET_P50_MS:g} ms at 100k experts.",
         "",
@@ -268,13 +282,43 @@ def main(argv: list[str] | None = None) -> None:
             "includes Python, torch and the MiniLM model.",
         ],
     }
+    earlier = earlier_rows(args.out / f"{TITLE}.json", args.sizes)
+    if earlier["runs"]:
+        report["earlier_runs"] = earlier["runs"]
     for n in sorted(args.sizes):
         build = run_phase(args, "build", n)
         query = run_phase(args, "query", n)
-        report["rows"].append(flatten(n, build, query))
+        new = [r for r in report["rows"] if r["run"] == report["date"]]
+        new.append({**flatten(n, build, query), "run": report["date"]})
+        report["rows"] = sorted(earlier["rows"] + new, key=lambda r: r["experts"])
         report["loadavg"] = list(os.getloadavg())
         write(args, report)
-        print(json.dumps(report["rows"][-1]), flush=True)
+        print(json.dumps(new[-1]), flush=True)
+
+
+def earlier_rows(path: Path, sizes: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the report at ``path`` for sizes not in ``sizes``, and their runs.
+
+    A row without ``run`` (written before rows were dated) belongs to its report's
+    run. Returns empty lists when there is no report.
+    """
+    if not path.is_file():
+        return {"rows": [], "runs": []}
+    old = json.loads(path.read_text())
+    rows = [
+        {**row, "run": row.get("run", old["date"])}
+        for row in old["rows"]
+        if row["experts"] not in sizes
+    ]
+    runs = [
+        run
+        for run in [
+            *old.get("earlier_runs", []),
+            {k: old[k] for k in ("date", "command", "loadavg")},
+        ]
+        if any(row["run"] == run["date"] for row in rows)
+    ]
+    return {"rows": rows, "runs": runs}
 
 
 if __name__ == "__main__":

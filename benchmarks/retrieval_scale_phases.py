@@ -190,9 +190,12 @@ def build_phase(args: argparse.Namespace) -> dict[str, Any]:
     settings = RetrievalSettings.from_params(
         {"hybrid": {"bm25_weight": args.bm25_weight}, "prior": {"weight": 0.0}}
     )
+    encoded_before = load_sentence_encoder().texts_encoded
     start = time.perf_counter()
     index = tune_retrieval_index(fit_retrieval_index(documents, settings), None)
     fit_s = time.perf_counter() - start
+    if index.dense.encoder is not load_sentence_encoder():
+        raise RuntimeError("The dense fit did not use the encoder seeded above.")
     target = workdir(args) / f"index_{args.n}"
     shutil.rmtree(target, ignore_errors=True)
     dataset = RetrievalIndexDataset(filepath=str(target), version=Version(None, None))
@@ -207,6 +210,7 @@ def build_phase(args: argparse.Namespace) -> dict[str, Any]:
         "bm25_fit_s": index.fit_seconds["bm25"],
         "dense_fit_s_without_profiles": index.fit_seconds["dense"],
         "history_embeddings": history,
+        "fit_texts_encoded": load_sentence_encoder().texts_encoded - encoded_before,
         "fit_s": round(fit_s, 2),
         "save_s": round(save_s, 2),
         "build_s": round(encode_s + fit_s + save_s, 2),

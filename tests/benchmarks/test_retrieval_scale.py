@@ -35,6 +35,7 @@ def test_tiny_run_builds_loads_and_times_each_roster(tmp_path: Path) -> None:
     for row in (small, large):
         assert row["queries"] == 3
         assert row["history_embeddings"].startswith("derived (")
+        assert row["fit_texts_encoded"] == 0  # the fit reused the seeded embeddings
         assert 0 < row["scan_p50_ms"] <= row["latency_p50_ms"]
         assert row["disk_mib_parts"]["embeddings"] > 0
         assert row["query_peak_rss_mib"] >= row["rss_after_load_mib"] > 0
@@ -53,3 +54,31 @@ def test_tiny_run_builds_loads_and_times_each_roster(tmp_path: Path) -> None:
     texts = DenseRetriever.profile_texts(roster_documents(args, 40))
     assert embedding_chunks(args, texts) == chunks[0].parent
     assert [c.stat().st_mtime_ns for c in chunks] == stamps
+
+
+def test_earlier_rows_keeps_sizes_not_measured_again(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from retrieval_scale import earlier_rows  # noqa: PLC0415
+
+    assert earlier_rows(tmp_path / "none.json", [10]) == {"rows": [], "runs": []}
+    first = {"date": "d1", "command": "c1", "loadavg": [1.0]}
+    second = {"date": "d2", "command": "c2", "loadavg": [2.0]}
+    report = {
+        **second,
+        "earlier_runs": [first],
+        "rows": [
+            {"experts": 10, "run": "d1"},
+            {"experts": 20},  # written before rows were dated: the report's run
+            {"experts": 30, "run": "d2"},
+        ],
+    }
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    kept = earlier_rows(path, [30])
+    assert kept["rows"] == [
+        {"experts": 10, "run": "d1"},
+        {"experts": 20, "run": "d2"},
+    ]
+    assert kept["runs"] == [first, second]
+    only_first = earlier_rows(path, [20, 30])
+    assert only_first == {"rows": [{"experts": 10, "run": "d1"}], "runs": [first]}

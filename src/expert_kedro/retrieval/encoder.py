@@ -153,11 +153,14 @@ class SentenceEncoder:
         return np.stack([self._cache[text] for text in texts]).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=4)
 def load_sentence_encoder(
-    model_path: str | None = None, device: str = "cpu", batch_size: int = 64
+    model_path: str | Path | None = None, device: str = "cpu", batch_size: int = 64
 ) -> SentenceEncoder:
     """A process-wide shared encoder, so the model loads and embeds each text once.
+
+    Calls that spell the same settings differently (defaults left out, keywords or
+    positions, a ``Path`` or a ``str``) share one encoder and its cache: embeddings
+    one caller computed or ``remember``-ed are hits for the others.
 
     Args:
         model_path: Local model folder, or None for the bundled all-MiniLM-L6-v2.
@@ -167,7 +170,19 @@ def load_sentence_encoder(
     Returns:
         The (cached) encoder.
     """
+    path = None if model_path is None else str(model_path)
+    return _shared_encoder(path, str(device), int(batch_size))
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_encoder(
+    model_path: str | None, device: str, batch_size: int
+) -> SentenceEncoder:
     return SentenceEncoder(model_path, device=device, batch_size=batch_size)
+
+
+# The lru_cache API, kept: tests drop the shared instance to start afresh.
+load_sentence_encoder.cache_clear = _shared_encoder.cache_clear  # type: ignore[attr-defined]
 
 
 class EncoderMismatchError(ValueError):
