@@ -114,6 +114,19 @@ def _answered_by_server(  # noqa: PLR0913 - the request's fields
     return True
 
 
+# The options `recommend` and `serve` share: a call finds the server of its project
+# and environment by them.
+_ENV_OPTION = click.option(
+    "--env", default=None, help="Kedro configuration environment."
+)
+_PROJECT_PATH_OPTION = click.option(
+    "--project-path",
+    type=click.Path(file_okay=False),
+    default=".",
+    help="Kedro project folder.",
+)
+
+
 @click.command(
     name="recommend",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -147,13 +160,8 @@ def _answered_by_server(  # noqa: PLR0913 - the request's fields
 @click.option(
     "--generate-text", is_flag=True, help="Also print the model's text for the top."
 )
-@click.option("--env", default=None, help="Kedro configuration environment.")
-@click.option(
-    "--project-path",
-    type=click.Path(file_okay=False),
-    default=".",
-    help="Kedro project folder.",
-)
+@_ENV_OPTION
+@_PROJECT_PATH_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records on stdout.")
 @click.option(
     "--no-server", is_flag=True, help="Rank in this process even if a server runs."
@@ -218,13 +226,8 @@ def recommend(  # noqa: PLR0913, PLR0917 - one argument per option
     help="Serve this lora_adapter version (default: the latest, reloaded when a "
     "newer one is saved).",
 )
-@click.option("--env", default=None, help="Kedro configuration environment.")
-@click.option(
-    "--project-path",
-    type=click.Path(file_okay=False),
-    default=".",
-    help="Kedro project folder.",
-)
+@_ENV_OPTION
+@_PROJECT_PATH_OPTION
 @click.option("-v", "--verbose", is_flag=True, help="Also show library logs.")
 def serve(
     adapter_version: str | None, env: str | None, project_path: str, verbose: bool
