@@ -90,10 +90,10 @@ def sample_whole_queries(pairs: pd.DataFrame, limit: int, seed: int) -> pd.DataF
     chosen = set(shuffled[:taken])
     sample = pairs[keys.isin(chosen)].reset_index(drop=True)
     logger.info(
-        "Sampled %d whole queries (%d of %d pairs) of %d",
+        "Seeded sample of whole queries: %d of %d queries (%d of %d pairs)",
         len(chosen),
+        len(names),
         len(sample),
         len(pairs),
-        len(names),
     )
     return sample
