@@ -158,6 +158,7 @@ def test_training_fits_long_prompts_instead_of_dropping_them(chat_tokenizer):
             {
                 "project_id": pid,
                 "expert_id": "A-7",
+                "agenda": agenda,
                 "system": SYSTEM,
                 "input": _user(agenda),
                 "output": out,

@@ -117,6 +117,45 @@ class LoraSettings(ParameterSettings):
 
 
 @dataclass(frozen=True)
+class RankingLossSettings(ParameterSettings):
+    """The listwise term added to the yes/no SFT loss during training.
+
+    A training query (one agenda of one project) has one or a few "yes" examples
+    (its experts) and several "no" examples (the retriever's other candidates).
+    The pointwise SFT loss can be lowered by answering "no" at the base rate
+    without telling candidates apart; the listwise term scores each query's
+    candidates as inference ranks them (``logit(yes) - logit(no)`` on the first
+    answer token) and asks the positives to win a softmax over them
+    (:mod:`expert_kedro.modeling.ranking_loss`).
+
+    Attributes:
+        weight: 0: the plain SFT loss (pointwise). > 0: the SFT loss plus this
+            times the softmax cross-entropy over each query's candidates; batches
+            then hold whole queries.
+        temperature: Scores are divided by it inside the softmax.
+    """
+
+    GROUP = "model_training.ranking_loss"
+
+    weight: float = 0.0
+    temperature: float = 1.0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the listwise term is trained (``weight > 0``)."""
+        return self.weight > 0
+
+    def validate(self) -> None:
+        """Check the weight and the temperature.
+
+        Raises:
+            ValueError: Naming the offending ``model_training.ranking_loss.*``.
+        """
+        self.check("weight", self.weight >= 0, "must be >= 0")
+        self.check("temperature", self.temperature > 0, "must be > 0")
+
+
+@dataclass(frozen=True)
 class ModelTrainingSettings(ParameterSettings):
     """How the LoRA adapter is trained.
 
@@ -125,6 +164,8 @@ class ModelTrainingSettings(ParameterSettings):
         include_augmented: Keep the partial-agenda pairs (``source == "partial"``).
         max_train_examples: Seeded sample of training pairs (null: all).
         max_validation_examples: Validation pairs whose loss is tracked (null: all).
+        ranking_loss: The listwise term over each query's candidates (off by
+            default); when on, ``max_train_examples`` samples whole queries.
         selection: Which checkpoint's adapter is saved, and the ranking of
             validation agendas at each evaluation.
         attn_implementation: Attention kernel of the base model (``sdpa``,
@@ -141,6 +182,7 @@ class ModelTrainingSettings(ParameterSettings):
     include_augmented: bool = True
     max_train_examples: int | None = 128
     max_validation_examples: int | None = 16
+    ranking_loss: RankingLossSettings = field(default_factory=RankingLossSettings)
     selection: SelectionSettings = field(default_factory=SelectionSettings)
     attn_implementation: str = "sdpa"
     tokenization: TokenizationSettings = field(default_factory=TokenizationSettings)
@@ -149,7 +191,7 @@ class ModelTrainingSettings(ParameterSettings):
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def validate(self) -> None:
-        """Check the sample sizes.
+        """Check the sample sizes, and that the ranking loss can find the answers.
 
         Raises:
             ValueError: Naming the offending ``model_training.*`` parameter.
@@ -157,6 +199,12 @@ class ModelTrainingSettings(ParameterSettings):
         for name in ("max_train_examples", "max_validation_examples"):
             value = getattr(self, name)
             self.check(name, value is None or value >= 1, "must be null or >= 1")
+        if self.ranking_loss.enabled and not self.tokenization.completion_only_loss:
+            # The answer token is found as an example's first trained label.
+            raise ValueError(
+                "Parameter model_training.ranking_loss.weight > 0 needs "
+                "model_training.tokenization.completion_only_loss: true."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready parameters (recorded in the training history)."""

@@ -23,12 +23,15 @@ from expert_kedro.identifiers import as_id
 from expert_kedro.modeling.prompts import PromptStyle, encode_pair
 from expert_kedro.training_data.fit_report import FittingTally
 from expert_kedro.training_data.prompt_fitting import DEFAULT_POLICY, PromptFitter
+from expert_kedro.training_data.queries import QUERY_COLUMN, query_key
 
 logger = logging.getLogger(__name__)
 
 TEXT_COLUMNS = ("system", "input", "output")
 CARRIED_COLUMNS = ("project_id", "expert_id", "source")
 """Identifiers kept beside the tokens so every example can be traced to its pair."""
+QUERY_COLUMNS = ("agenda",)
+"""Read to key each example's query (:mod:`expert_kedro.training_data.queries`)."""
 
 
 def check_pair_columns(pairs: pd.DataFrame, name: str) -> None:
@@ -42,11 +45,13 @@ def check_pair_columns(pairs: pd.DataFrame, name: str) -> None:
         ValueError: Naming the missing columns, or the first rows whose
             ``input`` / ``output`` is empty.
     """
-    missing = [c for c in (*TEXT_COLUMNS, *CARRIED_COLUMNS) if c not in pairs.columns]
+    expected = (*TEXT_COLUMNS, *CARRIED_COLUMNS, *QUERY_COLUMNS)
+    missing = [c for c in expected if c not in pairs.columns]
     if missing:
         raise ValueError(
             f"{name} lacks column(s) {missing}; expected project_id, expert_id, "
-            "system, input, output, source (see the data_processing contract)."
+            "agenda, system, input, output, source (see the data_processing "
+            "contract)."
         )
     for column in ("input", "output"):
         text = pairs[column].fillna("").astype(str).str.strip()
@@ -92,7 +97,8 @@ def tokenize_pairs(
     """Tokenize pairs into ``input_ids`` / ``labels`` without padding.
 
     Args:
-        pairs: Table with ``system``, ``input``, ``output`` and identifiers.
+        pairs: Table with ``system``, ``input``, ``output``, ``agenda`` and
+            identifiers.
         tokenizer: Tokenizer of the base model.
         max_length: Longest sequence kept; longer ones are cut on the right and
             counted.
@@ -107,9 +113,11 @@ def tokenize_pairs(
     Returns:
         A ``datasets.Dataset`` with ``input_ids``, ``labels``, ``length``,
         ``truncated``, ``prompt_shortened``, ``project_id``, ``expert_id``,
-        ``source``. An example whose prompt cannot fit even after the length
-        policy (a ``max_length`` below the system prompt and the answer) is cut on
-        the right as before and dropped when no answer token is left, counted.
+        ``source`` and ``query`` (the key of the example's (project, agenda), by
+        which the listwise ranking loss groups candidates). An example whose
+        prompt cannot fit even after the length policy (a ``max_length`` below
+        the system prompt and the answer) is cut on the right as before and
+        dropped when no answer token is left, counted.
     """
     check_pair_columns(pairs, name)
     fitter = PromptFitter(tokenizer, prompt_fitting, prompt_style)
@@ -138,6 +146,7 @@ def tokenize_pairs(
                 "project_id": as_id(row.project_id),
                 "expert_id": as_id(row.expert_id),
                 "source": str(row.source),
+                QUERY_COLUMN: query_key(row.project_id, row.agenda),
             }
         )
     if not records:

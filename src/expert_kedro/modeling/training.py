@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -29,10 +30,11 @@ from expert_kedro.modeling.distributed import (
 )
 from expert_kedro.modeling.hardware import HardwareInfo, detect_hardware
 from expert_kedro.modeling.lora import prepare_peft_model
-from expert_kedro.modeling.settings import LoraSettings
+from expert_kedro.modeling.settings import LoraSettings, RankingLossSettings
 from expert_kedro.modeling.sft_config import build_sft_config
 from expert_kedro.modeling.trainer_recipe import TrainingSettings
 from expert_kedro.modeling.training_history import HistoryCallback, summarise_history
+from expert_kedro.training_data.queries import QUERY_COLUMN
 
 logger = logging.getLogger(__name__)
 
@@ -72,23 +74,44 @@ def _prepare_checkpoints(training: TrainingSettings) -> str | None:
     return resume
 
 
-def _build_trainer(
+def _build_trainer(  # noqa: PLR0913 - the trainer's parts
     peft_model: Any,
     args: Any,
     tokenizer: Any,
     datasets: tuple[Dataset, Dataset | None],
     callbacks: list[Any],
+    *,
+    ranking: RankingLossSettings,
 ) -> Any:
-    """The trainer over the model columns of the (train, validation) examples."""
+    """The trainer over the model columns of the (train, validation) examples.
+
+    With the ranking loss on, the training examples keep their query key and the
+    listwise trainer batches and scores them by query; validation stays on the
+    model columns (its loss is the plain SFT loss).
+    """
     from expert_kedro.modeling.sft_trainer import (  # noqa: PLC0415 - imports trl
         ResumableSFTTrainer,
     )
 
     train, validation = datasets
-    return ResumableSFTTrainer(
+    trainer_class: Any = ResumableSFTTrainer
+    train_columns = MODEL_COLUMNS
+    if ranking.enabled:
+        from expert_kedro.modeling.listwise_trainer import (  # noqa: PLC0415
+            ListwiseSFTTrainer,
+        )
+
+        if QUERY_COLUMN not in train.column_names:
+            raise ValueError(
+                "model_training.ranking_loss.weight > 0 needs the training "
+                f"examples' '{QUERY_COLUMN}' column (written by tokenize_pairs)."
+            )
+        trainer_class = partial(ListwiseSFTTrainer, ranking=ranking)
+        train_columns = [*MODEL_COLUMNS, QUERY_COLUMN]
+    return trainer_class(
         model=peft_model,
         args=args,
-        train_dataset=train.select_columns(MODEL_COLUMNS),
+        train_dataset=train.select_columns(train_columns),
         eval_dataset=(
             validation.select_columns(MODEL_COLUMNS) if validation is not None else None
         ),
@@ -110,12 +133,18 @@ def _run_trainer(trainer: Any, resume: str | None, has_eval: bool) -> None:
 
 
 def _log_done(history: dict[str, Any]) -> None:
+    ranked = (
+        f", rank loss {history['rank_loss_start']} -> {history['rank_loss_end']}"
+        if "rank_loss_end" in history
+        else ""
+    )
     logger.info(
-        "Training done: %d steps, eval loss %s -> %s, %s tokens/s, peak %.2f GiB, "
+        "Training done: %d steps, eval loss %s -> %s%s, %s tokens/s, peak %.2f GiB, "
         "%.0f s",
         history["global_step"],
         history["eval_loss_start"],
         history["eval_loss_end"],
+        ranked,
         history["tokens_per_second"],
         history["peak_memory_gib"],
         history["wall_time_s"],
@@ -133,6 +162,7 @@ def train_lora(  # noqa: PLR0913 - the trainer's inputs, all keyword after the d
     seed: int = 42,
     hardware: HardwareInfo | None = None,
     callbacks: list[Any] | None = None,
+    ranking_loss: RankingLossSettings | Mapping[str, Any] | None = None,
 ) -> TrainingResult:
     """Fit a LoRA adapter on a (4-bit) causal LM with trl's ``SFTTrainer``.
 
@@ -160,12 +190,19 @@ def train_lora(  # noqa: PLR0913 - the trainer's inputs, all keyword after the d
         hardware: ``detect_hardware()`` result; detected when omitted.
         callbacks: Extra ``transformers.TrainerCallback`` objects (the ranking
             validation and checkpoint selection, benchmarks, tests).
+        ranking_loss: The listwise term (``model_training.ranking_loss``); None
+            or weight 0: the plain SFT loss. With weight > 0 the training rows
+            need the ``query`` column of
+            :func:`~expert_kedro.modeling.tokenization.tokenize_pairs` and rerank
+            (yes/no) answers (see :mod:`expert_kedro.modeling.listwise_trainer`).
 
     Returns:
         :class:`TrainingResult` whose ``history`` holds ``steps`` (step, epoch,
-        loss, learning_rate, grad_norm), ``eval`` (step, eval_loss and any
+        loss, learning_rate, grad_norm, and ``rank_loss``, the listwise term, when
+        it is trained), ``eval`` (step, eval_loss and any
         ``eval_rank_*`` metric of the ranking validation),
-        ``eval_loss_start``/``eval_loss_end``/``eval_loss_min``, ``train_tokens``
+        ``eval_loss_start``/``eval_loss_end``/``eval_loss_min``
+        (``rank_loss_start``/``rank_loss_end`` with the listwise term), ``train_tokens``
         (non-padding tokens trained on in this session), ``tokens_per_second``
         (over optimizer-step time, excluding eval and checkpointing),
         ``peak_memory_gib``, ``wall_time_s``, ``device``, ``global_step``,
@@ -174,6 +211,7 @@ def train_lora(  # noqa: PLR0913 - the trainer's inputs, all keyword after the d
     started = time.perf_counter()
     lora = LoraSettings.coerce(lora)
     training = TrainingSettings.coerce(training)
+    ranking = RankingLossSettings.coerce(ranking_loss)
     hardware = hardware or detect_hardware()
     set_seed(seed)
     resume = _prepare_checkpoints(training)
@@ -191,6 +229,7 @@ def train_lora(  # noqa: PLR0913 - the trainer's inputs, all keyword after the d
         tokenizer,
         (train_dataset, eval_dataset),
         [callback, *(callbacks or [])],
+        ranking=ranking,
     )
     _run_trainer(trainer, resume, has_eval)
     history = summarise_history(

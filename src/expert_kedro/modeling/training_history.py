@@ -46,11 +46,12 @@ class HistoryCallback(TrainerCallback):
         logs = logs or {}
         if "loss" in logs:
             logger.info(
-                "step %d/%d loss %.4f lr %.2e",
+                "step %d/%d loss %.4f lr %.2e%s",
                 state.global_step,
                 state.max_steps,
                 logs["loss"],
                 logs.get("learning_rate", float("nan")),
+                f" rank_loss {logs['rank_loss']:.4f}" if "rank_loss" in logs else "",
             )
         if "eval_loss" in logs:
             logger.info("step %d eval_loss %.4f", state.global_step, logs["eval_loss"])
@@ -73,8 +74,11 @@ def summarise_history(
     Returns:
         ``steps``, ``eval`` (validation loss and ranking metrics per evaluation),
         the first/last/lowest validation loss, tokens trained on, tokens per second
-        of step time, peak memory, wall time and device.
+        of step time, peak memory, wall time and device; with the listwise
+        ranking loss, its first and last logged value (``rank_loss_start``,
+        ``rank_loss_end``).
     """
+    # rank_loss: the listwise term, logged when it is trained (ranking_loss).
     steps = [
         {
             "step": entry["step"],
@@ -83,6 +87,7 @@ def summarise_history(
             "learning_rate": entry.get("learning_rate"),
             "grad_norm": entry.get("grad_norm"),
         }
+        | ({"rank_loss": entry["rank_loss"]} if "rank_loss" in entry else {})
         for entry in log_history
         if "loss" in entry
     ]
@@ -94,6 +99,7 @@ def summarise_history(
         if "eval_loss" in entry
     ]
     tokens = callback.tokens_end - callback.tokens_start
+    ranked = [step["rank_loss"] for step in steps if "rank_loss" in step]
     return {
         "device": hardware.as_dict(),
         "steps": steps,
@@ -108,4 +114,4 @@ def summarise_history(
         ),
         "peak_memory_gib": round(peak_memory_gib(hardware.device), 3),
         "wall_time_s": round(wall, 2),
-    }
+    } | ({"rank_loss_start": ranked[0], "rank_loss_end": ranked[-1]} if ranked else {})

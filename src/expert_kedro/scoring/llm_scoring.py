@@ -14,7 +14,7 @@ token, so under the causal mask they never influence the scores that are read (t
 forward passes: :mod:`expert_kedro.scoring.suffix_batches`).
 
 Public API: :func:`common_prefix_length`, :func:`next_token_logits`,
-:func:`continuation_logprobs`, :func:`token_id`.
+:func:`continuation_logprobs`, :func:`token_id`, :func:`yes_no_ids`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from expert_kedro.scoring.suffix_batches import (
     last_token_logits,
     run_prefix,
 )
+from expert_kedro.training_data.rerank_pairs import NO, YES
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,23 @@ def token_id(tokenizer: Any, text: str) -> int:
     if not ids:
         raise ValueError(f"{text!r} tokenizes to no token.")
     return int(ids[0])
+
+
+def yes_no_ids(tokenizer: Any) -> tuple[int, int]:
+    """The token ids whose logits a rerank score compares: ``(yes, no)``.
+
+    A candidate's score is ``logit(yes) - logit(no)`` on the first assistant token
+    (inference: :meth:`~expert_kedro.scoring.scorer.LLMScorer.yes_no_scores`;
+    training's listwise loss: :mod:`expert_kedro.modeling.ranking_loss`), the
+    first tokens of the answers the rerank examples are trained on.
+
+    Args:
+        tokenizer: A Hugging Face tokenizer.
+
+    Returns:
+        The first token id of ``"yes"`` and of ``"no"``.
+    """
+    return token_id(tokenizer, YES), token_id(tokenizer, NO)
 
 
 def common_prefix_length(sequences: Sequence[Sequence[int]]) -> int:

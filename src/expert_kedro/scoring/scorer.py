@@ -24,7 +24,7 @@ from expert_kedro.modeling.prompts import encode_text
 from expert_kedro.scoring.llm_scoring import (
     continuation_logprobs,
     next_token_logits,
-    token_id,
+    yes_no_ids,
 )
 from expert_kedro.scoring.packed_scoring import packed_next_token_logits
 from expert_kedro.scoring.prompt_cache import PromptEncoder
@@ -135,7 +135,7 @@ class LLMScorer(PromptIds):
         sequences = [ids for group in groups for ids in group]
         bounds = np.cumsum([0] + [len(group) for group in groups])
         spans = list(zip(bounds[:-1], bounds[1:], strict=True))
-        yes, no = token_id(self.tokenizer, "yes"), token_id(self.tokenizer, "no")
+        yes, no = yes_no_ids(self.tokenizer)
         if self.packing:
             logits = packed_next_token_logits(
                 self.model,

@@ -42,6 +42,20 @@ def test_subsets_are_seeded_samples():
         select_validation_subset(pairs.drop(columns="input"), params)
 
 
+def test_with_the_ranking_loss_the_training_sample_takes_whole_queries():
+    pairs = pairs_frame(12)
+    # Four queries of three candidates: one project and agenda each.
+    pairs["project_id"] = [str(200 + i // 3) for i in range(12)]
+    pairs["agenda"] = [[f"Agenda {i // 3}?"] for i in range(12)]
+    params = {**PARAMS, "max_train_examples": 7, "ranking_loss": {"weight": 1.0}}
+    sample = select_training_subset(pairs, params)
+    assert len(sample) == 6
+    assert sample["project_id"].value_counts().tolist() == [3, 3]
+    pd.testing.assert_frame_equal(sample, select_training_subset(pairs, params))
+    rows = select_training_subset(pairs, {**params, "ranking_loss": {"weight": 0.0}})
+    assert len(rows) == 7
+
+
 def test_a_misspelt_parameter_is_named_before_any_work():
     with pytest.raises(ValueError, match=r"model_training\.max_train_exampels"):
         select_training_subset(pairs_frame(4), {**PARAMS, "max_train_exampels": 3})

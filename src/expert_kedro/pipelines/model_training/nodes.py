@@ -34,6 +34,7 @@ from expert_kedro.modeling.tokenization import (
     tokenize_pairs,
 )
 from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.training_data.queries import sample_whole_queries
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +94,22 @@ def prepare_base_model(
 
 
 def _sample(
-    frame: pd.DataFrame, limit: int | None, seed: int, name: str
+    frame: pd.DataFrame,
+    limit: int | None,
+    seed: int,
+    name: str,
+    *,
+    whole_queries: bool = False,
 ) -> pd.DataFrame:
+    """A seeded sample of at most ``limit`` pairs (all of them when None).
+
+    With ``whole_queries`` (the ranking loss compares a query's candidates) whole
+    queries are sampled, each with all its positives and negatives.
+    """
     if limit is None or len(frame) <= limit:
         return frame.reset_index(drop=True)
+    if whole_queries:
+        return sample_whole_queries(frame, int(limit), seed)
     logger.info("%s: using a seeded sample of %d of %d pairs", name, limit, len(frame))
     return frame.sample(n=int(limit), random_state=seed).reset_index(drop=True)
 
@@ -115,7 +128,8 @@ def select_training_subset(
         params: ``model_training`` parameters (:class:`ModelTrainingSettings`):
             ``include_augmented`` (false drops the partial-agenda pairs, ``source
             == "partial"``), ``max_train_examples`` (null: all; else a seeded
-            sample, for small compute budgets), ``seed``.
+            sample, for small compute budgets; of whole queries when
+            ``ranking_loss`` is on), ``seed``.
 
     Returns:
         The pairs to tokenize.
@@ -130,7 +144,13 @@ def select_training_subset(
             len(training_examples) - len(pairs),
         )
     logger.info("Training pairs: %s", pairs["source"].value_counts().to_dict())
-    return _sample(pairs, settings.max_train_examples, settings.seed, "train")
+    return _sample(
+        pairs,
+        settings.max_train_examples,
+        settings.seed,
+        "train",
+        whole_queries=settings.ranking_loss.enabled,
+    )
 
 
 def select_validation_subset(

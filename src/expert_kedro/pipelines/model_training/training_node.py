@@ -113,6 +113,7 @@ def train_lora_adapter(  # noqa: PLR0913, PLR0917 - one input per catalog datase
         seed=settings.seed,
         hardware=info,
         callbacks=callbacks,
+        ranking_loss=settings.ranking_loss,
     )
     history = {
         **result.history,
