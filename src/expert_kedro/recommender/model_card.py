@@ -21,9 +21,9 @@ from expert_kedro.modeling.prompts import (
     uses_chat_template,
 )
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.scoring.llm_scoring import token_id
+from expert_kedro.scoring.llm_scoring import yes_no_ids
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
-from expert_kedro.training_data.rerank_pairs import NO, YES, format_rerank_input
+from expert_kedro.training_data.rerank_pairs import format_rerank_input
 
 # An invented agenda and expert: the example shows the layout, never project data.
 EXAMPLE_AGENDA = (
@@ -81,10 +81,11 @@ def _rerank_prompt(
 
 def _score(tokenizer: Any, mode: str) -> dict[str, Any]:
     if mode == "rerank":
+        yes, no = yes_no_ids(tokenizer)
         return {
             "read": "logit(yes) - logit(no) of the next token after the prompt",
-            "yes_token_id": token_id(tokenizer, YES),
-            "no_token_id": token_id(tokenizer, NO),
+            "yes_token_id": yes,
+            "no_token_id": no,
             "use": "rank one agenda's candidates by it (higher = better match); "
             "the project fuses it with a retriever's score.",
         }
