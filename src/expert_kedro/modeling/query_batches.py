@@ -29,11 +29,11 @@ from typing import Any
 import torch
 from torch.utils.data import Sampler
 
+from expert_kedro.modeling.prompts import IGNORE_INDEX
 from expert_kedro.training_data.queries import QUERY_COLUMN
 
 logger = logging.getLogger(__name__)
 
-IGNORE_INDEX = -100
 RANK_QUERY = "rank_query"
 RANK_POSITION = "rank_position"
 RANK_POSITIVE = "rank_positive"
