@@ -57,12 +57,18 @@ class TrainedProject:
     adapter_dir: Path
 
 
-def _session(project: Path, runtime_params: dict[str, Any] | None = None):
+def _session(
+    project: Path,
+    runtime_params: dict[str, Any] | None = None,
+    env: str | None = None,
+):
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
     bootstrap_project(project)
-    return KedroSession.create(project_path=project, runtime_params=runtime_params)
+    return KedroSession.create(
+        project_path=project, env=env, runtime_params=runtime_params
+    )
 
 
 def _ensure_model_catalog(project: Path) -> None:
