@@ -295,3 +295,36 @@ def test_training_pairs_and_inference_prompts_agree_with_candidate_region(
         assert any(line.startswith("Region: ") for line in text.splitlines())
         assert any(line.startswith("Agenda region: ") for line in text.splitlines())
         assert ranker.candidate_input(list(agenda), expert_id) == text
+
+
+def test_rerank_candidates_above_the_roster_score_every_expert(loaded, caplog):
+    """A roster smaller than ``recommender.candidates`` (a small site): every
+    roster expert is reranked, and the log says so; K < 1 is refused."""
+    scorer, _, roster_df, train_pairs, _ = loaded
+    few = roster_df.head(3)
+    roster = Roster(few)
+    pairs = train_pairs[train_pairs["expert_id"].isin(set(few["expert_id"]))]
+    bm25 = BM25Retriever().fit(build_expert_documents(few, pairs))
+    with caplog.at_level("WARNING"):
+        ranker = RerankRanker(
+            scorer,
+            roster,
+            bm25,
+            RecommenderSettings().rerank_system_prompt,
+            candidates=20,
+            **PLAIN_LAYOUT,
+        )
+    assert ranker.candidates == 3
+    assert "exceeds the roster (3 experts)" in caplog.text
+    table, tail = ranker.candidate_table(AGENDA)
+    assert sorted(table["expert_id"]) == sorted(roster.expert_ids)
+    assert tail == []
+    with pytest.raises(ValueError, match="recommender.candidates must be >= 1"):
+        RerankRanker(
+            scorer,
+            roster,
+            bm25,
+            RecommenderSettings().rerank_system_prompt,
+            candidates=0,
+            **PLAIN_LAYOUT,
+        )

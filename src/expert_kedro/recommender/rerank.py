@@ -62,7 +62,8 @@ class RerankRanker:
         roster: The roster.
         retriever: A fitted ``ScoringRetriever`` (hybrid) over the same roster.
         system: System prompt of the rerank pairs.
-        candidates: ``K``, candidates scored by the LLM per agenda.
+        candidates: ``K``, candidates scored by the LLM per agenda (at most the
+            roster: a larger ``K`` scores every roster expert, logged).
         retrieval_weight: Fusion weight ``w`` (tuned on validation).
         history: Past training questions per expert (when prompts show them).
         history_questions: Past questions shown per candidate (as in training).
@@ -91,11 +92,16 @@ class RerankRanker:
     ) -> None:
         if [as_id(e) for e in retriever.expert_ids] != list(roster.expert_ids):
             raise ValueError("The retriever and the roster list different experts.")
-        if not 1 <= candidates <= len(roster):
-            raise ValueError(
-                f"recommender.candidates must be in [1, {len(roster)}], "
-                f"got {candidates}."
+        if candidates < 1:
+            raise ValueError(f"recommender.candidates must be >= 1, got {candidates}.")
+        if candidates > len(roster):
+            logger.warning(
+                "recommender.candidates=%d exceeds the roster (%d experts): every "
+                "roster expert is a candidate.",
+                candidates,
+                len(roster),
             )
+            candidates = len(roster)
         self.scorer, self.roster, self.retriever = scorer, roster, retriever
         self.system, self.candidates, self.name = system, candidates, name
         self.progress = progress

@@ -154,8 +154,24 @@ def test_hybrid_candidates_are_the_top_k_candidate_stage_rows():
     candidates = build_hybrid_candidates(rankings, {"k": 2})
     assert candidates["expert_id"].tolist() == [3, 1, 2, 1]
     assert set(candidates["system"]) == {"hybrid+prior"}
-    with pytest.raises(ValueError, match="ranking_depth"):
-        build_hybrid_candidates(rankings, {"k": 5})
+
+
+def test_hybrid_candidates_of_a_roster_smaller_than_k_are_the_roster(caplog):
+    """K above the roster size (a small site): every roster expert, logged."""
+    rankings = _ranking(
+        "hybrid+prior", "test", "full", {10: [3, 1, 2, 4], 11: [2, 1, 4, 3]}
+    )
+    with caplog.at_level("WARNING"):
+        candidates = build_hybrid_candidates(rankings, {"k": 20})
+    assert candidates.equals(rankings.reset_index(drop=True))
+    assert "exceeds the roster (4 experts)" in caplog.text
+
+
+def test_hybrid_candidates_cut_by_ranking_depth_name_the_parameter():
+    """Rankings cut below K by evaluation.ranking_depth: a clear error."""
+    rankings = _ranking("hybrid+prior", "test", "full", {10: [3, 1], 11: [2, 4]})
+    with pytest.raises(ValueError, match="evaluation.ranking_depth"):
+        build_hybrid_candidates(rankings, {"k": 3})
 
 
 def test_recall_at_k_of_a_hand_made_ranking():

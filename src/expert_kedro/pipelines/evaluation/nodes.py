@@ -180,20 +180,31 @@ def build_hybrid_candidates(
         params: The ``evaluation.candidates`` parameters (``k``).
 
     Returns:
-        Rankings-shaped table (``system`` = ``"hybrid+prior"``) with exactly ``k``
-        distinct roster experts per project, split and variant.
+        Rankings-shaped table (``system`` = ``"hybrid+prior"``) with ``k`` distinct
+        roster experts per project, split and variant; every roster expert when the
+        roster is smaller than ``k`` (logged: a small site's roster can be).
 
     Raises:
-        ValueError: If the hybrid rankings hold fewer than ``k`` experts per project.
+        ValueError: If ``evaluation.ranking_depth`` cut the hybrid rankings to
+            fewer than ``k`` experts per project.
     """
     k = CandidateSettings.from_params(params).k
     hybrid = baseline_rankings[baseline_rankings["system"] == PRIOR_SYSTEM]
     depth = hybrid.groupby(["split", "variant", "project_id"])["rank"].max()
-    if hybrid.empty or int(depth.min()) < k:
+    shallowest = 0 if hybrid.empty else int(depth.min())
+    if shallowest < k and shallowest == hybrid["expert_id"].nunique() > 0:
+        logger.warning(
+            "evaluation.candidates.k=%d exceeds the roster (%d experts): the "
+            "candidates are the whole roster.",
+            k,
+            shallowest,
+        )
+        k = shallowest
+    if shallowest < k:
         raise ValueError(
             f"evaluation.candidates.k={k} exceeds the depth of the hybrid rankings "
-            f"({0 if hybrid.empty else int(depth.min())}); raise "
-            "evaluation.ranking_depth or lower evaluation.candidates.k."
+            f"({shallowest}); raise evaluation.ranking_depth or lower "
+            "evaluation.candidates.k."
         )
     return hybrid[hybrid["rank"] <= k].reset_index(drop=True)
 
