@@ -200,6 +200,24 @@ def test_skipped_lines_are_counted():
     assert report["sources"]["titles_without_record"] == 1
 
 
+def test_answerer_entries_that_are_no_user_id_are_dropped_and_counted(caplog):
+    """Deleted and community accounts ("-1", "", null) leave their question's
+    answerers, counted; null tags read as none. The import does not stop."""
+    texts = tiny_site.site_texts()
+    records = [json.loads(line) for line in texts["Record_All.json"].splitlines()]
+    by_id = {int(r["QuestionId"]): r for r in records}
+    by_id[90]["AnswererIdList"] = ["-1", "2", "", None, "3"]  # project 90: 2 and 3
+    by_id[80]["Tags"] = None
+    edited = "".join(json.dumps(r) + "\n" for r in records)
+    with caplog.at_level("WARNING"):
+        experts, rows, report = _import(texts | {"Record_All.json": edited})
+    assert report["sources"]["unusable_answerer_ids_dropped"] == 3
+    assert "unusable_answerer_ids_dropped': 3" in caplog.text
+    assert sorted(rows.loc[rows["project_id"] == "90", "expert_id"]) == ["2", "3"]
+    assert report["sources"]["records"] == len(records)
+    assert "-1" not in set(experts["expert_id"])
+
+
 def _without(text: str, prefix: str) -> str:
     return "".join(
         line for line in text.splitlines(keepends=True) if not line.startswith(prefix)

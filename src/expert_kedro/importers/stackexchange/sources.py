@@ -48,6 +48,9 @@ class _Record:
     owner_id: int | None
     answerer_ids: tuple[int, ...]
     tags: tuple[str, ...]
+    # Entries of AnswererIdList that are no user id (a deleted or community
+    # account, written as "-1", "" or null): dropped from the answerers.
+    unusable_answerer_ids: int = 0
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
@@ -105,17 +108,18 @@ def _parse_record(obj: Any) -> tuple[int, _Record] | str:
     if question_id is None:
         return f"QuestionId {obj.get('QuestionId')!r} is not a number"
     answerers = obj.get("AnswererIdList")
-    ids = [_user_id(a) for a in answerers] if isinstance(answerers, list) else [None]
-    if None in ids:
+    if not isinstance(answerers, list):
         return f"AnswererIdList {answerers!r} is not a list of user ids"
-    tags = obj.get("Tags", [])
+    ids = [_user_id(a) for a in answerers]
+    tags = obj.get("Tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         return f"Tags {tags!r} is not a list of strings"
     owner = obj.get("QuestionOwnerId")
     record = _Record(
         owner_id=_user_id(owner),
-        answerer_ids=tuple(ids),  # type: ignore[arg-type]
+        answerer_ids=tuple(i for i in ids if i is not None),
         tags=tuple(t.strip() for t in tags if t.strip()),
+        unusable_answerer_ids=ids.count(None),
     )
     return question_id, record
 
@@ -187,7 +191,9 @@ def assemble_questions(
 
     A record without a title is dropped (it can be neither a project nor a title in
     a profile); a missing body leaves the title alone; titles or bodies without a
-    record have no answerers and are dropped. Every case is counted.
+    record have no answerers and are dropped; an answerer entry that is no user id
+    (a deleted or community account) is dropped from its question. Every case is
+    counted.
 
     Returns:
         The questions sorted by id, and the counts of the source report.
@@ -198,6 +204,7 @@ def assemble_questions(
     )
     counts["self_answers_removed"] = 0
     counts["questions_without_answerers"] = 0
+    counts["unusable_answerer_ids_dropped"] = 0
     for question_id in sorted(records):
         record = records[question_id]
         if not titles.get(question_id):
@@ -207,6 +214,7 @@ def assemble_questions(
             counts["records_without_body"] += 1
         answerers, repeated, own = _answerers(record, settings.self_answers)
         counts["repeated_answerers"] += repeated
+        counts["unusable_answerer_ids_dropped"] += record.unusable_answerer_ids
         counts["self_answers_removed"] += own
         counts["questions_without_answerers"] += not answerers
         questions.append(
@@ -221,7 +229,9 @@ def assemble_questions(
         )
     counts["titles_without_record"] = len(set(titles) - set(records))
     counts["bodies_without_record"] = len(set(bodies) - set(records))
-    dropped = {k: v for k, v in counts.items() if v and "without" in k}
+    dropped = {
+        k: v for k, v in counts.items() if v and ("without" in k or "dropped" in k)
+    }
     if dropped:
         logger.warning("Stack Exchange sources: %s", dropped)
     return questions, {"records": len(records), "questions": len(questions), **counts}
