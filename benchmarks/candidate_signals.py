@@ -1,0 +1,302 @@
+"""Which signals does the Stack Exchange candidate stage miss?
+
+On the Stack Exchange sites the fine-tuned reranker has not beaten the candidate
+stage (the hybrid retriever with the activity prior). A reranker, or a better
+candidate stage, can only add what its inputs hold beyond that stage. This script
+measures two candidate signals without any model, each from data a deployed system
+would have (the profile period and the training split; nothing from validation or
+test):
+
+* ``tags``: the question's tags (the importer keeps them out of the agenda, which
+  is title + body as a client writes it): each roster expert scores
+  ``sum(log(1 + n))`` over the question's tags, ``n`` = how many of the expert's
+  profile-period and training questions carried the tag;
+* ``recent``: recent activity, as of the question: how many of the last ``W``
+  known questions (profile period and training projects) asked *before* it the
+  expert answered. The prior of the candidate stage counts training bookings over
+  the whole period instead, later questions included.
+
+Each signal is fused with the candidate stage's score on z-scores,
+``(1 - w) * z(hybrid+prior) + w * z(signal)``; ``w`` (and ``W``) are tuned on the
+validation projects with the project's own rule (``evaluation.tuning.tune_weight``,
+ties towards 0: the extra signal only when it helps). Test metrics use the tuned
+values, with a paired bootstrap CI of the MRR difference. It reads the outputs of
+a site's ``stackexchange_import``, ``data_processing``, ``retrieval`` and
+``evaluation`` runs (``--env stackexchange``) through the catalog::
+
+    python benchmarks/candidate_signals.py --sites dba history android \\
+        --out benchmarks/results/candidate_signals_cpu.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import math
+import os
+import platform
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+GRID = [round(0.1 * i, 1) for i in range(11)]
+WINDOWS = (50, 100, 200)
+N_BOOT, SEED = 2000, 2026
+COMMAND = "python benchmarks/candidate_signals.py --sites {sites} --out {out}"
+
+# (question id, expert) -> score of one signal.
+Signal = Callable[[int, str], float]
+
+
+def _load(site: str) -> dict[str, Any]:
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    bootstrap_project(ROOT)
+    with KedroSession.create(
+        project_path=ROOT,
+        env="stackexchange",
+        runtime_params={"stackexchange": {"site": site}},
+    ) as session:
+        catalog = session.load_context().catalog
+        names = (
+            "stackexchange_question_records",
+            "stackexchange_import_report",
+            "expert_roster",
+            "train_pairs",
+            "validation_projects",
+            "test_projects",
+            "baseline_rankings",
+        )
+        return {name: catalog.load(name) for name in names}
+
+
+def known_answerers(
+    records: dict[int, Any], cutoff: int, roster: list[str], train_pairs: pd.DataFrame
+) -> dict[int, set[str]]:
+    """Roster answerers of every question a deployed system knows the answers of:
+    the profile period (ids up to ``cutoff``) and the training projects."""
+    members = set(roster)
+    known = {
+        question_id: {u for u in map(str, record.answerer_ids) if u in members}
+        for question_id, record in records.items()
+        if question_id <= cutoff
+    }
+    for project, expert in train_pairs[["project_id", "expert_id"]].to_numpy():
+        known.setdefault(int(project), set()).add(str(expert))
+    return known
+
+
+def tag_signal(records: dict[int, Any], known: dict[int, set[str]]) -> Signal:
+    """Tag overlap of a question with each expert's known questions."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for question_id, experts in known.items():
+        for expert in experts:
+            counts[expert].update(records[question_id].tags)
+
+    def score(question_id: int, expert: str) -> float:
+        tags = records[question_id].tags
+        return sum(math.log1p(counts[expert][t]) for t in tags)
+
+    return score
+
+
+def recent_signal(known: dict[int, set[str]], window: int) -> Signal:
+    """Answers among the last ``window`` known questions asked before a question."""
+    order = sorted(known)
+    cache: dict[int, Counter] = {}
+
+    def score(question_id: int, expert: str) -> float:
+        if question_id not in cache:
+            end = bisect.bisect_left(order, question_id)
+            recent = order[max(0, end - window) : end]
+            cache[question_id] = Counter(e for q in recent for e in known[q])
+        return float(cache[question_id][expert])
+
+    return score
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    spread = values.std()
+    return (values - values.mean()) / (spread if spread > 0 else 1.0)
+
+
+def stage_scores(
+    projects: pd.DataFrame, rankings: pd.DataFrame, split: str, roster: list[str]
+) -> tuple[list[np.ndarray], list[list[str]]]:
+    """Per project: the candidate stage's z-scores over the roster, and its
+    acceptable experts."""
+    stage = rankings[
+        (rankings["system"] == "hybrid+prior")
+        & (rankings["split"] == split)
+        & (rankings["variant"] == "full")
+    ]
+    by_project = {
+        str(pid): dict(zip(map(str, g["expert_id"]), g["score"], strict=True))
+        for pid, g in stage.groupby("project_id")
+    }
+    scores, acceptable = [], []
+    for pid, experts in projects[["project_id", "acceptable_expert_ids"]].to_numpy():
+        row = by_project[str(pid)]
+        floor = min(row.values())
+        scores.append(_z(np.array([row.get(e, floor) for e in roster], float)))
+        acceptable.append([str(e) for e in experts])
+    return scores, acceptable
+
+
+class SiteSignals:
+    """The candidate stage and one signal on a site's validation and test split."""
+
+    def __init__(self, data: dict[str, Any], roster: list[str]) -> None:
+        self.roster = roster
+        self.ids = {
+            split: [int(p) for p in data[f"{split}_projects"]["project_id"]]
+            for split in ("validation", "test")
+        }
+        self.stage = {
+            split: stage_scores(
+                data[f"{split}_projects"], data["baseline_rankings"], split, roster
+            )
+            for split in ("validation", "test")
+        }
+
+    def signal_scores(self, signal: Signal, split: str) -> list[np.ndarray]:
+        return [
+            _z(np.array([signal(q, e) for e in self.roster], float))
+            for q in self.ids[split]
+        ]
+
+    def ranked(self, split: str, signal_z: list[np.ndarray], weight: float):
+        return [
+            [
+                self.roster[i]
+                for i in np.argsort(-((1 - weight) * s + weight * t), kind="stable")
+            ]
+            for s, t in zip(self.stage[split][0], signal_z, strict=True)
+        ]
+
+
+def fuse(site: SiteSignals, signals: dict[str, Signal]) -> dict[str, Any]:
+    """Tune (variant, weight) on validation; test metrics at the tuned values."""
+    from expert_kedro.evaluation.metrics import (  # noqa: PLC0415
+        bootstrap_indices,
+        per_project_metrics,
+    )
+    from expert_kedro.evaluation.tuning import tune_weight  # noqa: PLC0415
+
+    tuned = []
+    for variant, signal in signals.items():
+        val_z = site.signal_scores(signal, "validation")
+        weight, grid = tune_weight(
+            lambda w, z=val_z: site.ranked("validation", z, w),
+            site.stage["validation"][1],
+            GRID,
+            name="weight",
+            prefer=0.0,
+        )
+        best = float(grid.loc[grid["weight"] == weight, "mrr"].iloc[0])
+        tuned.append((best, -len(tuned), variant, weight))
+    _, _, variant, weight = max(tuned)
+    test_z = site.signal_scores(signals[variant], "test")
+    acceptable = site.stage["test"][1]
+    test = {
+        name: per_project_metrics(site.ranked("test", test_z, w), acceptable)
+        for name, w in (("hybrid+prior", 0.0), ("alone", 1.0), ("fused", weight))
+    }
+    gain = (test["fused"]["mrr"] - test["hybrid+prior"]["mrr"]).to_numpy()
+    draws = gain[bootstrap_indices(len(gain), N_BOOT, SEED)].mean(axis=1)
+    return {
+        "variant": variant,
+        "tuned_weight": weight,
+        "validation_mrr_by_variant": {v: m for m, _, v, _ in tuned},
+        "test": {
+            name: {m: float(v) for m, v in table.mean().items()}
+            for name, table in test.items()
+        },
+        "test_mrr_gain": float(gain.mean()),
+        "test_mrr_gain_ci": [float(np.quantile(draws, q)) for q in (0.025, 0.975)],
+    }
+
+
+def site_result(site: str) -> dict[str, Any]:
+    """Both signals against the candidate stage on one site."""
+    from expert_kedro.importers.stackexchange import read_records  # noqa: PLC0415
+
+    data = _load(site)
+    records, _ = read_records(data["stackexchange_question_records"], site)
+    cutoff = data["stackexchange_import_report"]["time_cut"][
+        "profile_cutoff_question_id"
+    ]
+    roster = [str(e) for e in data["expert_roster"]["expert_id"]]
+    known = known_answerers(records, cutoff, roster, data["train_pairs"])
+    signals = SiteSignals(data, roster)
+    return {
+        "n_validation": len(signals.ids["validation"]),
+        "n_test": len(signals.ids["test"]),
+        "tags": fuse(signals, {"tags": tag_signal(records, known)}),
+        "recent": fuse(
+            signals, {f"last {w}": recent_signal(known, w) for w in WINDOWS}
+        ),
+    }
+
+
+def report(results: dict[str, Any]) -> str:
+    """The markdown report."""
+    lines = [
+        "# Signals the Stack Exchange candidate stage misses",
+        "",
+        f"**{results['date']}, {results['machine']}.** Generated by "
+        f"`{results['command']}` (method: the script's docstring). Test split, full "
+        "agendas; `fused` = the candidate stage and the signal at the weight (and, "
+        "for `recent`, the window) tuned on validation.",
+        "",
+        "| Site | Validation / test | Signal | Tuned | System | Hit@1 | Hit@5 | MRR |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    gains = []
+    for site, result in results["sites"].items():
+        for signal in ("tags", "recent"):
+            fused = result[signal]
+            tuned = f"{fused['variant']}, w={fused['tuned_weight']:.1f}"
+            for name, metrics in fused["test"].items():
+                lines.append(
+                    f"| {site} | {result['n_validation']} / {result['n_test']} | "
+                    f"{signal} | {tuned} | {name} | {metrics['hit@1']:.3f} | "
+                    f"{metrics['hit@5']:.3f} | {metrics['mrr']:.3f} |"
+                )
+            low, high = fused["test_mrr_gain_ci"]
+            gains.append(
+                f"- {site}, {signal}: {fused['test_mrr_gain']:+.3f} "
+                f"[{low:+.3f}, {high:+.3f}]"
+            )
+    lines += ["", "Test MRR of `fused` minus `hybrid+prior`, paired bootstrap:", ""]
+    return "\n".join(lines + gains) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sites", nargs="+", default=["dba", "history", "android"])
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    results = {
+        "date": datetime.now(timezone.utc).date().isoformat(),
+        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, Python "
+        f"{platform.python_version()}",
+        "command": COMMAND.format(sites=" ".join(args.sites), out=args.out),
+        "sites": {site: site_result(site) for site in args.sites},
+    }
+    args.out.with_suffix(".json").write_text(
+        json.dumps(results, indent=2), encoding="utf-8"
+    )
+    args.out.write_text(report(results), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

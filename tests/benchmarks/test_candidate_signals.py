@@ -1,0 +1,70 @@
+"""benchmarks/candidate_signals.py: the signals use no evaluated question and no
+later one."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from expert_kedro.importers.stackexchange import read_records
+from tests.importers import tiny_site
+
+ROOT = Path(__file__).resolve().parents[2]
+ROSTER = ["1", "2", "3"]
+
+
+@pytest.fixture(scope="module")
+def signals():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import candidate_signals  # noqa: PLC0415
+
+    return candidate_signals
+
+
+@pytest.fixture(scope="module")
+def records():
+    parsed, problems = read_records(
+        tiny_site.site_texts()["Record_All.json"], "tiny/Record_All.json"
+    )
+    assert problems == []
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def known(signals, records):
+    """Cut at question 60; project 90 (experts 2 and 3) is the one train project."""
+    train = pd.DataFrame({"project_id": ["90", "90"], "expert_id": ["2", "3"]})
+    return signals.known_answerers(records, 60, ROSTER, train)
+
+
+def test_known_questions_are_the_profile_period_and_training(known):
+    """Held-out projects 70 and 120 are not known; answerers outside the roster
+    (4, 5) are left out; an answerer named twice counts once."""
+    assert sorted(known) == [10, 20, 30, 40, 50, 60, 90]
+    assert known[30] == {"1", "2"}
+    assert known[50] == {"3"}
+    assert known[60] == set()
+    assert known[90] == {"2", "3"}
+
+
+def test_tag_counts_come_from_known_questions_only(signals, records, known):
+    score = signals.tag_signal(records, known)
+    # Question 90 (tag "partitioning", a train project) counts for 2 and 3.
+    assert score(90, "2") == pytest.approx(0.6931, abs=1e-4)
+    assert score(90, "1") == 0.0
+    # Held-out questions' tags ("replication", "tuning") reach no expert.
+    assert score(70, "1") == score(120, "1") == 0.0
+
+
+def test_recent_activity_counts_only_earlier_questions(signals, known):
+    """As of question 90: the last two known questions before it are 50 and 60
+    (only expert 3 answered); 90's own answerers do not count."""
+    score = signals.recent_signal(known, window=2)
+    assert [score(90, e) for e in ROSTER] == [0.0, 0.0, 1.0]
+    # As of 35: questions 20 and 30.
+    assert [score(35, e) for e in ROSTER] == [2.0, 1.0, 1.0]
+    # A later question sees the train project 90.
+    assert [score(120, e) for e in ROSTER] == [0.0, 1.0, 1.0]
