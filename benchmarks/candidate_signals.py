@@ -14,7 +14,10 @@ test):
 * ``recent``: recent activity, as of the question: how many of the last ``W``
   known questions (profile period and training projects) asked *before* it the
   expert answered. The prior of the candidate stage counts training bookings over
-  the whole period instead, later questions included.
+  the whole period instead, later questions included;
+* ``latest``: the same count over the last ``W`` known questions of the whole
+  period, one prior for every question (what a prior without question times can
+  do).
 
 Each signal is fused with the candidate stage's score on z-scores,
 ``(1 - w) * z(hybrid+prior) + w * z(signal)``; ``w`` (and ``W``) are tuned on the
@@ -48,6 +51,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 GRID = [round(0.1 * i, 1) for i in range(11)]
 WINDOWS = (50, 100, 200)
+SIGNALS = ("tags", "recent", "latest")
 N_BOOT, SEED = 2000, 2026
 COMMAND = "python benchmarks/candidate_signals.py --sites {sites} --out {out}"
 
@@ -119,6 +123,16 @@ def recent_signal(known: dict[int, set[str]], window: int) -> Signal:
             recent = order[max(0, end - window) : end]
             cache[question_id] = Counter(e for q in recent for e in known[q])
         return float(cache[question_id][expert])
+
+    return score
+
+
+def latest_signal(known: dict[int, set[str]], window: int) -> Signal:
+    """Answers among the last ``window`` known questions of the whole period."""
+    latest = Counter(e for q in sorted(known)[-window:] for e in known[q])
+
+    def score(question_id: int, expert: str) -> float:  # noqa: ARG001 - same prior
+        return float(latest[expert])
 
     return score
 
@@ -244,6 +258,9 @@ def site_result(site: str) -> dict[str, Any]:
         "recent": fuse(
             signals, {f"last {w}": recent_signal(known, w) for w in WINDOWS}
         ),
+        "latest": fuse(
+            signals, {f"last {w}": latest_signal(known, w) for w in WINDOWS}
+        ),
     }
 
 
@@ -262,7 +279,7 @@ def report(results: dict[str, Any]) -> str:
     ]
     gains = []
     for site, result in results["sites"].items():
-        for signal in ("tags", "recent"):
+        for signal in SIGNALS:
             fused = result[signal]
             tuned = f"{fused['variant']}, w={fused['tuned_weight']:.1f}"
             for name, metrics in fused["test"].items():

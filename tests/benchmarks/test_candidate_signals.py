@@ -68,3 +68,10 @@ def test_recent_activity_counts_only_earlier_questions(signals, known):
     assert [score(35, e) for e in ROSTER] == [2.0, 1.0, 1.0]
     # A later question sees the train project 90.
     assert [score(120, e) for e in ROSTER] == [0.0, 1.0, 1.0]
+
+
+def test_latest_activity_is_one_prior_for_every_question(signals, known):
+    """The last two known questions overall are 60 and 90, whatever the question."""
+    score = signals.latest_signal(known, window=2)
+    assert [score(35, e) for e in ROSTER] == [score(120, e) for e in ROSTER]
+    assert [score(35, e) for e in ROSTER] == [0.0, 1.0, 1.0]
