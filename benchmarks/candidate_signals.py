@@ -137,9 +137,11 @@ def latest_signal(known: dict[int, set[str]], window: int) -> Signal:
     return score
 
 
-def _z(values: np.ndarray) -> np.ndarray:
-    spread = values.std()
-    return (values - values.mean()) / (spread if spread > 0 else 1.0)
+def _z(values: list[float]) -> np.ndarray:
+    """Z-scores over the roster, as the fusion of the candidate stage takes them."""
+    from expert_kedro.retrieval.base import zscore_rows  # noqa: PLC0415
+
+    return zscore_rows(np.asarray(values, dtype=float)[None, :])[0]
 
 
 def stage_scores(
@@ -160,7 +162,7 @@ def stage_scores(
     for pid, experts in projects[["project_id", "acceptable_expert_ids"]].to_numpy():
         row = by_project[str(pid)]
         floor = min(row.values())
-        scores.append(_z(np.array([row.get(e, floor) for e in roster], float)))
+        scores.append(_z([row.get(e, floor) for e in roster]))
         acceptable.append([str(e) for e in experts])
     return scores, acceptable
 
@@ -182,10 +184,7 @@ class SiteSignals:
         }
 
     def signal_scores(self, signal: Signal, split: str) -> list[np.ndarray]:
-        return [
-            _z(np.array([signal(q, e) for e in self.roster], float))
-            for q in self.ids[split]
-        ]
+        return [_z([signal(q, e) for e in self.roster]) for q in self.ids[split]]
 
     def ranked(self, split: str, signal_z: list[np.ndarray], weight: float):
         return [
