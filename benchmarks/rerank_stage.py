@@ -63,7 +63,7 @@ def main(project: Path, stage: Path) -> None:
     # Text ids as a fixed-width string array: np.load reads it without pickle.
     np.save(stage / "expert_ids.npy", np.asarray(hybrid.expert_ids, dtype=str))
 
-    def rank(agendas):
+    def rank(agendas, project_ids):  # times unused: the benchmark predates recency
         ids, _ = top_k(hybrid.score_all(agendas), hybrid.expert_ids, 15)
         return [as_id_list(row) for row in ids]
 

@@ -116,7 +116,7 @@ def _train_tiny_adapter(project: Path) -> None:
             train_pairs,
             roster_lookup(roster),
             {},
-            lambda agendas: [roster_ids for _ in agendas],
+            lambda agendas, _ids: [roster_ids for _ in agendas],
             system=RecommenderSettings().rerank_system_prompt,
             n_hard=1,
             n_random=0,

@@ -52,7 +52,7 @@ def _toy_rerank_pairs() -> pd.DataFrame:
         make_toy_train_pairs().assign(source="original"),
         roster_lookup(roster),
         {},
-        lambda agendas: [ids for _ in agendas],
+        lambda agendas, _ids: [ids for _ in agendas],
         system=RecommenderSettings().rerank_system_prompt,
         n_hard=3,
         n_random=0,

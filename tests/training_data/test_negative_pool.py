@@ -54,7 +54,7 @@ def _site() -> tuple[pd.DataFrame, dict[str, set[str]]]:
     return pairs, acceptable
 
 
-def _rank(agendas):
+def _rank(agendas, project_ids=()):
     # The active answerer right after the true one (top of every list), then the
     # others in a fixed order: the retriever's top 6 is the candidate list.
     ranked = []

@@ -39,6 +39,7 @@ from expert_kedro.recommender.generative import (
 )
 from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.retrieval.recency import retriever_times
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def rank_rerank_system(
         scored[key] = ranker.score_candidates(
             [list(agenda) for agenda in projects["agenda"]],
             [as_id(pid) for pid in projects["project_id"]],
+            times=retriever_times(ranker.retriever, projects),
             agenda_batch=settings.agenda_batch,
         )
         fitting["/".join(key)] = ranker.scorer.fitting.summary()

@@ -23,6 +23,7 @@ import pandas as pd
 
 from expert_kedro.identifiers import as_id, as_id_list
 from expert_kedro.retrieval.base import Recommender, ScoringRetriever, top_k
+from expert_kedro.retrieval.recency import retriever_times
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +96,10 @@ def rank_with_retriever(
     """Rank roster experts for every project with a scoring retriever.
 
     Args:
-        retriever: Object with ``name``, ``expert_ids`` and ``score_all``.
-        projects: Projects table (``project_id``, ``agenda``).
+        retriever: Object with ``name``, ``expert_ids`` and ``score_all``; one
+            with a ``timeline`` (recent activity) also gets each project's time.
+        projects: Projects table (``project_id``, ``agenda``, and the time column
+            of a timed retriever).
         split: ``"validation"`` or ``"test"``.
         variant: ``"full"`` or ``"partial"`` agenda.
         depth: Experts kept per project; None keeps the whole roster (exact MRR).
@@ -105,7 +108,13 @@ def rank_with_retriever(
         Rankings table (see module docstring).
     """
     k = len(retriever.expert_ids) if depth is None else depth
-    scores = retriever.score_all(_agendas(projects))
+    times = retriever_times(retriever, projects)
+    agendas = _agendas(projects)
+    scores = (
+        retriever.score_all(agendas)
+        if times is None
+        else retriever.score_all(agendas, times)
+    )
     ids, top_scores = top_k(scores, retriever.expert_ids, k)
     return rankings_table(
         retriever.name, split, variant, projects["project_id"], ids, top_scores

@@ -39,6 +39,7 @@ from expert_kedro.recommender.adapters import scoring_layout
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.service import build_ranker
 from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.retrieval.recency import retriever_times
 from expert_kedro.scoring.scorer import LLMScorer
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ class RankingValidationCallback(TrainerCallback):
         self.agenda_batch = agenda_batch
         self.agendas = [list(agenda) for agenda in projects["agenda"]]
         self.cases = [as_id(pid) for pid in projects["project_id"]]
+        self.times = retriever_times(ranker.retriever, projects)
         self.acceptable = [as_id_list(ids) for ids in projects["acceptable_expert_ids"]]
 
     def rank_metrics(self, model: Any) -> dict[str, float]:
@@ -120,7 +122,10 @@ class RankingValidationCallback(TrainerCallback):
         self.ranker.scorer.model = model
         try:
             scored = self.ranker.score_candidates(
-                self.agendas, self.cases, agenda_batch=self.agenda_batch
+                self.agendas,
+                self.cases,
+                times=self.times,
+                agenda_batch=self.agenda_batch,
             )
         finally:
             model.train(training)

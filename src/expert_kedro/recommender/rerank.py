@@ -154,6 +154,7 @@ class RerankRanker:
         agendas: Sequence[Sequence[str]],
         cases: Sequence[Any],
         *,
+        times: np.ndarray | None = None,
         agenda_batch: int | None = None,
     ) -> list[ScoredCandidates]:
         """Retrieve and LLM-score each agenda's ``K`` candidates (no fusion yet).
@@ -161,6 +162,8 @@ class RerankRanker:
         Args:
             agendas: Agendas, each a list of questions.
             cases: Case ids (named in errors), one per agenda.
+            times: When each agenda was asked, for a retriever with recent
+                activity (``recency.retriever_times``); None: now (inference).
             agenda_batch: Agendas whose candidates share forward passes (None: all).
 
         Returns:
@@ -174,15 +177,24 @@ class RerankRanker:
         with agenda_progress(len(agendas), self.name, enabled=several) as bar:
             for start in range(0, len(agendas), step):
                 scored += self._score_batch(
-                    agendas[start : start + step], cases[start : start + step]
+                    agendas[start : start + step],
+                    cases[start : start + step],
+                    None if times is None else times[start : start + step],
                 )
                 bar.update(len(agendas[start : start + step]))
         return scored
 
     def _score_batch(
-        self, agendas: list[list[str]], cases: Sequence[Any]
+        self,
+        agendas: list[list[str]],
+        cases: Sequence[Any],
+        times: np.ndarray | None,
     ) -> list[ScoredCandidates]:
-        scores = self.retriever.score_all(agendas)
+        scores = (
+            self.retriever.score_all(agendas)
+            if times is None
+            else self.retriever.score_all(agendas, times)
+        )
         ids, ranked_scores = top_k(scores, self.expert_ids, len(self.expert_ids))
         ranked = [[as_id(e) for e in row] for row in ids]
         chosen = [row[: self.candidates] for row in ranked]

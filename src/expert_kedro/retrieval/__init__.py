@@ -22,7 +22,7 @@ re-fitting and re-encoding the roster::
 
     index = tune_retrieval_index(fit_retrieval_index(docs, settings), validation)
     index.candidates(agendas, k=10)  # hybrid top-k
-    index.retrievers()  # {"popularity", "bm25", "dense", "hybrid", "hybrid+prior"}
+    index.retrievers()  # popularity, bm25, dense, hybrid, hybrid+prior (+ recent)
 """
 
 from __future__ import annotations
@@ -69,10 +69,18 @@ from expert_kedro.retrieval.prior import (
     PriorFusedRetriever,
     PriorSettings,
 )
+from expert_kedro.retrieval.recency import (
+    RECENT_SYSTEM,
+    RecencySettings,
+    RecentActivityRetriever,
+    Timeline,
+    retriever_times,
+)
 from expert_kedro.retrieval.settings import RetrievalSettings
 
 __all__ = [
     "PRIOR_SYSTEM",
+    "RECENT_SYSTEM",
     "BM25Retriever",
     "DenseRetriever",
     "EncoderInfo",
@@ -83,6 +91,8 @@ __all__ = [
     "PopularityRetriever",
     "PriorFusedRetriever",
     "PriorSettings",
+    "RecencySettings",
+    "RecentActivityRetriever",
     "Recommender",
     "RetrievalIndex",
     "RetrievalIndexFormatError",
@@ -90,6 +100,7 @@ __all__ = [
     "ScoringRecommender",
     "ScoringRetriever",
     "SentenceEncoder",
+    "Timeline",
     "agenda_text",
     "build_expert_documents",
     "build_retrievers",
@@ -98,6 +109,7 @@ __all__ = [
     "fuse_scores",
     "load_index",
     "load_sentence_encoder",
+    "retriever_times",
     "save_index",
     "top_k",
     "tune_fusion_weight",

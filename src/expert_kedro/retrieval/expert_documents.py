@@ -28,6 +28,7 @@ from expert_kedro.retrieval.base import (
     as_text_list,
     require_columns,
 )
+from expert_kedro.retrieval.recency import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class ExpertDocuments:
         agendas: Training agendas of each expert (each agenda a list of questions).
         answers: Training answers of each expert (empty lists unless requested).
         indexed_project_ids: Every project whose agenda or answers are indexed.
+        timeline: The training bookings in time order (recent activity); None when
+            no project time is known.
     """
 
     expert_ids: np.ndarray
@@ -62,6 +65,7 @@ class ExpertDocuments:
     agendas: list[list[list[str]]]
     answers: list[list[str]] = field(default_factory=list)
     indexed_project_ids: frozenset[str] = frozenset()
+    timeline: Timeline | None = None
 
     def bm25_texts(self) -> list[str]:
         """One BM25 document per expert: profile, skills, agendas and answers."""
@@ -142,6 +146,7 @@ def build_expert_documents(
     expert_roster: pd.DataFrame,
     train_pairs: pd.DataFrame,
     train_answers: pd.DataFrame | None = None,
+    timeline: Timeline | None = None,
 ) -> ExpertDocuments:
     """Assemble the per-expert index texts from the roster and TRAIN pairs.
 
@@ -152,6 +157,7 @@ def build_expert_documents(
         train_answers: Optional rows ``project_id, expert_id, responses`` (the
             ``clean_matches`` contract); only rows whose (project, expert) is in
             ``train_pairs`` are used, so answers cannot leak held-out projects.
+        timeline: The training bookings in time order (``Timeline.from_pairs``).
 
     Returns:
         The documents, ordered like the roster.
@@ -203,6 +209,7 @@ def build_expert_documents(
         agendas=agendas,
         answers=answers,
         indexed_project_ids=frozenset(as_id(p) for p in train_pairs["project_id"]),
+        timeline=timeline,
     )
 
 

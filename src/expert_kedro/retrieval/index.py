@@ -36,6 +36,13 @@ from expert_kedro.retrieval.factory import fit_bm25, fit_dense, tune_hybrid
 from expert_kedro.retrieval.hybrid import HybridRetriever
 from expert_kedro.retrieval.popularity import PopularityRetriever
 from expert_kedro.retrieval.prior import PRIOR_SYSTEM, PriorFusedRetriever, tune_prior
+from expert_kedro.retrieval.recency import (
+    RECENT_SYSTEM,
+    RecencyFusion,
+    RecentActivityRetriever,
+    Timeline,
+    tune_recency,
+)
 from expert_kedro.retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
@@ -68,6 +75,11 @@ class RetrievalIndex:
         built_at: UTC time the index was fit (ISO 8601).
         fit_seconds: Fit time of each component.
         prior_weight: Weight of the activity prior (``retrieval.prior``).
+        timeline: Training bookings in time order (``retrieval.recency``); None
+            when no project time is known.
+        recency_window: Training projects the recency signal counts; None until
+            tuned (or without a timeline).
+        recency_weight: Weight of the recency signal (0: not fused).
     """
 
     name = "hybrid"
@@ -88,6 +100,9 @@ class RetrievalIndex:
         built_at: str | None = None,
         fit_seconds: Mapping[str, float] | None = None,
         prior_weight: float = 0.0,
+        timeline: Timeline | None = None,
+        recency_window: int | None = None,
+        recency_weight: float = 0.0,
     ) -> None:
         ids = np.asarray(bm25.expert_ids)
         for part in (dense, popularity):
@@ -107,6 +122,9 @@ class RetrievalIndex:
         )
         self.fit_seconds = dict(fit_seconds or {})
         self.prior_weight = float(prior_weight)
+        self.timeline = timeline if timeline is not None and len(timeline) else None
+        self.recency_window = recency_window if self.timeline else None
+        self.recency_weight = float(recency_weight) if self.recency_window else 0.0
         self._hybrid: HybridRetriever | None = None
         self._prior: PriorFusedRetriever | None = None
         if self.bm25_weight is not None:
@@ -118,7 +136,14 @@ class RetrievalIndex:
                 rrf_k=int(settings.hybrid.rrf_k),
             )
             self._prior = PriorFusedRetriever(
-                self._hybrid, popularity.counts, prior_weight=self.prior_weight
+                self._hybrid,
+                popularity.counts,
+                prior_weight=self.prior_weight,
+                recency=RecencyFusion(
+                    self.timeline, self.recency_window, self.recency_weight
+                )
+                if self.recency_window
+                else None,
             )
 
     @property
@@ -160,18 +185,35 @@ class RetrievalIndex:
         return self._prior
 
     def retrievers(self) -> dict[str, ScoringRetriever]:
-        """The evaluation's baselines, all ranking from this one index."""
-        return {
+        """The evaluation's baselines, all ranking from this one index.
+
+        ``recent_activity`` (the recency signal alone, at the tuned window) is one
+        of them when the index has a timeline.
+        """
+        baselines: dict[str, ScoringRetriever] = {
             "popularity": self.popularity,
             "bm25": self.bm25,
             "dense": self.dense,
             "hybrid": self.hybrid,
             PRIOR_SYSTEM: self.hybrid_with_prior,
         }
+        if self.recency_window:
+            baselines[RECENT_SYSTEM] = RecentActivityRetriever(
+                self.timeline, self.expert_ids, window=self.recency_window
+            )
+        return baselines
 
-    def score_all(self, agendas: Sequence[Agenda]) -> np.ndarray:
-        """Hybrid + prior score of every expert, ``[len(agendas), n_experts]``."""
-        return self.hybrid_with_prior.score_all(agendas)
+    def score_all(
+        self, agendas: Sequence[Agenda], times: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Candidate-stage score of every expert, ``[len(agendas), n_experts]``.
+
+        Args:
+            agendas: Agendas, each a list of questions.
+            times: When each agenda was asked (``recency.retriever_times``); None:
+                now.
+        """
+        return self.hybrid_with_prior.score_all(agendas, times)
 
     def candidates(self, agendas: Sequence[Agenda], k: int) -> pd.DataFrame:
         """Top-``k`` experts per agenda (see ``HybridRetriever.candidates``)."""
@@ -182,7 +224,11 @@ class RetrievalIndex:
         return set(self._agenda_digests)
 
     def with_fusion(
-        self, bm25_weight: float, tuning: Mapping[str, Any], prior_weight: float = 0.0
+        self,
+        bm25_weight: float,
+        tuning: Mapping[str, Any],
+        prior_weight: float = 0.0,
+        recency: RecencyFusion | None = None,
     ) -> RetrievalIndex:
         """A copy with the fusion weights set (the fitted parts are shared)."""
         return RetrievalIndex(
@@ -199,6 +245,9 @@ class RetrievalIndex:
             built_at=self.built_at,
             fit_seconds=self.fit_seconds,
             prior_weight=prior_weight,
+            timeline=self.timeline,
+            recency_window=recency.window if recency else None,
+            recency_weight=recency.weight if recency else 0.0,
         )
 
     def summary(self, n_experts: int = 5) -> dict[str, Any]:
@@ -214,6 +263,9 @@ class RetrievalIndex:
             "fusion": self.settings.hybrid.fusion,
             "bm25_weight": self.bm25_weight,
             "prior_weight": self.prior_weight,
+            "recency_window": self.recency_window,
+            "recency_weight": self.recency_weight,
+            "recency_time_from": self.timeline.time_from if self.timeline else None,
             "tuned_on": self.tuning.get("tuned_on"),
             "tuning_metric": self.tuning.get("tuning_metric"),
             "encoder_model": self.encoder.model_path or "all-MiniLM-L6-v2 (bundled)",
@@ -256,6 +308,7 @@ def fit_retrieval_index(
         fingerprint=documents.fingerprint(),
         indexed_project_ids=documents.indexed_project_ids,
         indexed_agenda_digests=frozenset(documents.indexed_agenda_digests()),
+        timeline=documents.timeline,
         fit_seconds={
             "bm25": round(bm25.fit_seconds, 3),
             "dense": round(dense.fit_seconds, 3),
@@ -269,7 +322,8 @@ def tune_retrieval_index(
     """Set the fusion weights, each fixed by its parameter or tuned on VALIDATION.
 
     The BM25 weight first (``retrieval.hybrid``), then the activity prior's at that
-    BM25 weight (``retrieval.prior``).
+    BM25 weight (``retrieval.prior``), then the recency window and weight on top of
+    both (``retrieval.recency``).
 
     Args:
         index: A fitted index.
@@ -290,4 +344,42 @@ def tune_retrieval_index(
         settings.prior,
         settings.hybrid.tuning_metric,
     )
-    return index.with_fusion(hybrid.bm25_weight, tuning, prior_weight)
+    recency, tuning["recency"] = _tune_recency(
+        index, hybrid, prior_weight, validation_projects
+    )
+    return index.with_fusion(hybrid.bm25_weight, tuning, prior_weight, recency)
+
+
+def _tune_recency(
+    index: RetrievalIndex,
+    hybrid: HybridRetriever,
+    prior_weight: float,
+    validation_projects: pd.DataFrame | None,
+) -> tuple[RecencyFusion | None, dict[str, Any]]:
+    """The recency term on top of the tuned hybrid and prior."""
+    settings = index.settings
+    stage = PriorFusedRetriever(
+        hybrid, index.popularity.counts, prior_weight=prior_weight
+    )
+    needs_scores = (
+        index.timeline is not None
+        and settings.recency.time_from is not None
+        and (settings.recency.weight is None or settings.recency.window is None)
+        and validation_projects is not None
+        and not validation_projects.empty
+    )
+    scores = (
+        stage.score_all([list(a) for a in validation_projects["agenda"]])
+        if needs_scores
+        else np.empty((0, len(index.expert_ids)))
+    )
+    return tune_recency(
+        scores,
+        index.timeline,
+        validation_projects,
+        settings.recency,
+        expert_ids=index.expert_ids,
+        fusion=settings.hybrid.fusion,
+        rrf_k=int(settings.hybrid.rrf_k),
+        metric=settings.hybrid.tuning_metric,
+    )

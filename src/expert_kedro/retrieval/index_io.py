@@ -7,6 +7,9 @@
     expert_ids.npy         roster ids as text, the column order of every score
     embeddings.npy         [n_experts, dimension] unit-length float32 expert vectors
     popularity.npy         training projects per expert, float64
+    timeline/              training bookings in time order (recent activity), when
+                           project times were known: project_ids, times,
+                           booking_project, booking_expert (.npy)
     indexed_projects.json  indexed training project ids and agenda digests
     bm25/                  ``bm25s``' own save format + the tokenizer's vocabulary
 
@@ -36,6 +39,7 @@ from expert_kedro.retrieval.encoder import EncoderInfo
 from expert_kedro.retrieval.index import RetrievalIndex
 from expert_kedro.retrieval.popularity import PopularityRetriever
 from expert_kedro.retrieval.prior import describe_candidate_stage
+from expert_kedro.retrieval.recency import Timeline
 from expert_kedro.retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
@@ -54,6 +58,7 @@ def _id_array(expert_ids: Any) -> np.ndarray:
 _ARRAYS = ("expert_ids.npy", "embeddings.npy", "popularity.npy")
 _INDEXED = "indexed_projects.json"
 _BM25 = "bm25"
+_TIMELINE = "timeline"
 _TOKENIZER_VOCAB = "vocab.tokenizer.json"
 _TOKENIZER_STOPWORDS = "stopwords.tokenizer.json"
 
@@ -93,6 +98,10 @@ def save_index(index: RetrievalIndex, folder: str | Path) -> dict[str, Any]:
         "agenda_digests": sorted(index.indexed_agenda_digests()),
     }
     (root / _INDEXED).write_text(json.dumps(indexed), encoding="utf-8")
+    if index.timeline is not None:
+        (root / _TIMELINE).mkdir(exist_ok=True)
+        for name, array in index.timeline.arrays().items():
+            np.save(root / _TIMELINE / f"{name}.npy", array)
     index.bm25.index.save(root / _BM25, show_progress=False)
     index.bm25.tokenizer.save_vocab(str(root / _BM25), _TOKENIZER_VOCAB)
     index.bm25.tokenizer.save_stopwords(str(root / _BM25), _TOKENIZER_STOPWORDS)
@@ -129,6 +138,15 @@ def _describe(index: RetrievalIndex) -> dict[str, Any]:
             "rrf_k": int(index.settings.hybrid.rrf_k),
             "bm25_weight": index.bm25_weight,
             "prior_weight": index.prior_weight,
+            "recency_window": index.recency_window,
+            "recency_weight": index.recency_weight,
+        },
+        "timeline": None
+        if index.timeline is None
+        else {
+            "time_from": index.timeline.time_from,
+            "n_projects": len(index.timeline),
+            "n_bookings": len(index.timeline.booking_expert),
         },
         "tuning": index.tuning,
         "encoder": asdict(index.encoder),
@@ -292,4 +310,29 @@ def _read_index(
         fit_seconds=manifest.get("fit_seconds"),
         # Absent from an index saved before the prior: the plain hybrid.
         prior_weight=manifest["fusion"].get("prior_weight", 0.0),
+        # Absent from an index saved before recency: no recency term.
+        timeline=_read_timeline(root, manifest, len(ids)),
+        recency_window=manifest["fusion"].get("recency_window"),
+        recency_weight=manifest["fusion"].get("recency_weight", 0.0),
     )
+
+
+def _read_timeline(root: Path, manifest: dict[str, Any], n_experts: int):
+    """The saved training timeline, or None (no times known, or an older index)."""
+    record = manifest.get("timeline")
+    if not record:
+        return None
+    arrays = {
+        name: np.load(root / _TIMELINE / f"{name}.npy", allow_pickle=False)
+        for name in ("project_ids", "times", "booking_project", "booking_expert")
+    }
+    if (
+        len(arrays["project_ids"]) != record["n_projects"]
+        or len(arrays["booking_expert"]) != record["n_bookings"]
+    ):
+        raise ValueError(
+            f"{_TIMELINE}/ holds {len(arrays['project_ids'])} projects and "
+            f"{len(arrays['booking_expert'])} bookings; the manifest says "
+            f"{record['n_projects']} and {record['n_bookings']}"
+        )
+    return Timeline(time_from=record["time_from"], n_experts=n_experts, **arrays)

@@ -32,6 +32,7 @@ import pandas as pd
 from expert_kedro.evaluation.tuning import tune_weight
 from expert_kedro.retrieval.base import Agenda, top_k, zscore_rows
 from expert_kedro.retrieval.hybrid import HybridRetriever, _ranks
+from expert_kedro.retrieval.recency import RecencyFusion, Timeline
 from expert_kedro.settings_base import ParameterSettings
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ class PriorFusedRetriever(HybridRetriever):
         hybrid: The tuned BM25 + dense fusion.
         counts: Training projects of each roster expert (roster order).
         prior_weight: Weight of the prior, in [0, 1].
+        recency: The recent-activity term fused after the prior
+            (:mod:`.recency`); None leaves it out.
         name: System name used in reports.
     """
 
@@ -125,6 +128,7 @@ class PriorFusedRetriever(HybridRetriever):
         counts: np.ndarray,
         *,
         prior_weight: float,
+        recency: RecencyFusion | None = None,
         name: str = PRIOR_SYSTEM,
     ) -> None:
         super().__init__(
@@ -144,10 +148,27 @@ class PriorFusedRetriever(HybridRetriever):
             )
         self.prior_weight = float(prior_weight)
         self.signal = prior_signal(counts, hybrid.fusion, hybrid.rrf_k)
+        self.recency = recency
 
-    def score_all(self, agendas: Sequence[Agenda]) -> np.ndarray:
-        """Hybrid scores with the prior added, ``[len(agendas), n_experts]``."""
-        return add_prior(super().score_all(agendas), self.signal, self.prior_weight)
+    @property
+    def timeline(self) -> Timeline | None:
+        """Training bookings in time order, when recency is fused (else None)."""
+        return self.recency.timeline if self.recency else None
+
+    def score_all(
+        self, agendas: Sequence[Agenda], times: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Hybrid scores with the prior and recency added, ``[n_agendas, n_experts]``.
+
+        Args:
+            agendas: Agendas, each a list of questions.
+            times: When each agenda was asked (``Timeline.times_for``); None or
+                NaN: now, after every training project.
+        """
+        scores = add_prior(super().score_all(agendas), self.signal, self.prior_weight)
+        if self.recency is None:
+            return scores
+        return self.recency.add(scores, times, self.fusion, self.rrf_k)
 
 
 def tune_prior(
@@ -224,15 +245,24 @@ def describe_candidate_stage(index: Any) -> str:
 
     Returns:
         E.g. ``hybrid (zscore, bm25_weight 0.3 tuned on validation) + activity prior
-        weight 0.1 (tuned on validation)``; an index saved before the prior existed
-        says so (its weight is 0).
+        weight 0.1 (tuned on validation) + recent activity (last 50 training
+        projects by project_id) weight 0.3 (tuned on validation)``; an index saved
+        before the prior or recency existed says so (its weight is 0).
     """
     tuning = index.tuning
     prior = tuning.get("prior") or {}
+    recency = tuning.get("recency") or {}
     bm25_source = "tuned on validation" if tuning.get("tuned_on") else "fixed"
+    recent = (
+        f" + recent activity (last {index.recency_window} training projects by "
+        f"{index.timeline.time_from}) weight {index.recency_weight} "
+        f"({recency.get('source')})"
+        if index.recency_window
+        else f" (no recency term: {recency.get('source', 'index built before it')})"
+    )
     return (
         f"hybrid ({index.settings.hybrid.fusion}, bm25_weight {index.bm25_weight} "
         f"{bm25_source}) + activity prior weight {index.prior_weight} "
-        f"({prior.get('source', 'none: index built before the prior')}); "
+        f"({prior.get('source', 'none: index built before the prior')}){recent}; "
         f"index built {index.built_at}"
     )

@@ -11,6 +11,8 @@ once here::
       hybrid: {fusion: zscore, rrf_k: 60, bm25_weight: null, weight_grid: [...],
                tuning_metric: mrr}
       prior: {weight: null, weight_grid: [...]}  # retrieval.prior.PriorSettings
+      recency: {time_from: created_at, window: null, window_grid: [...],
+                weight: null, weight_grid: [...]}  # retrieval.recency
 
 Errors name the parameter (``retrieval.hybrid.fusion``); ``factory.fit_bm25`` & co.
 take the sub-group objects.
@@ -24,6 +26,7 @@ from typing import Any
 from expert_kedro.evaluation.metrics import METRIC_NAMES
 from expert_kedro.retrieval.hybrid import FUSIONS
 from expert_kedro.retrieval.prior import PriorSettings
+from expert_kedro.retrieval.recency import RecencySettings
 from expert_kedro.settings_base import ParameterSettings
 
 BM25_METHODS = ("robertson", "lucene", "bm25l", "bm25+", "atire")
@@ -158,6 +161,7 @@ class RetrievalSettings(ParameterSettings):
         dense: Sentence embeddings.
         hybrid: Fusion and its tuning.
         prior: Weight of the activity prior fused into the hybrid.
+        recency: The recent-activity signal fused after the prior.
     """
 
     GROUP = "retrieval"
@@ -167,10 +171,13 @@ class RetrievalSettings(ParameterSettings):
     dense: DenseSettings = field(default_factory=DenseSettings)
     hybrid: HybridSettings = field(default_factory=HybridSettings)
     prior: PriorSettings = field(default_factory=PriorSettings)
+    recency: RecencySettings = field(default_factory=RecencySettings)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary (JSON-ready), e.g. recorded in an index manifest."""
         data = asdict(self)
         data["hybrid"]["weight_grid"] = list(self.hybrid.weight_grid)
         data["prior"]["weight_grid"] = list(self.prior.weight_grid)
+        data["recency"]["window_grid"] = list(self.recency.window_grid)
+        data["recency"]["weight_grid"] = list(self.recency.weight_grid)
         return data

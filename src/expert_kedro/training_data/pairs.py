@@ -106,11 +106,16 @@ def build_split_pairs(
 
 
 def evaluation_projects(matches: pd.DataFrame) -> pd.DataFrame:
-    """One row per project (in id order), its agenda and every acceptable expert."""
+    """One row per project (in id order), its agenda and every acceptable expert.
+
+    ``created_at`` comes along: when the project was asked tells the candidate
+    stage's recent-activity signal which bookings came before it.
+    """
     records = [
         {
             "project_id": as_id(project_id),
             "project_title": group["project_title"].iloc[0],
+            "created_at": group["created_at"].iloc[0] if "created_at" in group else "",
             "agenda": list(group["agenda"].iloc[0]),
             "acceptable_expert_ids": sorted_ids(group["expert_id"]),
         }
@@ -120,5 +125,11 @@ def evaluation_projects(matches: pd.DataFrame) -> pd.DataFrame:
     ]
     return pd.DataFrame(
         records,
-        columns=["project_id", "project_title", "agenda", "acceptable_expert_ids"],
+        columns=[
+            "project_id",
+            "project_title",
+            "created_at",
+            "agenda",
+            "acceptable_expert_ids",
+        ],
     )

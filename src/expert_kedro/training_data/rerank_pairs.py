@@ -82,8 +82,9 @@ PAIR_COLUMNS = (
 )
 YES, NO = "yes", "no"
 
-# (project_id, agenda) -> ranked roster expert ids of the retriever, best first.
-CandidateFn = Callable[[Sequence[Sequence[str]]], list[list[str]]]
+# (agendas, their project ids) -> ranked roster expert ids of the retriever per
+# agenda, best first (the ids tell a time-aware retriever when each was asked).
+CandidateFn = Callable[[Sequence[Sequence[str]], Sequence[str]], list[list[str]]]
 
 
 def negatives_for(
@@ -198,8 +199,8 @@ def build_rerank_examples(
             (project, agenda) becomes one query.
         roster: Expert id -> roster row.
         acceptable: Project id -> its acceptable expert ids (never negatives).
-        rank_candidates: Ranks roster experts for a list of agendas (retriever fit
-            on the training split only).
+        rank_candidates: Ranks roster experts for a list of agendas and their
+            project ids (retriever fit on the training split only).
         system: System prompt of the rerank task.
         n_hard: Hard negatives per query.
         n_random: Random negatives per query.
@@ -226,7 +227,7 @@ def build_rerank_examples(
     ).groupby(["project_id", "_key"], sort=False)
     keys = list(queries.groups)
     agendas = [list(key) for _, key in keys]
-    rankings = rank_candidates(agendas) if agendas else []
+    rankings = rank_candidates(agendas, [pid for pid, _ in keys]) if agendas else []
     roster_ids = sorted_ids(roster)
     example = _ExampleWriter(
         roster, system, history, history_questions, candidate_region, agenda_region

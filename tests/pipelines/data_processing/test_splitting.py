@@ -70,6 +70,7 @@ def test_two_expert_projects_stay_together_and_validation_lists_both():
     assert list(validation.columns) == [
         "project_id",
         "project_title",
+        "created_at",
         "agenda",
         "acceptable_expert_ids",
     ]

@@ -16,7 +16,15 @@ from expert_kedro.pipelines.evaluation.nodes import check_retrieval_index
 from expert_kedro.retrieval import IndexLeakageError
 from tests.conftest import copy_project
 
-SYSTEMS = ["random", "popularity", "bm25", "dense", "hybrid", "hybrid+prior"]
+SYSTEMS = [
+    "random",
+    "popularity",
+    "bm25",
+    "dense",
+    "hybrid",
+    "hybrid+prior",
+    "recent_activity",
+]
 RECALL = ["recall@5", "recall@10", "recall@20", "recall@50"]
 
 
@@ -72,6 +80,14 @@ def test_metrics_report_is_complete_and_sane(evaluated_project: Path):
     assert prior["tuned_on"] == "validation"
     assert prior["prior_weight"] == report["prior_weight"]
     assert prior["n_validation_projects"] == metrics["n_projects"]["validation"]
+    # Recent activity (projects dated by created_at) is tuned last, on validation;
+    # its window is the recent_activity baseline's.
+    recency = metrics["hybrid"]["recency"]
+    assert recency["source"] == "tuned on validation"
+    assert recency["time_from"] == "created_at"
+    assert recency["window"] == report["recency_window"] in (25, 50, 100, 200)
+    assert recency["weight"] == report["recency_weight"]
+    assert recency["validation_untimed"] == 0
     assert {"date", "machine", "timing_seconds", "roster_size"} <= set(metrics)
 
     def value(system: str, variant: str, metric: str) -> float:
@@ -96,7 +112,7 @@ def test_metrics_report_is_complete_and_sane(evaluated_project: Path):
         full = metrics["systems"][system]["full"]
         assert full["recall@5"]["value"] <= full["hit@5"]["value"]
     assert value("random", "full", "recall@50") == pytest.approx(50 / 150)
-    if prior["prior_weight"] == 0.0:
+    if prior["prior_weight"] == 0.0 and recency["weight"] == 0.0:
         assert metrics["systems"]["hybrid+prior"] == metrics["systems"]["hybrid"]
     # Random is the analytic expectation over a 150-expert roster.
     assert value("random", "full", "hit@1") == pytest.approx(1 / 150, rel=0.2)

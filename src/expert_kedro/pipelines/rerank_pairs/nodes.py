@@ -17,7 +17,7 @@ import pandas as pd
 from expert_kedro.identifiers import as_id, as_id_list
 from expert_kedro.recommender.grounding import roster_lookup
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.retrieval import RetrievalIndex, top_k
+from expert_kedro.retrieval import RetrievalIndex, retriever_times, top_k
 from expert_kedro.training_data.regions import region_lines
 from expert_kedro.training_data.rerank_pairs import (
     PAIR_COLUMNS,
@@ -60,18 +60,31 @@ def _acceptable(frame: pd.DataFrame) -> dict[str, set[str]]:
 
 
 def _candidate_ranker(
-    retrieval_index: RetrievalIndex, negatives: RerankPairsSettings
-) -> Callable[[list[list[str]]], list[list[str]]]:
+    retrieval_index: RetrievalIndex,
+    negatives: RerankPairsSettings,
+    validation_projects: pd.DataFrame,
+) -> Callable[[list[list[str]], list[str]], list[list[str]]]:
     """Ranks the roster for agendas with the saved index: top ids each.
 
     Deep enough for the negatives: a few more than the hard negatives (the
-    acceptable experts are skipped), or the whole pool they are drawn from.
+    acceptable experts are skipped), or the whole pool they are drawn from. With
+    recent activity in the index, each agenda is scored as of its project's time
+    (training projects: the index's own record; validation projects: their row),
+    as evaluation and the ranking validation score them.
     """
     depth = max(negatives.hard_negatives + 10, negatives.negative_pool or 0)
     depth = min(len(retrieval_index.expert_ids), depth)
+    rows = validation_projects.drop(columns=["agenda"], errors="ignore")
+    rows = rows.assign(project_id=rows["project_id"].map(as_id)).set_index("project_id")
 
-    def rank_candidates(agendas: list[list[str]]) -> list[list[str]]:
-        scores = retrieval_index.score_all(agendas)
+    def rank_candidates(
+        agendas: list[list[str]], project_ids: list[str]
+    ) -> list[list[str]]:
+        ids = pd.Index([as_id(p) for p in project_ids], name="project_id")
+        frame = rows.reindex(ids).reset_index()
+        scores = retrieval_index.score_all(
+            agendas, retriever_times(retrieval_index, frame)
+        )
         ids, _ = top_k(scores, retrieval_index.expert_ids, depth)
         return [as_id_list(row) for row in ids]
 
@@ -110,7 +123,7 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     """
     settings = RecommenderSettings.from_params(recommender_params)
     negatives = RerankPairsSettings.from_params(rerank_pairs_params)
-    rank_candidates = _candidate_ranker(retrieval_index, negatives)
+    rank_candidates = _candidate_ranker(retrieval_index, negatives, validation_projects)
     roster = roster_lookup(expert_roster)
     history = ExpertHistory(train_pairs) if settings.history_questions else None
     # Once per run (not per example): experts whose prompts lack the line, or no

@@ -17,6 +17,7 @@ from expert_kedro.retrieval import (
     ExpertDocuments,
     RetrievalIndex,
     RetrievalSettings,
+    Timeline,
     build_expert_documents,
     check_no_leakage,
     fit_retrieval_index,
@@ -41,6 +42,8 @@ def build_retrieval_documents(  # noqa: PLR0917 - one input per catalog dataset
         train_pairs: Training (project, expert) pairs: the only agendas indexed.
         clean_matches: Answers of every match; only train pairs' answers are
             indexed, and only when ``retrieval.index.include_answers`` is true.
+            Also when each training project was asked (``created_at``, or the id:
+            ``retrieval.recency.time_from``), for the recent-activity signal.
         validation_projects: Held-out projects that tune the fusion weight.
         test_projects: Held-out projects of the final report.
         params: The ``retrieval`` parameter group.
@@ -53,10 +56,16 @@ def build_retrieval_documents(  # noqa: PLR0917 - one input per catalog dataset
             agenda) would be indexed.
     """
     settings = RetrievalSettings.from_params(params)
+    time_from = settings.recency.time_from
     documents = build_expert_documents(
         expert_roster,
         train_pairs,
         clean_matches if settings.index.include_answers else None,
+        timeline=None
+        if time_from is None
+        else Timeline.from_pairs(
+            train_pairs, clean_matches, expert_roster["expert_id"], time_from
+        ),
     )
     check_no_leakage(
         documents, {"validation": validation_projects, "test": test_projects}
