@@ -29,9 +29,25 @@ logger = logging.getLogger(__name__)
 
 RESULTS = Path(__file__).parent / "results"
 MANIFEST = Path(__file__).parent / "dataset_tables.yml"
-BASELINES = ("random", "popularity", "bm25", "dense", "hybrid", "hybrid+prior")
+BASELINES = (
+    "random",
+    "popularity",
+    "recent_activity",
+    "bm25",
+    "dense",
+    "hybrid",
+    "hybrid+prior",
+)
 RECIPE_SYSTEMS = ("cross_encoder", "zero_shot_rerank", "llm_rerank")
-GOAL_BASELINES = ("popularity", "bm25", "dense", "hybrid+prior", "cross_encoder")
+# recent_activity is in evaluations run since the recency signal (older ones lack it).
+GOAL_BASELINES = (
+    "popularity",
+    "recent_activity",
+    "bm25",
+    "dense",
+    "hybrid+prior",
+    "cross_encoder",
+)
 RECIPES = {"cpu": "CPU recipe", "gpu": "GPU recipe"}
 
 
