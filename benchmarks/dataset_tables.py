@@ -134,6 +134,13 @@ def dataset_section(name: str, entry: Mapping[str, str], results: Path) -> str:
             "Baselines from the GPU-recipe run; the CPU-recipe run's baselines "
             f"differ by at most {baseline_gap(runs):.3f} MRR."
         )
+    if "recent_activity" not in runs["gpu"]["systems"]:
+        notes.append(
+            "Measured before the recency term of the candidate stage "
+            "(`retrieval.recency`): `hybrid+prior` here has none, and the "
+            "`recent_activity` baseline is missing; the term's effect on the "
+            "candidate stage: `benchmarks/results/recency_ablation_cpu.md`."
+        )
     lines = [f"## {entry.get('title', name)}", "", table, "", *notes, "", "Sources:"]
     lines += [f"- {source}" for source in sources]
     return "\n".join(lines) + "\n"
