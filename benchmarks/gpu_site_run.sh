@@ -31,4 +31,4 @@ for f in results_table.md evaluation_metrics.json llm_rerank_tuning.json \
   [ -n "$src" ] && cp "$src" "$out/$f"
 done
 gzip -f "$out"/kedro_*.log
-cat "$out/results_table.md" 2>/dev/null | grep -E "popularity \| full|prior \| full|llm_rerank \| full|cross_encoder \| full|bm25 \| full"
+cat "$out/results_table.md" 2>/dev/null | grep -E "popularity \| full|recent_activity \| full|prior \| full|llm_rerank \| full|cross_encoder \| full|bm25 \| full"
