@@ -163,6 +163,9 @@ def test_retrieval_index_holds_train_projects_only(catalog, splits):
     index = catalog.load("retrieval_index")
     assert index.indexed_project_ids == frozenset(splits.ids["train"])
     assert not splits.heldout_digests & index.indexed_agenda_digests()
+    # The recent-activity timeline books training projects only (all of them: the
+    # synthetic export is dated by created_at, a site by its question ids).
+    assert set(index.timeline.project_ids.tolist()) == set(splits.ids["train"])
     # Words that only held-out projects use (titles, agendas, answers) never
     # reach BM25.
     matches = catalog.load("clean_matches")
