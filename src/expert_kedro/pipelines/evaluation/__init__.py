@@ -6,10 +6,12 @@ What it does
     2. ``checked_retrieval_index``: the saved ``retrieval_index`` (built from the
        roster and TRAIN pairs by the retrieval pipeline) after ``check_no_leakage``
        against validation, test and partial-test agendas; nothing is fit here.
-    3. Its popularity, BM25 (``bm25s``), dense (all-MiniLM-L6-v2), hybrid and
-       hybrid+prior (the hybrid with the training-bookings prior: the candidate
-       stage) retrievers; the BM25 and prior weights were tuned on VALIDATION only
-       (``hybrid_tuning``).
+    3. Its popularity, BM25 (``bm25s``), dense (all-MiniLM-L6-v2), hybrid,
+       hybrid+prior (the hybrid with the training-bookings prior and the recent
+       activity before each agenda: the candidate stage) and, when projects have
+       times, recent_activity retrievers; the BM25, prior and recency weights were
+       tuned on VALIDATION only (``hybrid_tuning``). Each agenda is scored as of
+       its project's time (``retrieval.recency.time_from``).
     4. ``baseline_rankings`` (whole roster per agenda) and ``hybrid_candidates``
        (hybrid+prior top-K, the input of an LLM reranker).
     5. ``evaluation_metrics`` (hit@1, hit@5, MRR, nDCG@5 and recall@K at
