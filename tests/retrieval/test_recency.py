@@ -24,7 +24,7 @@ from expert_kedro.retrieval import (
     top_k,
     tune_retrieval_index,
 )
-from expert_kedro.retrieval.recency import project_times
+from expert_kedro.retrieval.timeline import project_times
 from expert_kedro.training_data.settings import RerankPairsSettings
 
 from .toy_roster import make_toy_roster, make_toy_train_pairs

@@ -39,7 +39,7 @@ from expert_kedro.recommender.generative import (
 )
 from expert_kedro.recommender.rerank import RerankRanker
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.retrieval.recency import retriever_times
+from expert_kedro.retrieval.timeline import retriever_times
 
 logger = logging.getLogger(__name__)
 

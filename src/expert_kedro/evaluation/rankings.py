@@ -23,7 +23,7 @@ import pandas as pd
 
 from expert_kedro.identifiers import as_id, as_id_list
 from expert_kedro.retrieval.base import Recommender, ScoringRetriever, top_k
-from expert_kedro.retrieval.recency import retriever_times
+from expert_kedro.retrieval.timeline import retriever_times
 
 logger = logging.getLogger(__name__)
 

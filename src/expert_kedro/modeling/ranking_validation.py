@@ -39,7 +39,7 @@ from expert_kedro.recommender.adapters import scoring_layout
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.service import build_ranker
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.retrieval.recency import retriever_times
+from expert_kedro.retrieval.timeline import retriever_times
 from expert_kedro.scoring.scorer import LLMScorer
 
 logger = logging.getLogger(__name__)

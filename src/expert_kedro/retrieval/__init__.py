@@ -52,8 +52,8 @@ from expert_kedro.retrieval.hybrid import (
     fuse_scores,
     tune_fusion_weight,
 )
-from expert_kedro.retrieval.index import (
-    RetrievalIndex,
+from expert_kedro.retrieval.index import RetrievalIndex
+from expert_kedro.retrieval.index_fitting import (
     fit_retrieval_index,
     tune_retrieval_index,
 )
@@ -73,10 +73,9 @@ from expert_kedro.retrieval.recency import (
     RECENT_SYSTEM,
     RecencySettings,
     RecentActivityRetriever,
-    Timeline,
-    retriever_times,
 )
 from expert_kedro.retrieval.settings import RetrievalSettings
+from expert_kedro.retrieval.timeline import Timeline, retriever_times
 
 __all__ = [
     "PRIOR_SYSTEM",

@@ -28,7 +28,7 @@ from expert_kedro.retrieval.base import (
     as_text_list,
     require_columns,
 )
-from expert_kedro.retrieval.recency import Timeline
+from expert_kedro.retrieval.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 

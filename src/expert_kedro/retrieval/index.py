@@ -6,9 +6,9 @@ keeps what fitting produced, the BM25 index, the expert embeddings, the populari
 counts and the tuned fusion, so a consumer loads it (``RetrievalIndexDataset``) and
 only encodes its queries::
 
-    index = fit_retrieval_index(documents, settings)  # BM25 + dense + popularity
+    index = fit_retrieval_index(documents, settings)  # index_fitting: BM25, dense...
     index = tune_retrieval_index(index, validation_projects)  # fusion weights
-    scores = index.score_all([agenda])  # hybrid + prior, cols = expert_ids
+    scores = index.score_all([agenda], times)  # candidate stage, cols = expert_ids
     table = index.candidates(agendas, k=10)  # rerank input
     baselines = index.retrievers()  # popularity/bm25/dense/hybrid/hybrid+prior
 
@@ -31,19 +31,16 @@ from expert_kedro.retrieval.base import Agenda, ScoringRetriever
 from expert_kedro.retrieval.bm25 import BM25Retriever
 from expert_kedro.retrieval.dense import DenseRetriever
 from expert_kedro.retrieval.encoder import EncoderInfo
-from expert_kedro.retrieval.expert_documents import ExpertDocuments
-from expert_kedro.retrieval.factory import fit_bm25, fit_dense, tune_hybrid
 from expert_kedro.retrieval.hybrid import HybridRetriever
 from expert_kedro.retrieval.popularity import PopularityRetriever
-from expert_kedro.retrieval.prior import PRIOR_SYSTEM, PriorFusedRetriever, tune_prior
+from expert_kedro.retrieval.prior import PRIOR_SYSTEM, PriorFusedRetriever
 from expert_kedro.retrieval.recency import (
     RECENT_SYSTEM,
     RecencyFusion,
     RecentActivityRetriever,
-    Timeline,
-    tune_recency,
 )
 from expert_kedro.retrieval.settings import RetrievalSettings
+from expert_kedro.retrieval.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -139,12 +136,15 @@ class RetrievalIndex:
                 self._hybrid,
                 popularity.counts,
                 prior_weight=self.prior_weight,
-                recency=RecencyFusion(
-                    self.timeline, self.recency_window, self.recency_weight
-                )
-                if self.recency_window
-                else None,
+                recency=self.recency,
             )
+
+    @property
+    def recency(self) -> RecencyFusion | None:
+        """The recency term of the candidate stage (None without a window)."""
+        if not self.recency_window:
+            return None
+        return RecencyFusion(self.timeline, self.recency_window, self.recency_weight)
 
     @property
     def expert_ids(self) -> np.ndarray:
@@ -282,104 +282,3 @@ class RetrievalIndex:
                 for i in top
             ],
         }
-
-
-def fit_retrieval_index(
-    documents: ExpertDocuments, settings: RetrievalSettings
-) -> RetrievalIndex:
-    """Fit BM25, dense and popularity on leak-checked TRAIN documents (no fusion yet).
-
-    Args:
-        documents: Expert documents from the training split.
-        settings: How to build the index.
-
-    Returns:
-        An untuned index; ``tune_retrieval_index`` sets the fusion weight.
-    """
-    bm25 = fit_bm25(documents, settings.bm25)
-    dense = fit_dense(documents, settings.dense)
-    popularity = PopularityRetriever().fit(documents)
-    return RetrievalIndex(
-        bm25=bm25,
-        dense=dense,
-        popularity=popularity,
-        encoder=EncoderInfo.of(dense.encoder, settings.dense.model_path),
-        settings=settings,
-        fingerprint=documents.fingerprint(),
-        indexed_project_ids=documents.indexed_project_ids,
-        indexed_agenda_digests=frozenset(documents.indexed_agenda_digests()),
-        timeline=documents.timeline,
-        fit_seconds={
-            "bm25": round(bm25.fit_seconds, 3),
-            "dense": round(dense.fit_seconds, 3),
-        },
-    )
-
-
-def tune_retrieval_index(
-    index: RetrievalIndex, validation_projects: pd.DataFrame | None
-) -> RetrievalIndex:
-    """Set the fusion weights, each fixed by its parameter or tuned on VALIDATION.
-
-    The BM25 weight first (``retrieval.hybrid``), then the activity prior's at that
-    BM25 weight (``retrieval.prior``), then the recency window and weight on top of
-    both (``retrieval.recency``).
-
-    Args:
-        index: A fitted index.
-        validation_projects: Validation projects (``agenda``,
-            ``acceptable_expert_ids``); only read when a weight is tuned.
-
-    Returns:
-        The index with its fusion weights and tuning record.
-    """
-    settings = index.settings
-    hybrid, tuning = tune_hybrid(
-        index.bm25, index.dense, validation_projects, settings.hybrid
-    )
-    prior_weight, tuning["prior"] = tune_prior(
-        hybrid,
-        index.popularity.counts,
-        validation_projects,
-        settings.prior,
-        settings.hybrid.tuning_metric,
-    )
-    recency, tuning["recency"] = _tune_recency(
-        index, hybrid, prior_weight, validation_projects
-    )
-    return index.with_fusion(hybrid.bm25_weight, tuning, prior_weight, recency)
-
-
-def _tune_recency(
-    index: RetrievalIndex,
-    hybrid: HybridRetriever,
-    prior_weight: float,
-    validation_projects: pd.DataFrame | None,
-) -> tuple[RecencyFusion | None, dict[str, Any]]:
-    """The recency term on top of the tuned hybrid and prior."""
-    settings = index.settings
-    stage = PriorFusedRetriever(
-        hybrid, index.popularity.counts, prior_weight=prior_weight
-    )
-    needs_scores = (
-        index.timeline is not None
-        and settings.recency.time_from is not None
-        and (settings.recency.weight is None or settings.recency.window is None)
-        and validation_projects is not None
-        and not validation_projects.empty
-    )
-    scores = (
-        stage.score_all([list(a) for a in validation_projects["agenda"]])
-        if needs_scores
-        else np.empty((0, len(index.expert_ids)))
-    )
-    return tune_recency(
-        scores,
-        index.timeline,
-        validation_projects,
-        settings.recency,
-        expert_ids=index.expert_ids,
-        fusion=settings.hybrid.fusion,
-        rrf_k=int(settings.hybrid.rrf_k),
-        metric=settings.hybrid.tuning_metric,
-    )

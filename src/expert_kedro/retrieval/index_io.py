@@ -22,7 +22,6 @@ only the query encoder is loaded, lazily, on the first dense or hybrid query.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import asdict
@@ -37,10 +36,16 @@ from expert_kedro.retrieval.bm25 import BM25Retriever
 from expert_kedro.retrieval.dense import DenseRetriever
 from expert_kedro.retrieval.encoder import EncoderInfo
 from expert_kedro.retrieval.index import RetrievalIndex
+from expert_kedro.retrieval.index_files import (
+    BM25_FOLDER,
+    RetrievalIndexFormatError,
+    check_files,
+    file_record,
+)
 from expert_kedro.retrieval.popularity import PopularityRetriever
 from expert_kedro.retrieval.prior import describe_candidate_stage
-from expert_kedro.retrieval.recency import Timeline
 from expert_kedro.retrieval.settings import RetrievalSettings
+from expert_kedro.retrieval.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +62,9 @@ def _id_array(expert_ids: Any) -> np.ndarray:
 
 _ARRAYS = ("expert_ids.npy", "embeddings.npy", "popularity.npy")
 _INDEXED = "indexed_projects.json"
-_BM25 = "bm25"
 _TIMELINE = "timeline"
 _TOKENIZER_VOCAB = "vocab.tokenizer.json"
 _TOKENIZER_STOPWORDS = "stopwords.tokenizer.json"
-
-
-class RetrievalIndexFormatError(ValueError):
-    """A retrieval index folder is missing, incomplete or inconsistent."""
 
 
 def save_index(index: RetrievalIndex, folder: str | Path) -> dict[str, Any]:
@@ -99,15 +99,13 @@ def save_index(index: RetrievalIndex, folder: str | Path) -> dict[str, Any]:
     }
     (root / _INDEXED).write_text(json.dumps(indexed), encoding="utf-8")
     if index.timeline is not None:
-        (root / _TIMELINE).mkdir(exist_ok=True)
-        for name, array in index.timeline.arrays().items():
-            np.save(root / _TIMELINE / f"{name}.npy", array)
-    index.bm25.index.save(root / _BM25, show_progress=False)
-    index.bm25.tokenizer.save_vocab(str(root / _BM25), _TOKENIZER_VOCAB)
-    index.bm25.tokenizer.save_stopwords(str(root / _BM25), _TOKENIZER_STOPWORDS)
+        index.timeline.save(root / _TIMELINE)
+    index.bm25.index.save(root / BM25_FOLDER, show_progress=False)
+    index.bm25.tokenizer.save_vocab(str(root / BM25_FOLDER), _TOKENIZER_VOCAB)
+    index.bm25.tokenizer.save_stopwords(str(root / BM25_FOLDER), _TOKENIZER_STOPWORDS)
     manifest = _describe(index)
     manifest["files"] = {
-        path.relative_to(root).as_posix(): _file_record(root, path)
+        path.relative_to(root).as_posix(): file_record(root, path)
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
@@ -141,13 +139,7 @@ def _describe(index: RetrievalIndex) -> dict[str, Any]:
             "recency_window": index.recency_window,
             "recency_weight": index.recency_weight,
         },
-        "timeline": None
-        if index.timeline is None
-        else {
-            "time_from": index.timeline.time_from,
-            "n_projects": len(index.timeline),
-            "n_bookings": len(index.timeline.booking_expert),
-        },
+        "timeline": index.timeline and index.timeline.record(),
         "tuning": index.tuning,
         "encoder": asdict(index.encoder),
         "fit_seconds": index.fit_seconds,
@@ -182,48 +174,8 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def _checksummed(name: str) -> bool:
-    """Whether a file's SHA-256 is recorded (all but the large score arrays)."""
-    return name != "embeddings.npy" and not (
-        name.startswith(f"{_BM25}/") and name.endswith(".npy")
-    )
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _file_record(root: Path, path: Path) -> dict[str, Any]:
-    name = path.relative_to(root).as_posix()
-    return {
-        "bytes": path.stat().st_size,
-        "sha256": _sha256(path) if _checksummed(name) else None,
-    }
-
-
-def _check_files(root: Path, manifest: dict[str, Any]) -> None:
-    """Every file the manifest lists exists with its recorded size and checksum."""
-    problems = []
-    for name, record in manifest.get("files", {}).items():
-        path = root / name
-        if not path.is_file():
-            problems.append(f"{name} is missing")
-        elif path.stat().st_size != record["bytes"]:
-            problems.append(
-                f"{name} has {path.stat().st_size} bytes, not {record['bytes']}"
-            )
-        elif record.get("sha256") and _sha256(path) != record["sha256"]:
-            problems.append(f"{name} does not match its recorded SHA-256")
-    if problems or not manifest.get("files"):
-        raise RetrievalIndexFormatError(
-            f"Corrupt retrieval index at '{root}': "
-            f"{'; '.join(problems) or 'the manifest lists no files'}. Rebuild it "
-            "with `kedro run --pipelines=retrieval`."
-        )
-
-
 def _load_bm25(root: Path, settings: RetrievalSettings, ids: np.ndarray, mmap: bool):
-    folder = root / _BM25
+    folder = root / BM25_FOLDER
     index = bm25s.BM25.load(folder, mmap=mmap, load_corpus=False, show_progress=False)
     tokenizer = bm25s.tokenization.Tokenizer(stopwords=[])
     tokenizer.load_stopwords(str(folder), _TOKENIZER_STOPWORDS)
@@ -258,7 +210,7 @@ def load_index(
     root = Path(folder)
     manifest = read_manifest(root)
     try:
-        _check_files(root, manifest)
+        check_files(root, manifest)
     except (KeyError, TypeError) as exc:
         raise RetrievalIndexFormatError(
             f"Corrupt retrieval index at '{root}': malformed file list in {MANIFEST} "
@@ -311,28 +263,9 @@ def _read_index(
         # Absent from an index saved before the prior: the plain hybrid.
         prior_weight=manifest["fusion"].get("prior_weight", 0.0),
         # Absent from an index saved before recency: no recency term.
-        timeline=_read_timeline(root, manifest, len(ids)),
+        timeline=Timeline.load(root / _TIMELINE, manifest["timeline"], len(ids))
+        if manifest.get("timeline")
+        else None,
         recency_window=manifest["fusion"].get("recency_window"),
         recency_weight=manifest["fusion"].get("recency_weight", 0.0),
     )
-
-
-def _read_timeline(root: Path, manifest: dict[str, Any], n_experts: int):
-    """The saved training timeline, or None (no times known, or an older index)."""
-    record = manifest.get("timeline")
-    if not record:
-        return None
-    arrays = {
-        name: np.load(root / _TIMELINE / f"{name}.npy", allow_pickle=False)
-        for name in ("project_ids", "times", "booking_project", "booking_expert")
-    }
-    if (
-        len(arrays["project_ids"]) != record["n_projects"]
-        or len(arrays["booking_expert"]) != record["n_bookings"]
-    ):
-        raise ValueError(
-            f"{_TIMELINE}/ holds {len(arrays['project_ids'])} projects and "
-            f"{len(arrays['booking_expert'])} bookings; the manifest says "
-            f"{record['n_projects']} and {record['n_bookings']}"
-        )
-    return Timeline(time_from=record["time_from"], n_experts=n_experts, **arrays)

@@ -32,7 +32,8 @@ import pandas as pd
 from expert_kedro.evaluation.tuning import tune_weight
 from expert_kedro.retrieval.base import Agenda, top_k, zscore_rows
 from expert_kedro.retrieval.hybrid import HybridRetriever, _ranks
-from expert_kedro.retrieval.recency import RecencyFusion, Timeline
+from expert_kedro.retrieval.recency import RecencyFusion
+from expert_kedro.retrieval.timeline import Timeline
 from expert_kedro.settings_base import ParameterSettings
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,15 @@ from expert_kedro.evaluation.rankings import RANKING_COLUMNS
 from tests.llm_fixtures import _session
 from tests.planted_tokens import files_holding_tokens, planted_tokens
 
-BASELINES = {"random", "popularity", "bm25", "dense", "hybrid", "hybrid+prior"}
+BASELINES = {
+    "random",
+    "popularity",
+    "bm25",
+    "dense",
+    "hybrid",
+    "hybrid+prior",
+    "recent_activity",
+}
 LLM_SYSTEMS = {"llm_rerank", "zero_shot_rerank"}
 # The cross-encoder peer, trained by the pipeline on the tiny adapter's pairs.
 RERANKERS = {*LLM_SYSTEMS, "cross_encoder"}
