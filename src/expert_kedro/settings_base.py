@@ -120,6 +120,21 @@ class ParameterSettings:
         """Raise a ``ValueError`` naming ``<group>.<name>`` unless it is a choice."""
         self.check(name, getattr(self, name) in choices, f"must be one of {choices}")
 
+    def check_fusion_weight(self, name: str, grid: str) -> None:
+        """A fusion weight that is null (tuned over ``grid``) or in [0, 1], and a
+        non-empty grid of weights in [0, 1]."""
+        weight, weights = getattr(self, name), getattr(self, grid)
+        self.check(
+            name,
+            weight is None or 0.0 <= weight <= 1.0,
+            "must be null (tune on validation) or in [0, 1]",
+        )
+        self.check(
+            grid,
+            bool(weights) and all(0.0 <= w <= 1.0 for w in weights),
+            "must list weights in [0, 1]",
+        )
+
 
 def _describe(hint: Any) -> str:
     """Readable name of a field type, for error messages."""

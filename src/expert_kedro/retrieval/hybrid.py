@@ -35,6 +35,14 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def fusion_form(scores: np.ndarray, fusion: str, rrf_k: int) -> np.ndarray:
+    """One signal in the form the fusion adds up: row z-scores (``zscore``) or
+    reciprocal ranks ``1 / (rrf_k + rank)`` (``rrf``), ``[n_agendas, n_experts]``."""
+    if fusion == "rrf":
+        return 1.0 / (rrf_k + _ranks(scores))
+    return zscore_rows(scores)
+
+
 def fuse_scores(
     bm25_scores: np.ndarray,
     dense_scores: np.ndarray,

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from expert_kedro.evaluation.tuning import tune_weight
-from expert_kedro.retrieval.base import Agenda, top_k, zscore_rows
-from expert_kedro.retrieval.hybrid import HybridRetriever, _ranks
+from expert_kedro.retrieval.base import Agenda, top_k
+from expert_kedro.retrieval.hybrid import HybridRetriever, fusion_form
 from expert_kedro.retrieval.recency import RecencyFusion
 from expert_kedro.retrieval.timeline import Timeline
 from expert_kedro.settings_base import ParameterSettings
@@ -62,16 +62,7 @@ class PriorSettings(ParameterSettings):
         Raises:
             ValueError: Naming the offending ``retrieval.prior.*`` parameter.
         """
-        self.check(
-            "weight",
-            self.weight is None or 0.0 <= self.weight <= 1.0,
-            "must be null (tune on validation) or in [0, 1]",
-        )
-        self.check(
-            "weight_grid",
-            bool(self.weight_grid) and all(0.0 <= w <= 1.0 for w in self.weight_grid),
-            "must list weights in [0, 1]",
-        )
+        self.check_fusion_weight("weight", "weight_grid")
 
 
 def prior_signal(counts: np.ndarray, fusion: str, rrf_k: int) -> np.ndarray:
@@ -86,9 +77,7 @@ def prior_signal(counts: np.ndarray, fusion: str, rrf_k: int) -> np.ndarray:
         ``[n_experts]`` prior scores, higher for busier experts.
     """
     bookings = np.log1p(np.asarray(counts, dtype=float))[None, :]
-    if fusion == "rrf":
-        return (1.0 / (rrf_k + _ranks(bookings)))[0]
-    return zscore_rows(bookings)[0]
+    return fusion_form(bookings, fusion, rrf_k)[0]
 
 
 def add_prior(

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from expert_kedro.evaluation.tuning import tune_weight
-from expert_kedro.retrieval.base import Agenda, top_k, zscore_rows
-from expert_kedro.retrieval.hybrid import _ranks
+from expert_kedro.retrieval.base import Agenda, top_k
+from expert_kedro.retrieval.hybrid import fusion_form
 from expert_kedro.retrieval.timeline import TIME_SOURCES, Timeline
 from expert_kedro.settings_base import ParameterSettings
 
@@ -83,23 +83,12 @@ class RecencySettings(ParameterSettings):
             bool(self.window_grid) and all(w >= 1 for w in self.window_grid),
             "must list windows >= 1",
         )
-        self.check(
-            "weight",
-            self.weight is None or 0.0 <= self.weight <= 1.0,
-            "must be null (tune on validation) or in [0, 1]",
-        )
-        self.check(
-            "weight_grid",
-            bool(self.weight_grid) and all(0.0 <= w <= 1.0 for w in self.weight_grid),
-            "must list weights in [0, 1]",
-        )
+        self.check_fusion_weight("weight", "weight_grid")
 
 
 def recency_signal(counts: np.ndarray, fusion: str, rrf_k: int) -> np.ndarray:
     """Recent counts in the fusion's form: row z-scores, or reciprocal ranks."""
-    if fusion == "rrf":
-        return 1.0 / (rrf_k + _ranks(counts))
-    return zscore_rows(counts)
+    return fusion_form(counts, fusion, rrf_k)
 
 
 @dataclass(frozen=True)
