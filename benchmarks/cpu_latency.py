@@ -24,8 +24,9 @@ import yaml
 from peft import LoraConfig, get_peft_model
 
 from expert_kedro.modeling.base_model import load_base_model, load_tokenizer
+from expert_kedro.recommender.agenda_table import parse_agenda_table
 from expert_kedro.recommender.grounding import Roster
-from expert_kedro.recommender.service import build_ranker, parse_agenda_table, recommend
+from expert_kedro.recommender.service import build_ranker, recommend
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import build_retrievers
 from expert_kedro.scoring.scorer import LLMScorer

@@ -135,7 +135,7 @@ class Workload:
 def build_workload(n_agendas: int) -> Workload:
     """Data-processing nodes in memory, a BM25 retriever and ``n_agendas`` agendas."""
     from expert_kedro.pipelines.data_processing import nodes
-    from expert_kedro.recommender.service import parse_agenda_table
+    from expert_kedro.recommender.agenda_table import parse_agenda_table
     from expert_kedro.retrieval.bm25 import BM25Retriever
     from expert_kedro.retrieval.expert_documents import build_expert_documents
     from expert_kedro.training_data.settings import PairsSettings

@@ -12,10 +12,11 @@ import pytest
 
 from expert_kedro.evaluation.llm_systems import rank_system
 from expert_kedro.modeling.base_model import load_tokenizer
+from expert_kedro.recommender.agenda_table import parse_agenda_table
 from expert_kedro.recommender.generative import GenerativeRanker
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.rerank import RerankRanker
-from expert_kedro.recommender.service import parse_agenda_table, recommend
+from expert_kedro.recommender.service import recommend
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import BM25Retriever, build_expert_documents
 from expert_kedro.retrieval.base import top_k

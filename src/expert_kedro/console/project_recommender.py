@@ -110,7 +110,7 @@ def agenda_table(agenda: list[str]) -> pd.DataFrame:
     Raises:
         ValueError: If the agenda is empty or not a list of questions.
     """
-    from expert_kedro.recommender.service import parse_agenda_table  # noqa: PLC0415
+    from expert_kedro.recommender.agenda_table import parse_agenda_table  # noqa: PLC0415
 
     return parse_agenda_table(
         pd.DataFrame({"case_id": ["cli"], "agenda": [json.dumps(agenda)]}), "agenda"

@@ -101,10 +101,16 @@ class GenerativeRanker:
         return [as_id(i) for i in ids[0]], [float(s) for s in scores[0]]
 
     def rank_many_with_scores(
-        self, agendas: Sequence[Sequence[str]], k: int, cases: Sequence[Any]
+        self,
+        agendas: Sequence[Sequence[str]],
+        k: int,
+        cases: Sequence[Any],
+        *,
+        times: Any = None,  # noqa: ARG002 - no candidate stage to date
     ) -> list[tuple[list[str], list[float]]]:
         """:meth:`rank_with_scores` per agenda (each already fills its batches with
-        the whole roster)."""
+        the whole roster; ``times`` is unused: the generative mode has no
+        recent-activity term)."""
         several = self.progress and len(agendas) > 1
         ranked = []
         with agenda_progress(len(agendas), self.name, enabled=several) as bar:

@@ -283,10 +283,16 @@ class RerankRanker:
         return self.rank_many_with_scores([agenda], k, [case])[0]
 
     def rank_many_with_scores(
-        self, agendas: Sequence[Sequence[str]], k: int, cases: Sequence[Any]
+        self,
+        agendas: Sequence[Sequence[str]],
+        k: int,
+        cases: Sequence[Any],
+        *,
+        times: np.ndarray | None = None,
     ) -> list[tuple[list[str], list[float]]]:
-        """:meth:`rank_with_scores` for several agendas in shared forward passes."""
-        return self.rank_scored(self.score_candidates(agendas, cases), k)
+        """:meth:`rank_with_scores` for several agendas in shared forward passes
+        (``times``: as in :meth:`score_candidates`)."""
+        return self.rank_scored(self.score_candidates(agendas, cases, times=times), k)
 
     def rank(self, agendas: Sequence[Sequence[str]], k: int) -> list[list[str]]:
         """``Recommender`` protocol: ``k`` distinct roster experts per agenda."""

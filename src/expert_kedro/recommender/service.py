@@ -2,8 +2,8 @@
 
 ``loader.load_recommender`` puts these together for inference and the CLI.
 
-* :func:`parse_agenda_table` - validate ``case_id`` / ``agenda`` rows (clear errors
-  naming the case).
+* ``agenda_table.parse_agenda_table`` - validate ``case_id`` / ``agenda`` rows
+  (clear errors naming the case) and their optional ``as_of``.
 * :func:`build_ranker` - the ranker of ``recommender.mode`` (rerank or generative).
 * :func:`recommend` - rank every agenda, build the ``recommendations`` rows and the
   latency/throughput metrics.
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expert_kedro.preprocessing.parsing import parse_agenda_strict
+from expert_kedro.recommender.agenda_table import agenda_times
 from expert_kedro.recommender.generative import GenerativeRanker
 from expert_kedro.recommender.grounding import RECOMMENDATION_COLUMNS, Roster
 from expert_kedro.recommender.rerank import RerankRanker
@@ -32,43 +32,6 @@ from expert_kedro.training_data.formatting import format_agenda, format_expert_l
 from expert_kedro.training_data.rerank_pairs import ExpertHistory
 
 logger = logging.getLogger(__name__)
-
-
-def parse_agenda_table(table: pd.DataFrame, name: str = "new_agendas") -> pd.DataFrame:
-    """Validate agendas to recommend for.
-
-    Args:
-        table: Rows with ``case_id`` and ``agenda`` (a JSON list of questions, or a
-            list); harmless slips (single quotes, trailing comma, HTML entities) are
-            repaired by the project's tolerant parser.
-        name: Dataset name used in error messages.
-
-    Returns:
-        ``case_id`` (str), ``agenda`` (list of str), in input order.
-
-    Raises:
-        ValueError: For missing columns, an empty table, a repeated ``case_id`` or
-            an agenda that is empty, not a list or unreadable (naming the case).
-    """
-    missing = [c for c in ("case_id", "agenda") if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"{name} lacks column(s) {missing}; expected columns case_id, agenda "
-            f"(JSON list of questions); found {list(table.columns)}."
-        )
-    if table.empty:
-        raise ValueError(f"{name} has no rows: give at least one agenda.")
-    case_ids = table["case_id"].astype(str).str.strip()
-    repeated = sorted(set(case_ids[case_ids.duplicated()]))
-    if repeated:
-        raise ValueError(
-            f"{name} repeats case_id(s) {repeated[:10]}; make them unique."
-        )
-    agendas = [
-        parse_agenda_strict(value, field="agenda", row=case_id)
-        for case_id, value in zip(case_ids, table["agenda"], strict=True)
-    ]
-    return pd.DataFrame({"case_id": case_ids.tolist(), "agenda": agendas})
 
 
 def build_ranker(  # noqa: PLR0913 - the mode's inputs, each optional
@@ -198,12 +161,16 @@ def _rank_in_batches(
     rows: list[dict[str, Any]] = []
     latencies: list[float] = []
     pairs = list(agendas[["case_id", "agenda"]].itertuples(index=False))
+    times = agenda_times(ranker, agendas)
     bar = agenda_progress(len(pairs), ranker.name, enabled=settings.progress_bar)
     for start in range(0, len(pairs), settings.agenda_batch):
         chunk = pairs[start : start + settings.agenda_batch]
         tick = time.perf_counter()
         ranked = ranker.rank_many_with_scores(
-            [list(agenda) for _, agenda in chunk], k, [case for case, _ in chunk]
+            [list(agenda) for _, agenda in chunk],
+            k,
+            [case for case, _ in chunk],
+            times=None if times is None else times[start : start + len(chunk)],
         )
         for (case_id, agenda), (ids, scores) in zip(chunk, ranked, strict=True):
             case_rows = ranker.roster.recommendation_rows(case_id, ids, scores)

@@ -75,7 +75,7 @@ from expert_kedro.retrieval.recency import (
     RecentActivityRetriever,
 )
 from expert_kedro.retrieval.settings import RetrievalSettings
-from expert_kedro.retrieval.timeline import Timeline, retriever_times
+from expert_kedro.retrieval.timeline import Timeline, as_of_times, retriever_times
 
 __all__ = [
     "PRIOR_SYSTEM",
@@ -101,6 +101,7 @@ __all__ = [
     "SentenceEncoder",
     "Timeline",
     "agenda_text",
+    "as_of_times",
     "build_expert_documents",
     "build_retrievers",
     "check_no_leakage",

@@ -216,3 +216,35 @@ def retriever_times(retriever: Any, projects: pd.DataFrame) -> np.ndarray | None
     """
     timeline = getattr(retriever, "timeline", None)
     return None if timeline is None else timeline.times_for(projects)
+
+
+def as_of_times(
+    timeline: Timeline, as_of: Sequence[Any], cases: Sequence[Any]
+) -> np.ndarray:
+    """Times of the ``as_of`` cells of new agendas, for back-tests at inference.
+
+    Args:
+        timeline: The saved index's timeline (its ``time_from`` says how to read a
+            cell: a date for ``created_at``, a project id for ``project_id``).
+        as_of: One cell per agenda; empty: now.
+        cases: Case ids, named in errors.
+
+    Returns:
+        One time per agenda (NaN: now).
+
+    Raises:
+        ValueError: Naming the cases whose cell is neither empty nor readable.
+    """
+    cells = pd.Series(list(as_of), dtype="string").fillna("").str.strip()
+    times = project_times(pd.DataFrame({timeline.time_from: cells}), timeline.time_from)
+    bad = [
+        str(c) for c, t, v in zip(cases, times, cells, strict=True) if v and np.isnan(t)
+    ]
+    if bad:
+        wanted = "a date" if timeline.time_from == "created_at" else "a project id"
+        raise ValueError(
+            f"new_agendas: as_of of case(s) {bad[:10]} is not {wanted} (the index "
+            f"orders projects by {timeline.time_from}); leave it empty to score as "
+            "of now."
+        )
+    return times

@@ -24,7 +24,7 @@ import torch
 from safetensors import safe_open
 
 from expert_kedro.recommender.adapters import load_scorer
-from expert_kedro.recommender.service import parse_agenda_table
+from expert_kedro.recommender.agenda_table import parse_agenda_table
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.training_data.rerank_pairs import ExpertHistory, format_rerank_input
 from tests.llm_fixtures import GGUF_FILE, TEST_RECOMMENDER, _session

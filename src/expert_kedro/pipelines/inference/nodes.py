@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from expert_kedro.modeling.handles import BaseModelHandle, LoRAAdapterHandle
+from expert_kedro.recommender.agenda_table import parse_agenda_table
 from expert_kedro.recommender.loader import LoadedRecommender
 from expert_kedro.recommender.loader import load_recommender as load_from_datasets
-from expert_kedro.recommender.service import parse_agenda_table
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import RetrievalIndex
 from expert_kedro.training_data.settings import PairsSettings
@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 
 
 def parse_new_agendas(new_agendas: pd.DataFrame) -> pd.DataFrame:
-    """Validate the client agendas (``case_id``, ``agenda`` JSON list).
+    """Validate the client agendas (``case_id``, ``agenda`` JSON list, and an
+    optional ``as_of`` for back-tests: when each agenda is to be scored).
 
     Raises:
         ValueError: For an empty / non-list / unreadable agenda, naming the case.
