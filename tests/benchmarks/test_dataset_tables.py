@@ -54,9 +54,12 @@ def test_page_has_both_recipes_the_best_baseline_and_the_ratio(tmp_path: Path):
     # Baselines come once, from the GPU run (popularity 0.400, not the CPU's 0.410).
     assert page.count("| popularity | full") == 1
     assert "| popularity | full | 0.400" in page
-    assert "Best baseline by MRR: popularity (0.400)" in page
-    assert "0.500 = 1.25x (goal on real data: 1.10x)" in page
+    assert "GPU recipe run: best baseline by MRR popularity (0.400)" in page
+    assert "LLM 0.500 = 1.25x (goal on real data, GPU recipe: 1.10x)" in page
+    assert "CPU recipe run: best baseline by MRR popularity (0.410)" in page
+    assert "Baselines from the GPU recipe run" in page
     assert "differ by at most 0.010 MRR" in page
+    assert page.count("predates the recency term") == 2
     assert "NVIDIA H200" in page and "CPU (2 cores)" in page
 
 
@@ -69,3 +72,22 @@ def test_a_missing_cpu_run_is_named_not_invented(tmp_path: Path):
     assert "CPU recipe: not measured (`absent.json`)" in page
     assert "(CPU recipe)" not in page.split("Sources:")[0]
     assert "0.440 = 1.10x" in page
+    assert "differ by at most" not in page
+
+
+def test_baselines_come_from_the_run_with_the_current_candidate_stage(tmp_path):
+    old = {"popularity": 0.40, "hybrid+prior": 0.43, "llm_rerank": 0.43}
+    new = {**old, "recent_activity": 0.46, "hybrid+prior": 0.49, "llm_rerank": 0.49}
+    (tmp_path / "gpu.json").write_text(json.dumps(_metrics(old, "NVIDIA H200")))
+    (tmp_path / "cpu.json").write_text(json.dumps(_metrics(new, "CPU (2 cores)")))
+    run = _run(tmp_path, {"site": {"gpu": "gpu.json", "cpu": "cpu.json"}})
+    assert run.returncode == 0, run.stderr[-2000:]
+    page = (tmp_path / "page.md").read_text()
+    assert "| hybrid+prior | full | 0.490" in page
+    assert "| recent_activity | full | 0.460" in page
+    assert "Baselines from the CPU recipe run" in page
+    # Each run's ratio is against its own baselines.
+    assert "GPU recipe run: best baseline by MRR hybrid+prior (0.430)" in page
+    assert "CPU recipe run: best baseline by MRR hybrid+prior (0.490)" in page
+    assert "The GPU recipe run predates the recency term" in page
+    assert "The CPU recipe run predates" not in page
