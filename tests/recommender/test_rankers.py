@@ -11,17 +11,14 @@ import pytest
 
 from expert_kedro.pipelines.rerank_pairs.nodes import build_rerank_pairs
 from expert_kedro.recommender.adapters import load_scorer
+from expert_kedro.recommender.agenda_table import parse_agenda_table
 from expert_kedro.recommender.generative import (
     GenerativeRanker,
     free_generation_diagnostic,
 )
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.rerank import RerankRanker
-from expert_kedro.recommender.service import (
-    build_ranker,
-    parse_agenda_table,
-    recommend,
-)
+from expert_kedro.recommender.service import build_ranker, recommend
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import BM25Retriever, build_expert_documents
 from expert_kedro.training_data.rerank_pairs import HISTORY_HEADER

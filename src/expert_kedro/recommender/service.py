@@ -199,7 +199,7 @@ def recommend(
 
     Args:
         ranker: From :func:`build_ranker`.
-        agendas: From :func:`parse_agenda_table`.
+        agendas: From :func:`.agenda_table.parse_agenda_table`.
         settings: ``top_k``, ``agenda_batch`` and ``max_new_tokens`` are used.
         generative_system: System prompt of the generative pairs (generated text).
         with_text: Add ``generated_text``: the model's text after the top expert's
