@@ -199,7 +199,7 @@ class SiteSignals:
 def fuse(site: SiteSignals, signals: dict[str, Signal]) -> dict[str, Any]:
     """Tune (variant, weight) on validation; test metrics at the tuned values."""
     from expert_kedro.evaluation.metrics import (  # noqa: PLC0415
-        bootstrap_indices,
+        bootstrap_summary,
         per_project_metrics,
     )
     from expert_kedro.evaluation.tuning import tune_weight  # noqa: PLC0415
@@ -224,7 +224,7 @@ def fuse(site: SiteSignals, signals: dict[str, Signal]) -> dict[str, Any]:
         for name, w in (("hybrid+prior", 0.0), ("alone", 1.0), ("fused", weight))
     }
     gain = (test["fused"]["mrr"] - test["hybrid+prior"]["mrr"]).to_numpy()
-    draws = gain[bootstrap_indices(len(gain), N_BOOT, SEED)].mean(axis=1)
+    ci = bootstrap_summary(pd.DataFrame({"gain": gain}), N_BOOT, SEED)["gain"]
     return {
         "variant": variant,
         "tuned_weight": weight,
@@ -234,7 +234,7 @@ def fuse(site: SiteSignals, signals: dict[str, Signal]) -> dict[str, Any]:
             for name, table in test.items()
         },
         "test_mrr_gain": float(gain.mean()),
-        "test_mrr_gain_ci": [float(np.quantile(draws, q)) for q in (0.025, 0.975)],
+        "test_mrr_gain_ci": [ci["ci_low"], ci["ci_high"]],
     }
 
 

@@ -30,7 +30,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +72,7 @@ def systems(index: Any) -> dict[str, Any]:
 def compare(index: Any, projects: pd.DataFrame) -> dict[str, Any]:
     """Test metrics of every system and the paired MRR gain of the recency term."""
     from expert_kedro.evaluation.metrics import (  # noqa: PLC0415
-        bootstrap_indices,
+        bootstrap_summary,
         per_project_metrics,
     )
     from expert_kedro.evaluation.rankings import rank_with_retriever  # noqa: PLC0415
@@ -91,7 +90,7 @@ def compare(index: Any, projects: pd.DataFrame) -> dict[str, Any]:
         ranked = [lists[pid] for pid in as_id_list(projects["project_id"])]
         tables[name] = per_project_metrics(ranked, acceptable)
     gain = (tables["hybrid+prior"]["mrr"] - tables[WITHOUT]["mrr"]).to_numpy()
-    draws = gain[bootstrap_indices(len(gain), N_BOOT, SEED)].mean(axis=1)
+    ci = bootstrap_summary(pd.DataFrame({"gain": gain}), N_BOOT, SEED)["gain"]
     return {
         "n_test": len(projects),
         "recency": {
@@ -103,7 +102,7 @@ def compare(index: Any, projects: pd.DataFrame) -> dict[str, Any]:
             for name, table in tables.items()
         },
         "mrr_gain": float(gain.mean()),
-        "mrr_gain_ci": [float(np.quantile(draws, q)) for q in (0.025, 0.975)],
+        "mrr_gain_ci": [ci["ci_low"], ci["ci_high"]],
     }
 
 
