@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
-    "script", ["gpu_runs.sh", "gpu_env.sh", "stage_chunks.sh"], ids=str
+    "script",
+    ["gpu_runs.sh", "gpu_env.sh", "gpu_site_run.sh", "stage_chunks.sh"],
+    ids=str,
 )
 def test_shell_scripts_parse(script: str) -> None:
     subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / script)], check=True)

@@ -73,8 +73,13 @@ def test_recorded_layout_wins_over_the_configured_one(chat_tokenizer):
         "history_questions": 0,
         "candidate_region": False,
         "agenda_region": False,
+        "candidate_activity": 0,  # not recorded: trained without the line
     }
     assert f"\n{REGION_LABEL}:" not in prompt["example_user_turn"]
+    assert "\nActivity:" not in prompt["example_user_turn"]
+    active = {"recommender": {**recorded, "candidate_activity": 50}}
+    turn = _card(chat_tokenizer, active)["prompt"]["example_user_turn"]
+    assert "\nActivity: 3 of the last 50 projects before this one, 41 in all" in turn
     assert HISTORY_HEADER not in prompt["example_user_turn"]
     configured = _card(chat_tokenizer, {"mode": "rerank"})["prompt"]
     assert configured["rerank_layout"]["history_questions"] == 4

@@ -84,9 +84,9 @@ def check_adapter_layout(
 ) -> None:
     """Refuse a rerank adapter trained on another prompt layout than configured.
 
-    The reranker reads the candidate block it was trained on: past questions and
-    the ``Region:`` line change it. Adapters that recorded no layout (older ones)
-    and non-rerank use are not checked.
+    The reranker reads the candidate block it was trained on: past questions, the
+    ``Region:`` and the ``Activity:`` lines change it. Adapters that recorded no
+    layout (older ones) and non-rerank use are not checked.
 
     Raises:
         AdapterMismatchError: Naming each differing ``recommender.*`` parameter.
@@ -97,9 +97,16 @@ def check_adapter_layout(
     if recorded.get("mode") != "rerank":
         return
     wanted = settings.rerank_layout()
+    # Adapters from before the Activity line was an option were trained without it.
+    recorded = {"candidate_activity": 0, **recorded}
     diffs = [
         f"{key}={recorded[key]!r} (configured: {wanted[key]!r})"
-        for key in ("history_questions", "candidate_region", "agenda_region")
+        for key in (
+            "history_questions",
+            "candidate_region",
+            "agenda_region",
+            "candidate_activity",
+        )
         if key in recorded and recorded[key] != wanted[key]
     ]
     if diffs:

@@ -22,6 +22,7 @@ from expert_kedro.modeling.prompts import (
 )
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.scoring.llm_scoring import yes_no_ids
+from expert_kedro.training_data.activity import activity_line
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 from expert_kedro.training_data.rerank_pairs import format_rerank_input
 
@@ -56,12 +57,14 @@ def _rerank_prompt(
     tokenizer: Any, style: PromptStyle, layout: Mapping[str, Any], system: str
 ) -> dict[str, Any]:
     history = EXAMPLE_HISTORY if layout["history_questions"] else ()
+    window = int(layout.get("candidate_activity") or 0)
     user = format_rerank_input(
         EXAMPLE_AGENDA,
         EXAMPLE_PROFILE,
         history,
         region=bool(layout["candidate_region"]),
         agenda_region=layout["agenda_region"],
+        activity=activity_line(3, 41, window) if window else None,
     )
     return {
         "system_prompt": system,
@@ -71,8 +74,11 @@ def _rerank_prompt(
             "expert:', the profile ('Expert: <name> (ID <id>)', then Headline, "
             "Location, Industry, Skills, Bio, Work history lines), the 'Region:' "
             "line when candidate_region, the 'Agenda region:' line when "
-            "agenda_region, then up to history_questions questions of the expert's "
-            "past projects under 'Questions from this expert's past projects:'."
+            "agenda_region, the 'Activity:' line (bookings among the last "
+            "candidate_activity projects before the agenda, and in all) when "
+            "candidate_activity, then up to history_questions questions of the "
+            "expert's past projects under 'Questions from this expert's past "
+            "projects:'."
         ),
         "example_user_turn": user,
         "example_prompt": render_prompt(tokenizer, system, user, style),
@@ -112,6 +118,8 @@ def _prompt(
         recorded = info.get("recommender")
         layout = dict(settings.rerank_layout())
         if isinstance(recorded, Mapping):
+            # An adapter that recorded no activity window was trained without it.
+            recorded = {"candidate_activity": 0, **recorded}
             layout.update({k: recorded[k] for k in layout if k in recorded})
         layout.pop("mode", None)
         prompt = _rerank_prompt(tokenizer, style, layout, settings.rerank_system_prompt)

@@ -39,13 +39,15 @@ import pandas as pd
 
 from expert_kedro.evaluation.tuning import tune_weight
 from expert_kedro.identifiers import as_id
+from expert_kedro.recommender.candidate_prompts import CandidatePrompts
 from expert_kedro.recommender.fusion import ScoredCandidates
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.retrieval.base import ScoringRetriever, top_k
 from expert_kedro.scoring.progress import agenda_progress
 from expert_kedro.scoring.scorer import LLMScorer
+from expert_kedro.training_data.activity import CandidateActivity
 from expert_kedro.training_data.regions import region_lines
-from expert_kedro.training_data.rerank_pairs import ExpertHistory, format_rerank_input
+from expert_kedro.training_data.rerank_pairs import ExpertHistory
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ class RerankRanker:
         history_questions: Past questions shown per candidate (as in training).
         candidate_region: Show each candidate's ``Region:`` line (as in training).
         agenda_region: Show the ``Agenda region:`` line (as in training).
+        activity: Counts each candidate's ``Activity:`` line as of the agenda's
+            time (as in training); None: no line.
         name: System name in reports.
         progress: Show a progress bar when a call scores its agendas in several
             batches (``recommender.progress_bar``).
@@ -87,6 +91,7 @@ class RerankRanker:
         history_questions: int,
         candidate_region: bool,
         agenda_region: bool | str,
+        activity: CandidateActivity | None = None,
         name: str = "llm_rerank",
         progress: bool = False,
     ) -> None:
@@ -106,27 +111,24 @@ class RerankRanker:
         self.system, self.candidates, self.name = system, candidates, name
         self.progress = progress
         self.retrieval_weight = retrieval_weight
-        self.history, self.history_questions = history, history_questions
         # Switched off, as in the training pairs, when no expert has a region.
-        self.candidate_region, self.agenda_region = region_lines(
+        regions = region_lines(
             roster.frame["expert_location"],
             candidate_region,
             agenda_region,
             "RerankRanker",
         )
+        self.candidate_region, self.agenda_region = regions
+        self.prompts = CandidatePrompts(
+            roster, history, history_questions, *regions, activity
+        )
         self.expert_ids = roster.expert_ids
 
-    def candidate_input(self, agenda: Sequence[str], expert_id: str) -> str:
+    def candidate_input(
+        self, agenda: Sequence[str], expert_id: str, activity: str | None = None
+    ) -> str:
         """User turn of one candidate's prompt, laid out as in the training pairs."""
-        return format_rerank_input(
-            agenda,
-            self.roster.profile(expert_id),
-            self.history.questions(expert_id, agenda, self.history_questions)
-            if self.history is not None
-            else (),
-            region=self.candidate_region,
-            agenda_region=self.agenda_region,
-        )
+        return self.prompts.user_turn(agenda, expert_id, activity)
 
     def candidate_table(
         self, agenda: Sequence[str], case: Any = None
@@ -198,10 +200,7 @@ class RerankRanker:
         ids, ranked_scores = top_k(scores, self.expert_ids, len(self.expert_ids))
         ranked = [[as_id(e) for e in row] for row in ids]
         chosen = [row[: self.candidates] for row in ranked]
-        groups = [
-            [self.candidate_input(agenda, e) for e in experts]
-            for agenda, experts in zip(agendas, chosen, strict=True)
-        ]
+        groups = self.prompts.user_turns(agendas, chosen, times)
         llm = self.scorer.yes_no_scores_grouped(self.system, groups, cases)
         unfit = [bool(np.isnan(scores).any()) for scores in llm]
         for case, fallback in zip(cases, unfit, strict=True):

@@ -28,6 +28,7 @@ from expert_kedro.retrieval.base import ScoringRetriever
 from expert_kedro.scoring.progress import agenda_progress
 from expert_kedro.scoring.prompt_ids import AgendaTooLongError
 from expert_kedro.scoring.scorer import LLMScorer
+from expert_kedro.training_data.activity import candidate_activity
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
 from expert_kedro.training_data.rerank_pairs import ExpertHistory
 
@@ -91,6 +92,9 @@ def build_ranker(  # noqa: PLR0913 - the mode's inputs, each optional
         history_questions=settings.history_questions,
         candidate_region=settings.candidate_region,
         agenda_region=settings.agenda_region,
+        activity=candidate_activity(
+            retriever, settings.candidate_activity, "RerankRanker"
+        ),
         **named,
     )
 

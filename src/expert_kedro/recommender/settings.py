@@ -38,6 +38,10 @@ class RecommenderSettings(ParameterSettings):
         agenda_region: Add an ``Agenda region:`` line (the regions the agenda
             names) to the candidate block: false, true, or ``compare`` (also says
             whether the candidate's region is one of them).
+        candidate_activity: Add an ``Activity:`` line to the candidate block: the
+            candidate's bookings among the last ``candidate_activity`` training
+            projects before the agenda, and before it in all (0: no line; needs the
+            retrieval index's timeline, ``retrieval.recency.time_from``).
         rerank_with_generative_pairs: Also train the generative pairs in rerank mode.
         max_prompt_tokens: Prompt budget in tokens: longer prompts are fitted to it
             by the length policy (in training too, where the tokenization
@@ -91,6 +95,7 @@ class RecommenderSettings(ParameterSettings):
     history_questions: int = 4
     candidate_region: bool = True
     agenda_region: bool | str = "compare"
+    candidate_activity: int = 0
     rerank_with_generative_pairs: bool = False
     max_prompt_tokens: int = 1024
     prompt_fitting: str = DEFAULT_POLICY
@@ -114,6 +119,7 @@ class RecommenderSettings(ParameterSettings):
             "history_questions": self.history_questions,
             "candidate_region": self.candidate_region,
             "agenda_region": self.agenda_region,
+            "candidate_activity": self.candidate_activity,
         }
 
     def wants_text(self, output_format: str) -> bool:
@@ -147,6 +153,7 @@ class RecommenderSettings(ParameterSettings):
             or 0.0 <= self.retrieval_weight <= 1.0,
             "fallback_retrieval_weight": 0.0 <= self.fallback_retrieval_weight <= 1.0,
             "history_questions": self.history_questions >= 0,
+            "candidate_activity": self.candidate_activity >= 0,
             "max_prompt_tokens": self.max_prompt_tokens >= 16,
             "batch_size": self.batch_size >= 1,
             "agenda_batch": self.agenda_batch >= 1,
@@ -166,11 +173,11 @@ class RecommenderSettings(ParameterSettings):
                 f"Invalid recommender parameter(s) {bad}: top_k, candidates, "
                 "batch_size, agenda_batch, "
                 "max_new_tokens >= 1; retrieval_weight null or in [0, 1]; "
-                "fallback_retrieval_weight in [0, 1]; history_questions "
-                ">= 0; max_prompt_tokens >= 16; load_in_4bit, generate_text, "
-                "share_prefix and packing auto/true/false; candidate_region, "
-                "fused_kernels and progress_bar true/false; agenda_region "
-                "true/false/compare."
+                "fallback_retrieval_weight in [0, 1]; history_questions and "
+                "candidate_activity >= 0; max_prompt_tokens >= 16; load_in_4bit, "
+                "generate_text, share_prefix and packing auto/true/false; "
+                "candidate_region, fused_kernels and progress_bar true/false; "
+                "agenda_region true/false/compare."
             )
         if self.prompt_fitting not in POLICIES:
             raise ValueError(

@@ -25,7 +25,10 @@ of the candidate's location, see :mod:`expert_kedro.training_data.regions`),
 optionally an
 ``Agenda region:`` line (``recommender.agenda_region``: the regions the agenda
 names, and with ``compare`` whether the candidate's region is one of them),
-optionally followed by questions from the candidate's *other* training projects.
+optionally an ``Activity:`` line (``recommender.candidate_activity``: the
+candidate's bookings before the project's own time,
+:mod:`expert_kedro.training_data.activity`), optionally followed by questions from
+the candidate's *other* training projects.
 
 Outputs have the same columns as ``train_pairs`` (:data:`PAIR_COLUMNS`).
 """
@@ -35,12 +38,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from expert_kedro.identifiers import as_id, as_id_list, id_seed, sort_by_ids, sorted_ids
+from expert_kedro.training_data.activity import ActivityCounts
 from expert_kedro.training_data.expert_history import ExpertHistory
 from expert_kedro.training_data.rerank_prompt import (
     AGENDA_REGION_LABEL,
@@ -55,6 +60,7 @@ from expert_kedro.training_data.rerank_prompt import (
 # importable from here, where the rerank examples are built from them.
 __all__ = [
     "AGENDA_REGION_LABEL",
+    "ActivityFn",
     "CANDIDATE_HEADER",
     "HISTORY_HEADER",
     "NO",
@@ -85,6 +91,8 @@ YES, NO = "yes", "no"
 # (agendas, their project ids) -> ranked roster expert ids of the retriever per
 # agenda, best first (the ids tell a time-aware retriever when each was asked).
 CandidateFn = Callable[[Sequence[Sequence[str]], Sequence[str]], list[list[str]]]
+# project ids -> every roster expert's bookings before each project (one row each).
+ActivityFn = Callable[[Sequence[str]], ActivityCounts]
 
 
 def negatives_for(
@@ -149,8 +157,14 @@ class _ExampleWriter:
     candidate_region: bool
     agenda_region: bool | str
 
-    def __call__(
-        self, project_id: str, expert_id: str, agenda: list[str], out: str, src: str
+    def __call__(  # noqa: PLR0913, PLR0917 - one example's fields
+        self,
+        project_id: str,
+        expert_id: str,
+        agenda: list[str],
+        out: str,
+        src: str,
+        activity: str | None = None,
     ) -> dict[str, Any]:
         shown = (
             self.history.questions(
@@ -170,6 +184,7 @@ class _ExampleWriter:
                 shown,
                 region=self.candidate_region,
                 agenda_region=self.agenda_region,
+                activity=activity,
             ),
             "output": out,
             "source": src,
@@ -191,6 +206,7 @@ def build_rerank_examples(
     candidate_region: bool = False,
     agenda_region: bool | str = False,
     pool: int | None = None,
+    activity: ActivityFn | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Positive and negative rerank examples for every (project, agenda) of ``pairs``.
 
@@ -212,6 +228,8 @@ def build_rerank_examples(
         agenda_region: Show the ``Agenda region:`` line (false, true, ``compare``).
         pool: Draw the hard negatives from the retriever's top ``pool`` (see
             :func:`negatives_for`); None: take the best-ranked ones.
+        activity: Counts the candidates' ``Activity:`` lines before each project's
+            time (None: no line).
 
     Returns:
         ``(examples, stats)``: examples with :data:`PAIR_COLUMNS` (``output`` is
@@ -228,38 +246,37 @@ def build_rerank_examples(
     keys = list(queries.groups)
     agendas = [list(key) for _, key in keys]
     rankings = rank_candidates(agendas, [pid for pid, _ in keys]) if agendas else []
-    roster_ids = sorted_ids(roster)
+    counts = activity([pid for pid, _ in keys]) if activity and agendas else None
+    draw = partial(
+        negatives_for,
+        n_hard=n_hard,
+        n_random=n_random,
+        roster_ids=sorted_ids(roster),
+        pool=pool,
+    )
     example = _ExampleWriter(
         roster, system, history, history_questions, candidate_region, agenda_region
     )
     records: list[dict[str, Any]] = []
     stats = {"queries": len(keys), "positives": 0, "hard": 0, "random": 0}
-    for (project_id, _), agenda, ranked in zip(keys, agendas, rankings, strict=True):
+    for row, ((project_id, _), agenda, ranked) in enumerate(
+        zip(keys, agendas, rankings, strict=True)
+    ):
         group = queries.get_group((project_id, tuple(agenda)))
         source = str(group["source"].iloc[0])
         ok = set(acceptable.get(as_id(project_id), set())) | set(
             as_id_list(group["expert_id"])
         )
-        for expert_id in sorted_ids(group["expert_id"]):
-            records.append(example(project_id, expert_id, agenda, YES, source))
-            stats["positives"] += 1
         rng = np.random.default_rng([int(seed), id_seed(project_id), len(agenda)])
-        for expert_id, kind in negatives_for(
-            ranked,
-            ok,
-            n_hard=n_hard,
-            n_random=n_random,
-            roster_ids=roster_ids,
-            rng=rng,
-            pool=pool,
-        ):
-            records.append(example(project_id, expert_id, agenda, NO, source))
+        labelled = [(e, YES, "positives") for e in sorted_ids(group["expert_id"])]
+        labelled += [(e, NO, kind) for e, kind in draw(ranked, ok, rng=rng)]
+        for expert_id, answer, kind in labelled:
+            line = None if counts is None else counts.line(row, expert_id)
+            records.append(example(project_id, expert_id, agenda, answer, source, line))
             stats[kind] += 1
     logger.info(
-        "Rerank examples: %d queries -> %d yes, %d hard no, %d random no.",
-        stats["queries"],
-        stats["positives"],
-        stats["hard"],
-        stats["random"],
+        "Rerank examples: %(queries)d queries -> %(positives)d yes, %(hard)d hard "
+        "no, %(random)d random no.",
+        stats,
     )
     return pd.DataFrame(records, columns=list(PAIR_COLUMNS)), stats

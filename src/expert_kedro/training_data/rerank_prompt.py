@@ -4,8 +4,9 @@ Shared by training (:mod:`expert_kedro.training_data.rerank_pairs`) and inferenc
 that the model is scored on the layout it was trained on: the numbered agenda, then
 the candidate's profile in the fixed ``Expert: <name> (ID <id>)`` layout, optionally
 a ``Region: <region>`` line, optionally an ``Agenda region:`` line, optionally the
-candidate's past questions (:class:`~expert_kedro.training_data.expert_history.
-ExpertHistory`).
+candidate's ``Activity:`` line (:mod:`~expert_kedro.training_data.activity`),
+optionally the candidate's past questions
+(:class:`~expert_kedro.training_data.expert_history.ExpertHistory`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def format_candidate(
     region: bool = False,
     agenda: Sequence[str] | None = None,
     agenda_region: bool | str = False,
+    activity: str | None = None,
 ) -> str:
     """Candidate block of a rerank prompt.
 
@@ -53,10 +55,11 @@ def format_candidate(
         agenda_region: Add an ``Agenda region:`` line with the regions the agenda
             names (``none named`` when it names none); ``"compare"`` also says
             whether the candidate's region is one of them.
+        activity: The candidate's ``Activity:`` line for this agenda, or None.
 
     Returns:
-        The header, the profile, the optional region lines, then the optional past
-        questions.
+        The header, the profile, the optional region lines, the optional activity
+        line, then the optional past questions.
     """
     lines = [CANDIDATE_HEADER, format_expert_profile(profile)]
     # Only looked up when a line shows it (this runs for every candidate prompt).
@@ -73,6 +76,8 @@ def format_candidate(
         # Next to the candidate's region, so that the model compares two nearby
         # lines instead of finding a country in a long agenda.
         lines.append(_agenda_region_line(agenda or (), name, agenda_region))
+    if activity:
+        lines.append(activity)
     if history:
         lines.append(HISTORY_HEADER)
         lines.extend(f"- {q}" for q in history)
@@ -86,6 +91,7 @@ def format_rerank_input(
     *,
     region: bool = False,
     agenda_region: bool | str = False,
+    activity: str | None = None,
 ) -> str:
     """User turn of a pointwise rerank prompt.
 
@@ -102,6 +108,8 @@ def format_rerank_input(
             the same value).
         agenda_region: Add the ``Agenda region:`` line
             (``recommender.agenda_region``: false, true or ``"compare"``).
+        activity: The candidate's ``Activity:`` line for this agenda
+            (``recommender.candidate_activity``), or None.
 
     Returns:
         ``"Agenda:\\n1. ...\\n\\nCandidate expert:\\nExpert: <name> (ID <id>)\\n..."``.
@@ -110,6 +118,11 @@ def format_rerank_input(
         format_agenda(agenda)
         + "\n\n"
         + format_candidate(
-            profile, history, region=region, agenda=agenda, agenda_region=agenda_region
+            profile,
+            history,
+            region=region,
+            agenda=agenda,
+            agenda_region=agenda_region,
+            activity=activity,
         )
     )

@@ -9,18 +9,21 @@ model_training the pairs of the configured ``recommender.mode``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from expert_kedro.identifiers import as_id, as_id_list
 from expert_kedro.recommender.grounding import roster_lookup
 from expert_kedro.recommender.settings import RecommenderSettings
 from expert_kedro.retrieval import RetrievalIndex, retriever_times, top_k
+from expert_kedro.training_data.activity import candidate_activity
 from expert_kedro.training_data.regions import region_lines
 from expert_kedro.training_data.rerank_pairs import (
     PAIR_COLUMNS,
+    ActivityFn,
     ExpertHistory,
     build_rerank_examples,
 )
@@ -59,36 +62,88 @@ def _acceptable(frame: pd.DataFrame) -> dict[str, set[str]]:
     }
 
 
+def _project_times(
+    retrieval_index: RetrievalIndex, validation_projects: pd.DataFrame
+) -> Callable[[Sequence[str]], np.ndarray | None]:
+    """When each project was asked, as the index's recency term reads it.
+
+    Training projects: the index's own record; validation projects: their row.
+    None when the index has no timeline.
+    """
+    rows = validation_projects.drop(columns=["agenda"], errors="ignore")
+    rows = rows.assign(project_id=rows["project_id"].map(as_id)).set_index("project_id")
+
+    def times_of(project_ids: Sequence[str]) -> np.ndarray | None:
+        ids = pd.Index([as_id(p) for p in project_ids], name="project_id")
+        return retriever_times(retrieval_index, rows.reindex(ids).reset_index())
+
+    return times_of
+
+
 def _candidate_ranker(
     retrieval_index: RetrievalIndex,
     negatives: RerankPairsSettings,
-    validation_projects: pd.DataFrame,
+    times_of: Callable[[Sequence[str]], np.ndarray | None],
 ) -> Callable[[list[list[str]], list[str]], list[list[str]]]:
     """Ranks the roster for agendas with the saved index: top ids each.
 
     Deep enough for the negatives: a few more than the hard negatives (the
     acceptable experts are skipped), or the whole pool they are drawn from. With
     recent activity in the index, each agenda is scored as of its project's time
-    (training projects: the index's own record; validation projects: their row),
-    as evaluation and the ranking validation score them.
+    (``times_of``), as evaluation and the ranking validation score them.
     """
     depth = max(negatives.hard_negatives + 10, negatives.negative_pool or 0)
     depth = min(len(retrieval_index.expert_ids), depth)
-    rows = validation_projects.drop(columns=["agenda"], errors="ignore")
-    rows = rows.assign(project_id=rows["project_id"].map(as_id)).set_index("project_id")
 
     def rank_candidates(
         agendas: list[list[str]], project_ids: list[str]
     ) -> list[list[str]]:
-        ids = pd.Index([as_id(p) for p in project_ids], name="project_id")
-        frame = rows.reindex(ids).reset_index()
-        scores = retrieval_index.score_all(
-            agendas, retriever_times(retrieval_index, frame)
-        )
+        scores = retrieval_index.score_all(agendas, times_of(project_ids))
         ids, _ = top_k(scores, retrieval_index.expert_ids, depth)
         return [as_id_list(row) for row in ids]
 
     return rank_candidates
+
+
+def _activity_counter(
+    retrieval_index: RetrievalIndex,
+    window: int,
+    times_of: Callable[[Sequence[str]], np.ndarray | None],
+) -> ActivityFn | None:
+    """Counts the ``Activity:`` lines as of each project's time (None: no line)."""
+    activity = candidate_activity(retrieval_index, window, "build_rerank_pairs")
+    if activity is None:
+        return None
+    return lambda project_ids: activity.counts(times_of(project_ids), len(project_ids))
+
+
+def _example_arguments(
+    settings: RecommenderSettings,
+    negatives: RerankPairsSettings,
+    expert_roster: pd.DataFrame,
+    train_pairs: pd.DataFrame,
+) -> dict[str, Any]:
+    """Keyword arguments of ``build_rerank_examples`` shared by both splits: the
+    negatives and the prompt layout."""
+    # Once per run (not per example): experts whose prompts lack the line, or no
+    # region line at all when the roster has no usable location.
+    candidate_region, agenda_region = region_lines(
+        expert_roster["expert_location"],
+        settings.candidate_region,
+        settings.agenda_region,
+        "build_rerank_pairs",
+    )
+    return {
+        "system": settings.rerank_system_prompt,
+        "n_hard": negatives.hard_negatives,
+        "n_random": negatives.random_negatives,
+        "seed": negatives.seed,
+        "pool": negatives.negative_pool,
+        "history": ExpertHistory(train_pairs) if settings.history_questions else None,
+        "history_questions": settings.history_questions,
+        "candidate_region": candidate_region,
+        "agenda_region": agenda_region,
+    }
 
 
 def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
@@ -123,29 +178,13 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     """
     settings = RecommenderSettings.from_params(recommender_params)
     negatives = RerankPairsSettings.from_params(rerank_pairs_params)
-    rank_candidates = _candidate_ranker(retrieval_index, negatives, validation_projects)
+    times_of = _project_times(retrieval_index, validation_projects)
+    rank_candidates = _candidate_ranker(retrieval_index, negatives, times_of)
+    activity = _activity_counter(retrieval_index, settings.candidate_activity, times_of)
     roster = roster_lookup(expert_roster)
-    history = ExpertHistory(train_pairs) if settings.history_questions else None
-    # Once per run (not per example): experts whose prompts lack the line, or no
-    # region line at all when the roster has no usable location.
-    candidate_region, agenda_region = region_lines(
-        expert_roster["expert_location"],
-        settings.candidate_region,
-        settings.agenda_region,
-        "build_rerank_pairs",
-    )
     train_source = training_pairs(train_pairs, augmented_train_pairs)
-    common = {
-        "system": settings.rerank_system_prompt,
-        "n_hard": negatives.hard_negatives,
-        "n_random": negatives.random_negatives,
-        "seed": negatives.seed,
-        "pool": negatives.negative_pool,
-        "history": history,
-        "history_questions": settings.history_questions,
-        "candidate_region": candidate_region,
-        "agenda_region": agenda_region,
-    }
+    common = _example_arguments(settings, negatives, expert_roster, train_pairs)
+    common["activity"] = activity
     rerank_train, train_stats = build_rerank_examples(
         train_source, roster, _acceptable(train_pairs), rank_candidates, **common
     )
@@ -164,8 +203,9 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         "seed": negatives.seed,
         "negative_pool": negatives.negative_pool,
         "history_questions": settings.history_questions,
-        "candidate_region": candidate_region,
-        "agenda_region": agenda_region,
+        "candidate_region": common["candidate_region"],
+        "agenda_region": common["agenda_region"],
+        "candidate_activity": settings.candidate_activity if activity else 0,
         "train": {**train_stats, "rows": len(rerank_train)},
         "validation": {**validation_stats, "rows": len(rerank_validation)},
     }
