@@ -17,20 +17,16 @@ from expert_kedro.recommender.adapters import AdapterMismatchError, check_adapte
 from expert_kedro.recommender.grounding import Roster
 from expert_kedro.recommender.service import build_ranker
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.retrieval import (
-    RetrievalSettings,
-    Timeline,
-    build_expert_documents,
-    fit_retrieval_index,
-    tune_retrieval_index,
-)
 from expert_kedro.training_data.activity import CandidateActivity, candidate_activity
 from expert_kedro.training_data.prompt_parts import split_user_turn
-from expert_kedro.training_data.rerank_pairs import PAIR_COLUMNS, format_rerank_input
-from tests.retrieval.toy_roster import (
-    make_toy_index,
-    make_toy_roster,
-    make_toy_train_pairs,
+from expert_kedro.training_data.rerank_pairs import format_rerank_input
+from tests.retrieval.toy_roster import make_toy_index
+from tests.training_data.activity_toys import (
+    AGENDA,
+    ROSTER,
+    toy_index,
+    toy_pairs,
+    toy_validation,
 )
 
 LAYOUT = {
@@ -39,10 +35,6 @@ LAYOUT = {
     "agenda_region": False,
     "history_questions": 0,
 }
-AGENDA = ["Who runs hospital tenders for infusion pumps?"]
-
-
-ROSTER = make_toy_roster().astype({"expert_id": str})
 
 
 def _line(recent: int, total: int, window: int = 2) -> str:
@@ -54,31 +46,12 @@ def _line(recent: int, total: int, window: int = 2) -> str:
 
 @pytest.fixture(scope="module")
 def pairs() -> pd.DataFrame:
-    return make_toy_train_pairs().assign(
-        project_id=lambda f: f["project_id"].astype(str),
-        expert_id=lambda f: f["expert_id"].astype(str),
-        system="gen",
-        input="x",
-        output="y",
-        source="original",
-    )
+    return toy_pairs()
 
 
 @pytest.fixture(scope="module")
 def index(pairs):
-    """The toy roster's real index with a project-id timeline."""
-    settings = RetrievalSettings.from_params(
-        {
-            "hybrid": {"bm25_weight": 0.4},
-            "prior": {"weight": 0.0},
-            "recency": {"time_from": "project_id", "window": 2, "weight": 0.5},
-        }
-    )
-    timeline = Timeline.from_pairs(
-        pairs, pairs, ROSTER["expert_id"].tolist(), "project_id"
-    )
-    documents = build_expert_documents(ROSTER, pairs, timeline=timeline)
-    return tune_retrieval_index(fit_retrieval_index(documents, settings), None)
+    return toy_index(pairs)
 
 
 def test_counts_are_strictly_before_the_agenda_and_now_counts_everything(index):
@@ -119,30 +92,8 @@ def test_the_line_follows_the_region_lines_and_the_length_policy_keeps_it():
     assert _line(1, 4) not in format_rerank_input(AGENDA, profile)
 
 
-def _validation() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Project 1008, asked after every training project, answered by 303."""
-    pairs = pd.DataFrame(
-        [
-            {
-                "project_id": "1008",
-                "expert_id": "303",
-                "agenda": AGENDA,
-                "system": "gen",
-                "input": "x",
-                "output": "y",
-                "source": "original",
-            }
-        ],
-        columns=list(PAIR_COLUMNS),
-    )
-    projects = pd.DataFrame(
-        {"project_id": ["1008"], "acceptable_expert_ids": [["303"]], "agenda": [AGENDA]}
-    )
-    return pairs, projects
-
-
 def _build(pairs, index, layout):
-    validation_pairs, validation_projects = _validation()
+    validation_pairs, validation_projects = toy_validation()
     return build_rerank_pairs(
         pairs,
         pairs.iloc[:0],
