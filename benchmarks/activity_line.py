@@ -36,25 +36,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from project_data import load_saved
 
-ROOT = Path(__file__).resolve().parents[1]
 N_BOOT, SEED = 2000, 2026
 NAMES = ("retrieval_index", "expert_roster", "train_pairs", "augmented_train_pairs")
 NAMES += ("validation_pairs", "validation_projects", "test_projects")
 
 
 def _load(site: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    from kedro.framework.session import KedroSession  # noqa: PLC0415
-    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
-
-    bootstrap_project(ROOT)
-    with KedroSession.create(
-        project_path=ROOT,
-        env="stackexchange",
-        runtime_params={"stackexchange": {"site": site}},
-    ) as session:
-        context = session.load_context()
-        return {n: context.catalog.load(n) for n in NAMES}, context.params
+    return load_saved(site, NAMES)
 
 
 def _ranked_lists(rankings: pd.DataFrame, projects: pd.DataFrame) -> list[list[str]]:

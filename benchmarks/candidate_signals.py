@@ -47,8 +47,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from project_data import load_saved
 
-ROOT = Path(__file__).resolve().parents[1]
 GRID = [round(0.1 * i, 1) for i in range(11)]
 WINDOWS = (50, 100, 200)
 SIGNALS = ("tags", "recent", "latest")
@@ -60,26 +60,16 @@ Signal = Callable[[int, str], float]
 
 
 def _load(site: str) -> dict[str, Any]:
-    from kedro.framework.session import KedroSession  # noqa: PLC0415
-    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
-
-    bootstrap_project(ROOT)
-    with KedroSession.create(
-        project_path=ROOT,
-        env="stackexchange",
-        runtime_params={"stackexchange": {"site": site}},
-    ) as session:
-        catalog = session.load_context().catalog
-        names = (
-            "stackexchange_question_records",
-            "stackexchange_import_report",
-            "expert_roster",
-            "train_pairs",
-            "validation_projects",
-            "test_projects",
-            "baseline_rankings",
-        )
-        return {name: catalog.load(name) for name in names}
+    names = (
+        "stackexchange_question_records",
+        "stackexchange_import_report",
+        "expert_roster",
+        "train_pairs",
+        "validation_projects",
+        "test_projects",
+        "baseline_rankings",
+    )
+    return load_saved(site, names)[0]
 
 
 def known_answerers(

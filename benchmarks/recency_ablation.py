@@ -31,27 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from project_data import load_saved
 
-ROOT = Path(__file__).resolve().parents[1]
 N_BOOT, SEED = 2000, 2026
 COMMAND = "python benchmarks/recency_ablation.py --datasets {datasets} --out {out}"
 WITHOUT = "hybrid+prior without recency"
 
 
 def _load(dataset: str) -> dict[str, Any]:
-    from kedro.framework.session import KedroSession  # noqa: PLC0415
-    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
-
-    bootstrap_project(ROOT)
-    site = dataset != "synthetic"
-    with KedroSession.create(
-        project_path=ROOT,
-        env="stackexchange" if site else None,
-        runtime_params={"stackexchange": {"site": dataset}} if site else None,
-    ) as session:
-        catalog = session.load_context().catalog
-        names = ("retrieval_index", "validation_projects", "test_projects")
-        return {name: catalog.load(name) for name in names}
+    names = ("retrieval_index", "validation_projects", "test_projects")
+    return load_saved(dataset, names)[0]
 
 
 def systems(index: Any) -> dict[str, Any]:
