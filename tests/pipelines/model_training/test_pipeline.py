@@ -113,6 +113,7 @@ def test_adapter_reloads_and_changes_the_logits(trained):
         "history_questions",
         "candidate_region",
         "agenda_region",
+        "candidate_activity",
     }
     model, tokenizer = load_model_for_inference(catalog.load("base_model"), handle)
     assert type(model).__name__.startswith("PeftModel")
