@@ -79,16 +79,20 @@ def test_no_window_or_no_timeline_means_no_line(caplog):
     assert "Activity line is switched off" in record.getMessage()
 
 
-def test_the_line_follows_the_region_lines_and_the_length_policy_keeps_it():
+def test_the_line_is_right_under_the_name_and_the_length_policy_keeps_it():
     profile = ROSTER.iloc[1].to_dict()
     text = format_rerank_input(
         AGENDA, profile, ["Old question?"], region=True, activity=_line(1, 4)
     )
     lines = text.splitlines()
-    assert lines.index(_line(1, 4)) == lines.index("Region: Europe") + 1
-    assert lines[lines.index(_line(1, 4)) + 1].startswith("Questions from")
+    at = lines.index(_line(1, 4))
+    # Under the name, so that a reader truncating the block from the end keeps it.
+    assert lines[at - 1] == "Expert: Expert 202 (ID 202)"
+    assert lines[at + 1].startswith("Headline: ")
+    assert "Region: Europe" in lines[at:]
     kinds = {u.prefix + u.body: u.kind for u in split_user_turn(text)}
     assert kinds[_line(1, 4)] == "fixed"  # never shortened or dropped
+    assert kinds["Headline: " + profile["expert_headline"]] == "profile"
     assert _line(1, 4) not in format_rerank_input(AGENDA, profile)
 
 

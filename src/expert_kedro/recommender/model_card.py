@@ -71,14 +71,13 @@ def _rerank_prompt(
         "rerank_layout": dict(layout),
         "user_turn": (
             "'Agenda:' and the numbered questions, a blank line, 'Candidate "
-            "expert:', the profile ('Expert: <name> (ID <id>)', then Headline, "
-            "Location, Industry, Skills, Bio, Work history lines), the 'Region:' "
-            "line when candidate_region, the 'Agenda region:' line when "
-            "agenda_region, the 'Activity:' line (bookings among the last "
-            "candidate_activity projects before the agenda, and in all) when "
-            "candidate_activity, then up to history_questions questions of the "
-            "expert's past projects under 'Questions from this expert's past "
-            "projects:'."
+            "expert:', the profile ('Expert: <name> (ID <id>)', the 'Activity:' "
+            "line (bookings among the last candidate_activity projects before the "
+            "agenda, and in all) when candidate_activity, then Headline, Location, "
+            "Industry, Skills, Bio, Work history lines), the 'Region:' line when "
+            "candidate_region, the 'Agenda region:' line when agenda_region, then "
+            "up to history_questions questions of the expert's past projects under "
+            "'Questions from this expert's past projects:'."
         ),
         "example_user_turn": user,
         "example_prompt": render_prompt(tokenizer, system, user, style),

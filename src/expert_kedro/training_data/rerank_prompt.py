@@ -2,10 +2,10 @@
 
 Shared by training (:mod:`expert_kedro.training_data.rerank_pairs`) and inference, so
 that the model is scored on the layout it was trained on: the numbered agenda, then
-the candidate's profile in the fixed ``Expert: <name> (ID <id>)`` layout, optionally
-a ``Region: <region>`` line, optionally an ``Agenda region:`` line, optionally the
-candidate's ``Activity:`` line (:mod:`~expert_kedro.training_data.activity`),
-optionally the candidate's past questions
+the candidate's profile in the fixed ``Expert: <name> (ID <id>)`` layout (with the
+candidate's ``Activity:`` line right under the name when shown,
+:mod:`~expert_kedro.training_data.activity`), optionally a ``Region: <region>`` line,
+optionally an ``Agenda region:`` line, optionally the candidate's past questions
 (:class:`~expert_kedro.training_data.expert_history.ExpertHistory`).
 """
 
@@ -58,10 +58,13 @@ def format_candidate(
         activity: The candidate's ``Activity:`` line for this agenda, or None.
 
     Returns:
-        The header, the profile, the optional region lines, the optional activity
-        line, then the optional past questions.
+        The header, the ``Expert:`` line, the optional activity line, the other
+        profile lines, the optional region lines, then the optional past questions.
     """
-    lines = [CANDIDATE_HEADER, format_expert_profile(profile)]
+    name_line, _, fields = format_expert_profile(profile).partition("\n")
+    # Right under the name: a reader that truncates the candidate block from the
+    # end (the cross-encoder's tokenizer) keeps it; the length policy never cuts it.
+    lines = [CANDIDATE_HEADER, name_line, *([activity] if activity else []), fields]
     # Only looked up when a line shows it (this runs for every candidate prompt).
     name = (
         expert_region(profile.get("expert_location"))
@@ -76,8 +79,6 @@ def format_candidate(
         # Next to the candidate's region, so that the model compares two nearby
         # lines instead of finding a country in a long agenda.
         lines.append(_agenda_region_line(agenda or (), name, agenda_region))
-    if activity:
-        lines.append(activity)
     if history:
         lines.append(HISTORY_HEADER)
         lines.extend(f"- {q}" for q in history)
