@@ -16,7 +16,7 @@ from expert_kedro.modeling.handles import (
     LoRAAdapterHandle,
     same_source,
 )
-from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.recommender.settings import RecommenderSettings, recorded_layout
 from expert_kedro.scoring.scorer import LLMScorer
 
 TRAIN_COMMAND = "kedro run --pipelines=training"
@@ -97,8 +97,7 @@ def check_adapter_layout(
     if recorded.get("mode") != "rerank":
         return
     wanted = settings.rerank_layout()
-    # Adapters from before the Activity line was an option were trained without it.
-    recorded = {"candidate_activity": 0, **recorded}
+    recorded = recorded_layout(recorded)
     diffs = [
         f"{key}={recorded[key]!r} (configured: {wanted[key]!r})"
         for key in (

@@ -20,7 +20,7 @@ from expert_kedro.modeling.prompts import (
     render_prompt,
     uses_chat_template,
 )
-from expert_kedro.recommender.settings import RecommenderSettings
+from expert_kedro.recommender.settings import RecommenderSettings, recorded_layout
 from expert_kedro.scoring.llm_scoring import yes_no_ids
 from expert_kedro.training_data.activity import activity_line
 from expert_kedro.training_data.formatting import format_agenda, format_expert_line
@@ -117,8 +117,7 @@ def _prompt(
         recorded = info.get("recommender")
         layout = dict(settings.rerank_layout())
         if isinstance(recorded, Mapping):
-            # An adapter that recorded no activity window was trained without it.
-            recorded = {"candidate_activity": 0, **recorded}
+            recorded = recorded_layout(recorded)
             layout.update({k: recorded[k] for k in layout if k in recorded})
         layout.pop("mode", None)
         prompt = _rerank_prompt(tokenizer, style, layout, settings.rerank_system_prompt)

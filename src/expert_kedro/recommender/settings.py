@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,3 +187,9 @@ class RecommenderSettings(ParameterSettings):
             )
         if not str(self.rerank_system_prompt).strip():
             raise ValueError("recommender.rerank_system_prompt is empty.")
+
+
+def recorded_layout(recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """An adapter's recorded rerank layout, with the defaults of keys added later
+    (an adapter from before the Activity line was an option was trained without it)."""
+    return {"candidate_activity": 0, **recorded}
