@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -77,13 +78,18 @@ class CandidateActivity:
     expert_ids: tuple[str, ...]
     window: int
 
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Expert id -> column of the counts (built once per index)."""
+        return {e: i for i, e in enumerate(self.expert_ids)}
+
     def counts(self, times: np.ndarray | None, n: int) -> ActivityCounts:
         """Counts before each of ``n`` agendas (``times``: one each, NaN or None:
         now, after every training project)."""
         return ActivityCounts(
             recent=self.timeline.counts(times, self.window, n),
             total=self.timeline.counts(times, max(len(self.timeline), 1), n),
-            position={e: i for i, e in enumerate(self.expert_ids)},
+            position=self.position,
             window=self.window,
         )
 
