@@ -3,7 +3,7 @@
 On the Stack Exchange sites the fine-tuned reranker has not beaten the candidate
 stage (the hybrid retriever with the activity prior). A reranker, or a better
 candidate stage, can only add what its inputs hold beyond that stage. This script
-measures two candidate signals without any model, each from data a deployed system
+measures candidate signals without any model, each from data a deployed system
 would have (the profile period and the training split; nothing from validation or
 test):
 
@@ -17,7 +17,11 @@ test):
   the whole period instead, later questions included;
 * ``latest``: the same count over the last ``W`` known questions of the whole
   period, one prior for every question (what a prior without question times can
-  do).
+  do);
+* ``asker``: the asker's own history (in an expert network, the client's): how many
+  known questions of the same asker, asked before this one, the expert answered.
+  The project's raw schema has no asker (client) id today; this measures whether
+  adding one would pay.
 
 Each signal is fused with the candidate stage's score on z-scores,
 ``(1 - w) * z(hybrid+prior) + w * z(signal)``; ``w`` (and ``W``) are tuned on the
@@ -51,7 +55,7 @@ from project_data import load_saved
 
 GRID = [round(0.1 * i, 1) for i in range(11)]
 WINDOWS = (50, 100, 200)
-SIGNALS = ("tags", "recent", "latest")
+SIGNALS = ("tags", "recent", "latest", "asker")
 N_BOOT, SEED = 2000, 2026
 COMMAND = "python benchmarks/candidate_signals.py --sites {sites} --out {out}"
 
@@ -123,6 +127,25 @@ def latest_signal(known: dict[int, set[str]], window: int) -> Signal:
 
     def score(question_id: int, expert: str) -> float:  # one prior: id unused
         return float(latest[expert])
+
+    return score
+
+
+def asker_signal(records: dict[int, Any], known: dict[int, set[str]]) -> Signal:
+    """Answers to the same asker's known questions asked before a question."""
+    by_owner: dict[int, list[int]] = defaultdict(list)
+    for question_id in sorted(known):
+        owner = records[question_id].owner_id
+        if owner is not None:
+            by_owner[owner].append(question_id)
+    cache: dict[int, Counter] = {}
+
+    def score(question_id: int, expert: str) -> float:
+        if question_id not in cache:
+            earlier = by_owner.get(records[question_id].owner_id, [])
+            end = bisect.bisect_left(earlier, question_id)
+            cache[question_id] = Counter(e for q in earlier[:end] for e in known[q])
+        return float(cache[question_id][expert])
 
     return score
 
@@ -250,6 +273,7 @@ def site_result(site: str) -> dict[str, Any]:
         "latest": fuse(
             signals, {f"last {w}": latest_signal(known, w) for w in WINDOWS}
         ),
+        "asker": fuse(signals, {"asker": asker_signal(records, known)}),
     }
 
 

@@ -40,13 +40,19 @@ def planted_tokens(project: Path) -> Iterator[list[str]]:
         messages.append(record.getMessage())
         return record
 
+    # The project's INFO messages are the ones searched: an earlier test's logging
+    # set-up may have left the package logger at WARNING, where no record is made.
+    package = logging.getLogger("expert_kedro")
+    level = package.level
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_TOKEN", ENV_TOKEN)
         logging.setLogRecordFactory(collecting)
+        package.setLevel(logging.INFO)
         try:
             yield messages
         finally:
             logging.setLogRecordFactory(make_record)
+            package.setLevel(level)
 
 
 def files_holding_tokens(root: Path, skip: tuple[Path, ...] = ()) -> list[str]:

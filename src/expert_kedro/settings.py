@@ -3,6 +3,7 @@
 from expert_kedro.config_loader import LayeredConfigLoader
 from expert_kedro.console.run_summary import RecommendationSummaryHooks
 from expert_kedro.hooks import DistributedRunHooks
+from expert_kedro.importers.run_guard import ImportRunHooks
 from expert_kedro.tracking import ExperimentTrackingHooks
 
 # DistributedRunHooks: no-op in a plain run; under accelerate/torchrun rank 0 alone
@@ -11,7 +12,14 @@ from expert_kedro.tracking import ExperimentTrackingHooks
 # ExperimentTrackingHooks: with the `tracking` extra installed (kedro-mlflow, whose
 # own hook comes in through its plugin entry point), training curves, evaluation
 # metrics and artifacts go into the run's MLflow run (docs/tracking.md).
-HOOKS = (DistributedRunHooks(), RecommendationSummaryHooks(), ExperimentTrackingHooks())
+# ImportRunHooks: a site is imported in a run of its own (the other pipelines read
+# the import under other dataset names, which Kedro cannot order).
+HOOKS = (
+    DistributedRunHooks(),
+    ImportRunHooks(),
+    RecommendationSummaryHooks(),
+    ExperimentTrackingHooks(),
+)
 
 # `--env stackexchange+gpu` stacks environments (data, then recipe); one env behaves
 # as Kedro's OmegaConfigLoader.

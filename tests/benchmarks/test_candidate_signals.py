@@ -75,3 +75,16 @@ def test_latest_activity_is_one_prior_for_every_question(signals, known):
     score = signals.latest_signal(known, window=2)
     assert [score(35, e) for e in ROSTER] == [score(120, e) for e in ROSTER]
     assert [score(35, e) for e in ROSTER] == [0.0, 1.0, 1.0]
+
+
+def test_asker_history_counts_only_the_askers_earlier_known_questions(
+    signals, records, known
+):
+    """Asker 9 asked 10, 20, 50, 60 (profile period) and 90 (train) before 120:
+    expert 1 answered 10 and 20, 2 answered 10 and 90, 3 answered 20, 50 and 90.
+    Held-out 70 and 80 (also asker 9) count for nobody; 90 does not count itself."""
+    score = signals.asker_signal(records, known)
+    assert [score(120, e) for e in ROSTER] == [2.0, 2.0, 3.0]
+    assert [score(90, e) for e in ROSTER] == [2.0, 1.0, 2.0]
+    # Asker 8 asked nothing before question 30.
+    assert [score(30, e) for e in ROSTER] == [0.0, 0.0, 0.0]

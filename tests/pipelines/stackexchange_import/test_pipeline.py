@@ -156,4 +156,5 @@ def test_environment_parameters_follow_the_site():
     checkpoints = params["model_training"]["training"]["checkpoint_dir"]
     assert checkpoints == "data/06_models/stackexchange/history/checkpoints"
     assert params["recommender"]["candidate_region"] is False
+    assert params["recommender"]["candidate_activity"] == 50
     assert params["recommender"]["mode"] == "rerank"  # soft merge keeps base keys
