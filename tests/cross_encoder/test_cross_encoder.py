@@ -150,9 +150,13 @@ def test_node_ranks_projects_as_the_llm_systems_do(trained):
         recommender,
         {"max_length": 64},
     )
-    assert tuple(rankings.columns) == RANKING_COLUMNS
+    signals = ("retrieval_score", "llm_score")
+    assert tuple(rankings.columns) == (*RANKING_COLUMNS, *signals)
     validate_rankings(rankings, make_toy_roster()["expert_id"])
     assert set(rankings["system"]) == {"cross_encoder"}
+    # The 3 candidates of each project carry both signals, the 4th expert none.
+    assert (rankings.dropna(subset=list(signals))["rank"] <= 3).all()
+    assert rankings[list(signals)].notna().all(axis=1).sum() == 3 * (2 + 4 + 2)
     per_project = rankings.groupby(["split", "variant", "project_id"]).size()
     assert len(per_project) == 2 + 4 + 2 and (per_project == 4).all()
     assert report["tuned_retrieval_weight"] in {0.0, 1.0}

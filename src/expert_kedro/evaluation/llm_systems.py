@@ -26,13 +26,14 @@ and named among the fallback cases: one long agenda never stops the evaluation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from expert_kedro.evaluation.rankings import RANKING_COLUMNS, rankings_table
 from expert_kedro.identifiers import as_id, as_id_list, sort_by_ids
+from expert_kedro.recommender.fusion import ScoredCandidates
 from expert_kedro.recommender.generative import (
     GenerativeRanker,
     free_generation_diagnostic,
@@ -73,6 +74,27 @@ def project_sets(
     }
 
 
+def with_candidate_scores(
+    rankings: pd.DataFrame,
+    project_ids: Sequence[Any],
+    scored: Sequence[ScoredCandidates],
+) -> pd.DataFrame:
+    """The rankings plus the two signals the fusion combined for each project's ``K``
+    candidates, ``retrieval_score`` and ``llm_score`` (NaN for the rest of the
+    roster), so that another fusion can be studied offline from the saved rankings.
+    """
+    signals = pd.concat(
+        [
+            item.table().assign(project_id=as_id(pid))
+            for pid, item in zip(project_ids, scored, strict=True)
+        ],
+        ignore_index=True,
+    )
+    return rankings.merge(
+        signals, on=["project_id", "expert_id"], how="left", validate="one_to_one"
+    )
+
+
 def rank_rerank_system(
     ranker: RerankRanker, settings: RecommenderSettings, sets: ProjectSets
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -103,14 +125,17 @@ def rank_rerank_system(
     frames = []
     for (split, variant), projects in sets.items():
         ranked = tuned.rank_scored(scored[(split, variant)])
+        table = rankings_table(
+            tuned.name,
+            split,
+            variant,
+            projects["project_id"].tolist(),
+            [ids for ids, _ in ranked],
+            [scores for _, scores in ranked],
+        )
         frames.append(
-            rankings_table(
-                tuned.name,
-                split,
-                variant,
-                projects["project_id"].tolist(),
-                [ids for ids, _ in ranked],
-                [scores for _, scores in ranked],
+            with_candidate_scores(
+                table, projects["project_id"].tolist(), scored[(split, variant)]
             )
         )
     report = {

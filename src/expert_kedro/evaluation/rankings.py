@@ -6,7 +6,10 @@ Every system, baseline or LLM, hands the metrics node a long table with one row 
     system:str   split:str ("validation" | "test")   variant:str ("full" | "partial")
     project_id:str   rank:int (1 = best)   expert_id:str   score:float
 
-Ids are the text of the raw export (see ``expert_kedro.identifiers``).
+Ids are the text of the raw export (see ``expert_kedro.identifiers``). A rerank
+system (fine-tuned, zero-shot, cross-encoder) adds ``retrieval_score`` and
+``llm_score``, the two signals its fusion combined for each project's ``K``
+candidates (NaN for the rest of the roster).
 
 Rules checked by ``validate_rankings``: expert ids belong to the roster, a project's
 list has no repeated expert and ranks run 1..n. A project a system did not rank counts

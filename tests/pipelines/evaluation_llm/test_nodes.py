@@ -12,8 +12,11 @@ from expert_kedro.pipelines.evaluation_llm.nodes import (
     rank_llm_projects,
     rank_zero_shot_projects,
 )
+from expert_kedro.recommender.fusion import fuse
 from expert_kedro.recommender.rerank_tuning import RerankTuning
 from tests.llm_fixtures import TEST_RECOMMENDER, _session
+
+CANDIDATE_SIGNALS = ("retrieval_score", "llm_score")
 
 
 def _system_inputs(catalog) -> tuple:
@@ -46,8 +49,21 @@ def test_rerank_rankings_cover_the_roster_and_record_the_tuned_weight(
             context.params["pairs"],
         )
     roster = inputs[4]
-    assert tuple(rankings.columns) == RANKING_COLUMNS
+    assert tuple(rankings.columns) == (*RANKING_COLUMNS, *CANDIDATE_SIGNALS)
     validate_rankings(rankings, roster["expert_id"])
+    # The two signals of each project's K candidates are saved (NaN beyond), and
+    # fusing them again at the tuned weight gives the saved scores.
+    candidates = rankings.dropna(subset=list(CANDIDATE_SIGNALS))
+    k = TEST_RECOMMENDER["candidates"]
+    assert (candidates.groupby(["split", "variant", "project_id"]).size() == k).all()
+    assert candidates["rank"].max() == k  # the candidates rank first
+    for _, block in candidates.groupby(["split", "variant", "project_id"]):
+        fused_again = fuse(
+            block["retrieval_score"].to_numpy(),
+            block["llm_score"].to_numpy(),
+            report["tuned_retrieval_weight"],
+        )
+        assert fused_again == pytest.approx(block["score"].to_numpy())
     per_project = rankings.groupby(["split", "variant", "project_id"]).size()
     assert len(per_project) == 6  # 2 projects x (validation, test full, test partial)
     assert (per_project == len(roster)).all()  # whole roster: exact MRR

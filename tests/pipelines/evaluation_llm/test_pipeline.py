@@ -113,7 +113,8 @@ def test_llm_systems_rank_the_evaluation_split_with_roster_experts_only(catalog)
         ],
         ignore_index=True,
     )
-    assert tuple(rankings.columns) == RANKING_COLUMNS
+    # Rerank systems also save the two signals their fusion combined.
+    assert tuple(rankings.columns) == (*RANKING_COLUMNS, "retrieval_score", "llm_score")
     assert set(rankings["system"]) == RERANKERS
     assert set(map(str, rankings["expert_id"])) <= roster
     for (split, variant), projects in splits.items():
