@@ -83,6 +83,8 @@ def with_candidate_scores(
     candidates, ``retrieval_score`` and ``llm_score`` (NaN for the rest of the
     roster), so that another fusion can be studied offline from the saved rankings.
     """
+    if not scored:  # an empty set (e.g. no partial agendas): the columns only
+        return rankings.assign(retrieval_score=float("nan"), llm_score=float("nan"))
     signals = pd.concat(
         [
             item.table().assign(project_id=as_id(pid))
