@@ -74,6 +74,24 @@ def project_sets(
     }
 
 
+def _ranked_table(
+    system: str,
+    split: str,
+    variant: str,
+    projects: pd.DataFrame,
+    ranked: Sequence[tuple[list[str], list[float]]],
+) -> pd.DataFrame:
+    """The rankings rows of one set from a ranker's ``(ids, scores)`` per project."""
+    return rankings_table(
+        system,
+        split,
+        variant,
+        projects["project_id"].tolist(),
+        [ids for ids, _ in ranked],
+        [scores for _, scores in ranked],
+    )
+
+
 def with_candidate_scores(
     rankings: pd.DataFrame,
     project_ids: Sequence[Any],
@@ -127,14 +145,7 @@ def rank_rerank_system(
     frames = []
     for (split, variant), projects in sets.items():
         ranked = tuned.rank_scored(scored[(split, variant)])
-        table = rankings_table(
-            tuned.name,
-            split,
-            variant,
-            projects["project_id"].tolist(),
-            [ids for ids, _ in ranked],
-            [scores for _, scores in ranked],
-        )
+        table = _ranked_table(tuned.name, split, variant, projects, ranked)
         frames.append(
             with_candidate_scores(
                 table, projects["project_id"].tolist(), scored[(split, variant)]
@@ -171,16 +182,7 @@ def rank_generative_system(
             [as_id(pid) for pid in projects["project_id"]],
         )
         fitting[f"{split}/{variant}"] = ranker.scorer.fitting.summary()
-        frames.append(
-            rankings_table(
-                ranker.name,
-                split,
-                variant,
-                projects["project_id"].tolist(),
-                [ids for ids, _ in ranked],
-                [scores for _, scores in ranked],
-            )
-        )
+        frames.append(_ranked_table(ranker.name, split, variant, projects, ranked))
     _, summary = free_generation_diagnostic(
         ranker.scorer,
         ranker.roster,
