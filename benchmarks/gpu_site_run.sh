@@ -8,6 +8,9 @@
 # Args: site, tag, kedro env, then extra --params (comma-joined) for training and
 # evaluation_llm alike: a prompt-layout parameter (recommender.*) must reach both,
 # since evaluation refuses an adapter trained on another layout.
+# STEPS picks the steps (default "import training evaluation_llm"): where the three
+# pass one call's limit, run "import training" in one call and "evaluation_llm" in
+# the next, in the same project copy.
 set -uo pipefail
 site=${1:?site} tag=${2:?tag} env=${3:?env}
 shift 3
@@ -16,6 +19,8 @@ out=${OUT:-benchmarks/results}/$tag
 mkdir -p "$out"
 params="stackexchange.site=$site"
 rep=data/08_reporting/stackexchange/$site
+ranked=data/07_model_output/stackexchange/$site
+steps=" ${STEPS:-import training evaluation_llm} "
 collect() {  # the latest version of each report, the logs so far
   local f src
   for f in results_table.md evaluation_metrics.json llm_rerank_tuning.json \
@@ -23,11 +28,16 @@ collect() {  # the latest version of each report, the logs so far
     src=$(find "$rep" -path "*$f*" -type f 2>/dev/null | sort | tail -1)
     if [ -n "$src" ]; then cp "$src" "$out/$f"; fi
   done
+  for f in llm_rankings cross_encoder_rankings zero_shot_rankings baseline_rankings; do
+    src=$(find "$ranked" -path "*$f.parquet*" -type f 2>/dev/null | sort | tail -1)
+    if [ -n "$src" ]; then cp "$src" "$out/$f.parquet"; fi
+  done
   for f in "$out"/kedro_*.log; do
     if [ -f "$f" ]; then gzip -kf "$f"; fi
   done
 }
 run() {  # name, pipeline, params
+  case $steps in *" $1 "*) ;; *) return 0 ;; esac
   local t0=$SECONDS
   kedro run --env "$env" --pipelines="$2" --params "$3" >"$out/kedro_$1.log" 2>&1
   local rc=$?
