@@ -18,6 +18,13 @@ test):
 * ``latest``: the same count over the last ``W`` known questions of the whole
   period, one prior for every question (what a prior without question times can
   do);
+* ``decay``: recent activity with an exponential decay instead of a window: each
+  known question asked before this one that the expert answered counts
+  ``exp(-g / tau)``, ``g`` = how many known questions were asked between the two
+  (``tau`` in 10, 25, 50, 100, tuned on validation); the count of a window weighs
+  the 1st and the 50th question back alike, the decay the latest most;
+* ``gap``: ``1 / (1 + g)``, ``g`` = known questions asked since the expert's last
+  answer before this one (0 if never): how lately, not how often;
 * ``asker``: the asker's own history (in an expert network, the client's): how many
   known questions of the same asker, asked before this one, the expert answered.
   The project's raw schema has no asker (client) id today; this measures whether
@@ -55,9 +62,13 @@ from project_data import load_saved
 
 GRID = [round(0.1 * i, 1) for i in range(11)]
 WINDOWS = (50, 100, 200)
-SIGNALS = ("tags", "recent", "latest", "asker")
+SIGNALS = ("tags", "recent", "latest", "decay", "gap", "asker")
+TAUS = (10, 25, 50, 100)
 N_BOOT, SEED = 2000, 2026
-COMMAND = "python benchmarks/candidate_signals.py --sites {sites} --out {out}"
+COMMAND = (
+    "python benchmarks/candidate_signals.py --sites {sites} --signals {signals} "
+    "--out {out}"
+)
 
 # (question id, expert) -> score of one signal.
 Signal = Callable[[int, str], float]
@@ -127,6 +138,42 @@ def latest_signal(known: dict[int, set[str]], window: int) -> Signal:
 
     def score(question_id: int, expert: str) -> float:  # one prior: id unused
         return float(latest[expert])
+
+    return score
+
+
+def _answers_in_order(known: dict[int, set[str]]) -> tuple[list[int], dict]:
+    """Known question ids in time order, and each expert's answer positions."""
+    order = sorted(known)
+    positions: dict[str, list[int]] = defaultdict(list)
+    for position, question_id in enumerate(order):
+        for expert in known[question_id]:
+            positions[expert].append(position)
+    return order, positions
+
+
+def decay_signal(known: dict[int, set[str]], tau: float) -> Signal:
+    """Answers before a question, each weighted ``exp(-gap / tau)``."""
+    order, positions = _answers_in_order(known)
+
+    def score(question_id: int, expert: str) -> float:
+        end = bisect.bisect_left(order, question_id)
+        mine = positions.get(expert, [])
+        before = np.asarray(mine[: bisect.bisect_left(mine, end)], dtype=float)
+        return float(np.exp(-(end - 1 - before) / tau).sum())
+
+    return score
+
+
+def gap_signal(known: dict[int, set[str]]) -> Signal:
+    """``1 / (1 + g)``, ``g`` known questions since the expert's last answer."""
+    order, positions = _answers_in_order(known)
+
+    def score(question_id: int, expert: str) -> float:
+        end = bisect.bisect_left(order, question_id)
+        mine = positions.get(expert, [])
+        last = bisect.bisect_left(mine, end)
+        return 0.0 if last == 0 else 1.0 / (1 + end - 1 - mine[last - 1])
 
     return score
 
@@ -251,7 +298,7 @@ def fuse(site: SiteSignals, signals: dict[str, Signal]) -> dict[str, Any]:
     }
 
 
-def site_result(site: str) -> dict[str, Any]:
+def site_result(site: str, wanted: tuple[str, ...] = SIGNALS) -> dict[str, Any]:
     """Both signals against the candidate stage on one site."""
     from expert_kedro.importers.stackexchange import read_records  # noqa: PLC0415
 
@@ -263,17 +310,18 @@ def site_result(site: str) -> dict[str, Any]:
     roster = [str(e) for e in data["expert_roster"]["expert_id"]]
     known = known_answerers(records, cutoff, roster, data["train_pairs"])
     signals = SiteSignals(data, roster)
+    builders = {
+        "tags": lambda: {"tags": tag_signal(records, known)},
+        "recent": lambda: {f"last {w}": recent_signal(known, w) for w in WINDOWS},
+        "latest": lambda: {f"last {w}": latest_signal(known, w) for w in WINDOWS},
+        "decay": lambda: {f"tau {t}": decay_signal(known, t) for t in TAUS},
+        "gap": lambda: {"gap": gap_signal(known)},
+        "asker": lambda: {"asker": asker_signal(records, known)},
+    }
     return {
         "n_validation": len(signals.ids["validation"]),
         "n_test": len(signals.ids["test"]),
-        "tags": fuse(signals, {"tags": tag_signal(records, known)}),
-        "recent": fuse(
-            signals, {f"last {w}": recent_signal(known, w) for w in WINDOWS}
-        ),
-        "latest": fuse(
-            signals, {f"last {w}": latest_signal(known, w) for w in WINDOWS}
-        ),
-        "asker": fuse(signals, {"asker": asker_signal(records, known)}),
+        **{name: fuse(signals, builders[name]()) for name in wanted},
     }
 
 
@@ -292,7 +340,7 @@ def report(results: dict[str, Any]) -> str:
     ]
     gains = []
     for site, result in results["sites"].items():
-        for signal in SIGNALS:
+        for signal in (s for s in SIGNALS if s in result):
             fused = result[signal]
             tuned = f"{fused['variant']}, w={fused['tuned_weight']:.1f}"
             for name, metrics in fused["test"].items():
@@ -313,14 +361,17 @@ def report(results: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sites", nargs="+", default=["dba", "history", "android"])
+    parser.add_argument("--signals", nargs="+", choices=SIGNALS, default=SIGNALS)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     results = {
         "date": datetime.now(timezone.utc).date().isoformat(),
         "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, Python "
         f"{platform.python_version()}",
-        "command": COMMAND.format(sites=" ".join(args.sites), out=args.out),
-        "sites": {site: site_result(site) for site in args.sites},
+        "command": COMMAND.format(
+            sites=" ".join(args.sites), signals=" ".join(args.signals), out=args.out
+        ),
+        "sites": {site: site_result(site, tuple(args.signals)) for site in args.sites},
     }
     args.out.with_suffix(".json").write_text(
         json.dumps(results, indent=2), encoding="utf-8"

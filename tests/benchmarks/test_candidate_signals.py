@@ -3,6 +3,7 @@ later one."""
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -88,3 +89,24 @@ def test_asker_history_counts_only_the_askers_earlier_known_questions(
     assert [score(90, e) for e in ROSTER] == [2.0, 1.0, 2.0]
     # Asker 8 asked nothing before question 30.
     assert [score(30, e) for e in ROSTER] == [0.0, 0.0, 0.0]
+
+
+def test_decay_weighs_earlier_answers_by_their_distance(signals, known):
+    """As of 90 (known order 10, 20, 30, 40, 50, 60): expert 1 answered 10, 20, 30,
+    3 to 5 known questions back; expert 3 answered 20 and 50 (4 and 1 back); 90's
+    own answerers do not count."""
+    score = signals.decay_signal(known, tau=10)
+    assert score(90, "1") == pytest.approx(sum(math.exp(-g / 10) for g in (5, 4, 3)))
+    assert score(90, "3") == pytest.approx(math.exp(-0.4) + math.exp(-0.1))
+    # As of 120, project 90 is 0 questions back (weight 1) and every earlier answer
+    # one more step back.
+    assert score(120, "2") == pytest.approx(1.0 + math.exp(-0.1) * score(90, "2"))
+
+
+def test_gap_is_how_lately_not_how_often(signals, known):
+    """As of 90: expert 1 last answered 30 (3 known questions since), 2 answered 40
+    (2 since), 3 answered 50 (1 since); before any answer the score is 0."""
+    score = signals.gap_signal(known)
+    assert [score(90, e) for e in ROSTER] == [0.25, 1 / 3, 0.5]
+    assert [score(120, e) for e in ROSTER] == [0.2, 1.0, 1.0]
+    assert score(15, "3") == 0.0
