@@ -8,9 +8,10 @@
 # Args: site, tag, kedro env, then extra --params (comma-joined) for training and
 # evaluation_llm alike: a prompt-layout parameter (recommender.*) must reach both,
 # since evaluation refuses an adapter trained on another layout.
-# STEPS picks the steps (default "import training evaluation_llm"): where the three
-# pass one call's limit, run "import training" in one call and "evaluation_llm" in
-# the next, in the same project copy.
+# STEPS picks the steps (default "import training evaluation_llm"; "inference" also
+# recommends for new_agendas with the trained adapter): where the three pass one
+# call's limit, run "import training" in one call and "evaluation_llm" in the next,
+# in the same project copy.
 set -uo pipefail
 site=${1:?site} tag=${2:?tag} env=${3:?env}
 shift 3
@@ -24,7 +25,7 @@ steps=" ${STEPS:-import training evaluation_llm} "
 collect() {  # the latest version of each report, the logs so far
   local f src
   for f in results_table.md evaluation_metrics.json llm_rerank_tuning.json \
-    training_history.json rerank_pairs_report.json; do
+    training_history.json rerank_pairs_report.json inference_metrics.json; do
     src=$(find "$rep" -path "*$f*" -type f 2>/dev/null | sort | tail -1)
     if [ -n "$src" ]; then cp "$src" "$out/$f"; fi
   done
@@ -32,6 +33,8 @@ collect() {  # the latest version of each report, the logs so far
     src=$(find "$ranked" -path "*$f.parquet*" -type f 2>/dev/null | sort | tail -1)
     if [ -n "$src" ]; then cp "$src" "$out/$f.parquet"; fi
   done
+  src=$(find "$ranked" -path "*recommendations.csv*" -type f 2>/dev/null | sort | tail -1)
+  if [ -n "$src" ]; then cp "$src" "$out/recommendations.csv"; fi
   for f in "$out"/kedro_*.log; do
     if [ -f "$f" ]; then gzip -kf "$f"; fi
   done
@@ -48,7 +51,8 @@ run() {  # name, pipeline, params
 }
 run import stackexchange_import "$params" \
   && run training training "$params${extra:+,$extra}" \
-  && run evaluation_llm evaluation_llm "$params${extra:+,$extra}"
+  && run evaluation_llm evaluation_llm "$params${extra:+,$extra}" \
+  && run inference inference "$params${extra:+,$extra}"
 grep -hE "Training done|Selected|tuned|Error" "$out"/kedro_*.log | cut -c1-200 | tail -12
 rm -f "$out"/kedro_*.log  # the .gz copies stay
 grep -E "popularity \| full|recent_activity \| full|prior \| full|llm_rerank \| full|cross_encoder \| full|bm25 \| full" \
