@@ -25,6 +25,11 @@ test):
   the 1st and the 50th question back alike, the decay the latest most;
 * ``gap``: ``1 / (1 + g)``, ``g`` = known questions asked since the expert's last
   answer before this one (0 if never): how lately, not how often;
+* ``questions``: the text, question by question (the document-centric model of
+  expert finding): BM25 of the question's title and body against each known
+  question's, an expert scoring the best (``top1``) or the sum of the three best
+  (``top3``) of the questions they answered. The candidate stage's BM25 reads one
+  concatenated document per expert instead;
 * ``asker``: the asker's own history (in an expert network, the client's): how many
   known questions of the same asker, asked before this one, the expert answered.
   The project's raw schema has no asker (client) id today; this measures whether
@@ -62,7 +67,7 @@ from project_data import load_saved
 
 GRID = [round(0.1 * i, 1) for i in range(11)]
 WINDOWS = (50, 100, 200)
-SIGNALS = ("tags", "recent", "latest", "decay", "gap", "asker")
+SIGNALS = ("tags", "recent", "latest", "decay", "gap", "questions", "asker")
 TAUS = (10, 25, 50, 100)
 N_BOOT, SEED = 2000, 2026
 COMMAND = (
@@ -77,6 +82,8 @@ Signal = Callable[[int, str], float]
 def _load(site: str) -> dict[str, Any]:
     names = (
         "stackexchange_question_records",
+        "stackexchange_question_titles",
+        "stackexchange_question_bodies",
         "stackexchange_import_report",
         "expert_roster",
         "train_pairs",
@@ -174,6 +181,44 @@ def gap_signal(known: dict[int, set[str]]) -> Signal:
         mine = positions.get(expert, [])
         last = bisect.bisect_left(mine, end)
         return 0.0 if last == 0 else 1.0 / (1 + end - 1 - mine[last - 1])
+
+    return score
+
+
+def question_signal(
+    texts: dict[int, str], known: dict[int, set[str]], top: int
+) -> Signal:
+    """Sum of the ``top`` best BM25 scores of an expert's known questions."""
+    import bm25s  # noqa: PLC0415
+
+    order = [q for q in sorted(known) if known[q]]
+    tokenizer = bm25s.tokenization.Tokenizer(stopwords="en")
+    corpus = tokenizer.tokenize(
+        [texts.get(q, "") for q in order], return_as="string", show_progress=False
+    )
+    index = bm25s.BM25()
+    index.index(corpus, show_progress=False)
+    answered: dict[str, list[int]] = defaultdict(list)
+    for position, question_id in enumerate(order):
+        for expert in known[question_id]:
+            answered[expert].append(position)
+    cache: dict[int, np.ndarray] = {}
+
+    def score(question_id: int, expert: str) -> float:
+        if question_id not in cache:
+            query = tokenizer.tokenize(
+                [texts.get(question_id, "")],
+                update_vocab=False,
+                return_as="string",
+                show_progress=False,
+            )[0]
+            # bm25s maps unknown words to the empty token, which has no index row.
+            words = [token for token in query if token]
+            cache[question_id] = (
+                index.get_scores(words) if words else np.zeros(len(order))
+            )
+        mine = cache[question_id][answered.get(expert, [])]
+        return float(np.sort(mine)[-top:].sum()) if len(mine) else 0.0
 
     return score
 
@@ -298,6 +343,17 @@ def fuse(site: SiteSignals, signals: dict[str, Signal]) -> dict[str, Any]:
     }
 
 
+def question_texts(data: dict[str, Any]) -> dict[int, str]:
+    """Title and body of every question of the site, by question id."""
+    from expert_kedro.importers.stackexchange.sources import (  # noqa: PLC0415
+        read_id_text_lines,
+    )
+
+    titles, _ = read_id_text_lines(data["stackexchange_question_titles"], "titles")
+    bodies, _ = read_id_text_lines(data["stackexchange_question_bodies"], "bodies")
+    return {q: f"{titles[q]} {bodies.get(q, '')}" for q in titles}
+
+
 def site_result(site: str, wanted: tuple[str, ...] = SIGNALS) -> dict[str, Any]:
     """Both signals against the candidate stage on one site."""
     from expert_kedro.importers.stackexchange import read_records  # noqa: PLC0415
@@ -309,6 +365,7 @@ def site_result(site: str, wanted: tuple[str, ...] = SIGNALS) -> dict[str, Any]:
     ]
     roster = [str(e) for e in data["expert_roster"]["expert_id"]]
     known = known_answerers(records, cutoff, roster, data["train_pairs"])
+    texts = question_texts(data) if "questions" in wanted else {}
     signals = SiteSignals(data, roster)
     builders = {
         "tags": lambda: {"tags": tag_signal(records, known)},
@@ -316,6 +373,9 @@ def site_result(site: str, wanted: tuple[str, ...] = SIGNALS) -> dict[str, Any]:
         "latest": lambda: {f"last {w}": latest_signal(known, w) for w in WINDOWS},
         "decay": lambda: {f"tau {t}": decay_signal(known, t) for t in TAUS},
         "gap": lambda: {"gap": gap_signal(known)},
+        "questions": lambda: {
+            f"top{n}": question_signal(texts, known, n) for n in (1, 3)
+        },
         "asker": lambda: {"asker": asker_signal(records, known)},
     }
     return {

@@ -110,3 +110,19 @@ def test_gap_is_how_lately_not_how_often(signals, known):
     assert [score(90, e) for e in ROSTER] == [0.25, 1 / 3, 0.5]
     assert [score(120, e) for e in ROSTER] == [0.2, 1.0, 1.0]
     assert score(15, "3") == 0.0
+
+
+def test_question_text_scores_an_expert_by_their_best_known_questions(signals, known):
+    """Expert 3 answered 50 (about partitioning), expert 1 never did: a question on
+    partitioning scores 3 above 1. The held-out question 70 is never indexed, so
+    sharing its words ("replication lag") gives nobody a score."""
+    texts = {q: "backup restore" for q in known}
+    texts[50] = "table partitioning scheme"
+    texts[70] = "replication lag"
+    texts[120] = "partitioning replication lag"
+    score = signals.question_signal(texts, known, top=1)
+    assert score(120, "3") > 0.0
+    assert score(120, "1") == 0.0
+    assert signals.question_signal(texts, known, top=3)(120, "3") >= score(120, "3")
+    texts[121] = "replication lag"
+    assert [score(121, e) for e in ROSTER] == [0.0, 0.0, 0.0]
