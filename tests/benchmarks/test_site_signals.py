@@ -1,5 +1,5 @@
-"""benchmarks/candidate_signals.py: the signals use no evaluated question and no
-later one."""
+"""benchmarks/site_signals.py (the signals of candidate_signals.py): they use no
+evaluated question and no later one."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ ROSTER = ["1", "2", "3"]
 @pytest.fixture(scope="module")
 def signals():
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import candidate_signals  # noqa: PLC0415
+    import site_signals  # noqa: PLC0415
 
-    return candidate_signals
+    return site_signals
 
 
 @pytest.fixture(scope="module")
