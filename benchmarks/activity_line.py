@@ -40,7 +40,7 @@ from project_data import load_saved
 
 N_BOOT, SEED = 2000, 2026
 NAMES = ("retrieval_index", "expert_roster", "train_pairs", "augmented_train_pairs")
-NAMES += ("validation_pairs", "validation_projects", "test_projects")
+NAMES += ("validation_pairs", "validation_projects", "test_projects", "clean_matches")
 
 
 def _load(site: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -76,6 +76,7 @@ def _variant(data: dict[str, Any], params: dict[str, Any], window: int) -> dict:
         data["validation_pairs"],
         data["validation_projects"],
         data["expert_roster"],
+        data["clean_matches"],
         data["retrieval_index"],
         recommender,
         params["rerank_pairs"],

@@ -268,6 +268,7 @@ def test_training_pairs_and_inference_prompts_agree_with_candidate_region(
             validation_pairs,
             catalog.load("validation_projects"),
             roster_df,
+            catalog.load("clean_matches"),
             catalog.load("retrieval_index"),
             params,
             context.params["rerank_pairs"],

@@ -14,6 +14,7 @@ from expert_kedro.pipelines.rerank_pairs.nodes import _candidate_ranker, _projec
 from expert_kedro.retrieval import (
     PRIOR_SYSTEM,
     RECENT_SYSTEM,
+    CrossFittedScorer,
     RetrievalSettings,
     Timeline,
     build_expert_documents,
@@ -179,7 +180,9 @@ def test_rerank_pair_negatives_are_mined_as_of_each_project_time():
     validation = pd.DataFrame(
         {"project_id": ["1008"], "agenda": [VAGUE], "acceptable_expert_ids": [[1]]}
     )
-    rank = _candidate_ranker(index, negatives, _project_times(index, validation))
+    rank = _candidate_ranker(
+        CrossFittedScorer(index, {}), negatives, _project_times(index, validation)
+    )
     top = [row[0] for row in rank([VAGUE] * 3, ["1003", "1006", "1008"])]
     # 1003: after 1002 (101); 1006: after 1005 (202); 1008: after 1007 (404).
     assert top == ["101", "202", "404"]

@@ -104,6 +104,7 @@ def _build(pairs, index, layout):
         validation_pairs,
         validation_projects,
         ROSTER,
+        pairs,  # clean_matches: the project id is the time here
         index,
         layout,
         {"hard_negatives": 3, "random_negatives": 0},

@@ -35,6 +35,7 @@ from expert_kedro.retrieval.base import (
     top_k,
 )
 from expert_kedro.retrieval.bm25 import BM25Retriever
+from expert_kedro.retrieval.cross_fit import CrossFittedScorer, cross_fitted_scorer
 from expert_kedro.retrieval.dense import DenseRetriever
 from expert_kedro.retrieval.encoder import (
     EncoderInfo,
@@ -54,6 +55,7 @@ from expert_kedro.retrieval.hybrid import (
 )
 from expert_kedro.retrieval.index import RetrievalIndex
 from expert_kedro.retrieval.index_fitting import (
+    build_documents,
     fit_retrieval_index,
     tune_retrieval_index,
 )
@@ -78,6 +80,9 @@ from expert_kedro.retrieval.settings import RetrievalSettings
 from expert_kedro.retrieval.timeline import Timeline, as_of_times, retriever_times
 
 __all__ = [
+    "CrossFittedScorer",
+    "build_documents",
+    "cross_fitted_scorer",
     "PRIOR_SYSTEM",
     "RECENT_SYSTEM",
     "BM25Retriever",

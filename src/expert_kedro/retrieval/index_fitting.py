@@ -2,6 +2,7 @@
 
 ::
 
+    documents = build_documents(roster, train_pairs, clean_matches, settings)
     index = fit_retrieval_index(documents, settings)  # BM25 + dense + popularity
     index = tune_retrieval_index(index, validation_projects)  # fusion weights
 """
@@ -14,7 +15,10 @@ import numpy as np
 import pandas as pd
 
 from expert_kedro.retrieval.encoder import EncoderInfo
-from expert_kedro.retrieval.expert_documents import ExpertDocuments
+from expert_kedro.retrieval.expert_documents import (
+    ExpertDocuments,
+    build_expert_documents,
+)
 from expert_kedro.retrieval.factory import fit_bm25, fit_dense, tune_hybrid
 from expert_kedro.retrieval.hybrid import HybridRetriever
 from expert_kedro.retrieval.index import RetrievalIndex
@@ -22,6 +26,45 @@ from expert_kedro.retrieval.popularity import PopularityRetriever
 from expert_kedro.retrieval.prior import PriorFusedRetriever, tune_prior
 from expert_kedro.retrieval.recency import RecencyFusion, tune_recency
 from expert_kedro.retrieval.settings import RetrievalSettings
+from expert_kedro.retrieval.timeline import Timeline
+
+
+def build_documents(
+    expert_roster: pd.DataFrame,
+    train_pairs: pd.DataFrame,
+    clean_matches: pd.DataFrame | None,
+    settings: RetrievalSettings,
+) -> ExpertDocuments:
+    """The index's per-expert texts (and bookings timeline) from TRAIN pairs only.
+
+    Args:
+        expert_roster: The roster: the only experts the index can return.
+        train_pairs: Training (project, expert) pairs: the only agendas indexed.
+        clean_matches: Answers of every match (only train pairs' answers are indexed,
+            when ``settings.index.include_answers``) and when each project was
+            asked (``settings.recency.time_from``); None when neither is used.
+        settings: The retrieval settings.
+    """
+    time_from = settings.recency.time_from
+    if clean_matches is None and (settings.index.include_answers or time_from):
+        raise ValueError(
+            "clean_matches is needed: the retrieval settings index answers or "
+            "read project times (retrieval.index.include_answers, "
+            "retrieval.recency.time_from)."
+        )
+    timeline = (
+        None
+        if time_from is None
+        else Timeline.from_pairs(
+            train_pairs, clean_matches, expert_roster["expert_id"], time_from
+        )
+    )
+    return build_expert_documents(
+        expert_roster,
+        train_pairs,
+        clean_matches if settings.index.include_answers else None,
+        timeline=timeline,
+    )
 
 
 def fit_retrieval_index(

@@ -153,6 +153,12 @@ class RerankPairsSettings(ParameterSettings):
             model learns per expert (its name and profile identify it) matches
             inference instead of marking the experts the retriever ranks high for
             every agenda (the most active ones, often the right ones) as "no".
+        cross_fit_folds: 0: a training agenda's candidates come from the saved
+            retrieval index, which holds that very agenda in its answerer's
+            document and so ranks the answerer far higher than at inference. ``K``
+            (>= 2): each of ``K`` seeded groups of training projects is ranked by an
+            index fit without it (``retrieval.cross_fit``), so the negatives come
+            from a candidate list like the ones the reranker faces.
     """
 
     GROUP = "rerank_pairs"
@@ -161,6 +167,7 @@ class RerankPairsSettings(ParameterSettings):
     random_negatives: int = 1
     seed: int = 13
     negative_pool: int | None = None
+    cross_fit_folds: int = 0
 
     def validate(self) -> None:
         """Check the negative counts.
@@ -174,4 +181,9 @@ class RerankPairsSettings(ParameterSettings):
             "negative_pool",
             self.negative_pool is None or self.negative_pool >= 1,
             "must be null or >= 1",
+        )
+        self.check(
+            "cross_fit_folds",
+            self.cross_fit_folds == 0 or self.cross_fit_folds >= 2,
+            "must be 0 (off) or >= 2",
         )

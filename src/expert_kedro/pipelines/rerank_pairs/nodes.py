@@ -18,7 +18,13 @@ import pandas as pd
 from expert_kedro.identifiers import as_id, as_id_list
 from expert_kedro.recommender.grounding import roster_lookup
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.retrieval import RetrievalIndex, retriever_times, top_k
+from expert_kedro.retrieval import (
+    CrossFittedScorer,
+    RetrievalIndex,
+    cross_fitted_scorer,
+    retriever_times,
+    top_k,
+)
 from expert_kedro.training_data.activity import candidate_activity
 from expert_kedro.training_data.regions import region_lines
 from expert_kedro.training_data.rerank_pairs import (
@@ -80,26 +86,48 @@ def _project_times(
     return times_of
 
 
-def _candidate_ranker(
+def _candidate_scorer(
     retrieval_index: RetrievalIndex,
+    expert_roster: pd.DataFrame,
+    train_pairs: pd.DataFrame,
+    clean_matches: pd.DataFrame,
+    negatives: RerankPairsSettings,
+) -> CrossFittedScorer:
+    """The saved index, or with ``cross_fit_folds`` an index per fold for the
+    training agendas (``retrieval.cross_fit`` says why)."""
+    if not negatives.cross_fit_folds:
+        return CrossFittedScorer(retrieval_index, {})
+    return cross_fitted_scorer(
+        retrieval_index,
+        expert_roster,
+        train_pairs,
+        clean_matches,
+        folds=negatives.cross_fit_folds,
+        seed=negatives.seed,
+    )
+
+
+def _candidate_ranker(
+    scorer: CrossFittedScorer,
     negatives: RerankPairsSettings,
     times_of: Callable[[Sequence[str]], np.ndarray | None],
 ) -> Callable[[list[list[str]], list[str]], list[list[str]]]:
-    """Ranks the roster for agendas with the saved index: top ids each.
+    """Ranks the roster for agendas with the candidate stage: top ids each.
 
     Deep enough for the negatives: a few more than the hard negatives (the
     acceptable experts are skipped), or the whole pool they are drawn from. With
     recent activity in the index, each agenda is scored as of its project's time
     (``times_of``), as evaluation and the ranking validation score them.
     """
+    expert_ids = scorer.index.expert_ids
     depth = max(negatives.hard_negatives + 10, negatives.negative_pool or 0)
-    depth = min(len(retrieval_index.expert_ids), depth)
+    depth = min(len(expert_ids), depth)
 
     def rank_candidates(
         agendas: list[list[str]], project_ids: list[str]
     ) -> list[list[str]]:
-        scores = retrieval_index.score_all(agendas, times_of(project_ids))
-        ids, _ = top_k(scores, retrieval_index.expert_ids, depth)
+        scores = scorer.score_all(agendas, project_ids, times_of(project_ids))
+        ids, _ = top_k(scores, expert_ids, depth)
         return [as_id_list(row) for row in ids]
 
     return rank_candidates
@@ -152,6 +180,7 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     validation_pairs: pd.DataFrame,
     validation_projects: pd.DataFrame,
     expert_roster: pd.DataFrame,
+    clean_matches: pd.DataFrame,
     retrieval_index: RetrievalIndex,
     recommender_params: Mapping[str, Any],
     rerank_pairs_params: Mapping[str, Any],
@@ -168,6 +197,8 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         validation_pairs: Validation pairs.
         validation_projects: Validation projects (acceptable experts).
         expert_roster: The roster.
+        clean_matches: Answers and project times, to fit the cross-fitting folds'
+            indexes as the retrieval pipeline fit the saved one.
         retrieval_index: The candidate retriever of the retrieval pipeline.
         recommender_params: ``recommender`` parameters (prompt layout).
         rerank_pairs_params: ``rerank_pairs`` parameters (negatives, seed).
@@ -179,7 +210,10 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
     settings = RecommenderSettings.from_params(recommender_params)
     negatives = RerankPairsSettings.from_params(rerank_pairs_params)
     times_of = _project_times(retrieval_index, validation_projects)
-    rank_candidates = _candidate_ranker(retrieval_index, negatives, times_of)
+    scorer = _candidate_scorer(
+        retrieval_index, expert_roster, train_pairs, clean_matches, negatives
+    )
+    rank_candidates = _candidate_ranker(scorer, negatives, times_of)
     activity = _activity_counter(retrieval_index, settings.candidate_activity, times_of)
     roster = roster_lookup(expert_roster)
     train_source = training_pairs(train_pairs, augmented_train_pairs)
@@ -202,6 +236,7 @@ def build_rerank_pairs(  # noqa: PLR0917 - one input per catalog dataset
         "random_negatives": negatives.random_negatives,
         "seed": negatives.seed,
         "negative_pool": negatives.negative_pool,
+        "cross_fit_folds": negatives.cross_fit_folds,
         "history_questions": settings.history_questions,
         "candidate_region": common["candidate_region"],
         "agenda_region": common["agenda_region"],

@@ -19,6 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "validation_pairs",
                     "validation_projects",
                     "expert_roster",
+                    "clean_matches",
                     "retrieval_index",
                     "params:recommender",
                     "params:rerank_pairs",

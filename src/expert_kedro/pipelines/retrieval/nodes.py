@@ -17,8 +17,7 @@ from expert_kedro.retrieval import (
     ExpertDocuments,
     RetrievalIndex,
     RetrievalSettings,
-    Timeline,
-    build_expert_documents,
+    build_documents,
     check_no_leakage,
     fit_retrieval_index,
     tune_retrieval_index,
@@ -55,17 +54,11 @@ def build_retrieval_documents(  # noqa: PLR0917 - one input per catalog dataset
         IndexLeakageError: If a validation or test project (by id or identical
             agenda) would be indexed.
     """
-    settings = RetrievalSettings.from_params(params)
-    time_from = settings.recency.time_from
-    documents = build_expert_documents(
+    documents = build_documents(
         expert_roster,
         train_pairs,
-        clean_matches if settings.index.include_answers else None,
-        timeline=None
-        if time_from is None
-        else Timeline.from_pairs(
-            train_pairs, clean_matches, expert_roster["expert_id"], time_from
-        ),
+        clean_matches,
+        RetrievalSettings.from_params(params),
     )
     check_no_leakage(
         documents, {"validation": validation_projects, "test": test_projects}
