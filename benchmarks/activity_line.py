@@ -26,17 +26,14 @@ cross-encoders, the tuned weights, and paired bootstrap CIs of the MRR differenc
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from project_data import load_saved
+from run_record import run_record, write_results
 
 N_BOOT, SEED = 2000, 2026
 NAMES = ("retrieval_index", "expert_roster", "train_pairs", "augmented_train_pairs")
@@ -210,17 +207,11 @@ def main() -> None:
             params["cross_encoder"][key] = value or None
     results = {
         "site": args.site,
-        "date": datetime.now(timezone.utc).date().isoformat(),
-        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, Python "
-        f"{platform.python_version()}",
-        "command": "python benchmarks/activity_line.py " + " ".join(sys.argv[1:]),
+        **run_record("python benchmarks/activity_line.py " + " ".join(sys.argv[1:])),
         "cross_encoder": params["cross_encoder"],
         **compare(data, params, args.window),
     }
-    args.out.with_suffix(".json").write_text(
-        json.dumps(results, indent=2, default=str), encoding="utf-8"
-    )
-    args.out.write_text(report(results), encoding="utf-8")
+    write_results(args.out, results, report(results))
 
 
 if __name__ == "__main__":

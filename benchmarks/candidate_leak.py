@@ -17,15 +17,12 @@ median rank. Cross-fitting works when its training column looks like validation'
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from project_data import load_saved
+from run_record import run_record, write_results
 
 NAMES = ("retrieval_index", "train_pairs", "validation_projects", "expert_roster")
 NAMES += ("clean_matches",)
@@ -137,16 +134,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     results = {
-        "date": datetime.now(timezone.utc).date().isoformat(),
-        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, Python "
-        f"{platform.python_version()}",
-        "command": COMMAND.format(" ".join(args.datasets), args.folds, args.out),
+        **run_record(COMMAND.format(" ".join(args.datasets), args.folds, args.out)),
         "datasets": {d: dataset_result(d, args.folds) for d in args.datasets},
     }
-    args.out.with_suffix(".json").write_text(
-        json.dumps(results, indent=2), encoding="utf-8"
-    )
-    args.out.write_text(report(results), encoding="utf-8")
+    write_results(args.out, results, report(results))
 
 
 if __name__ == "__main__":

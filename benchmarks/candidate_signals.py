@@ -51,16 +51,13 @@ a site's ``stackexchange_import``, ``data_processing``, ``retrieval`` and
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from project_data import load_saved
+from run_record import run_record, write_results
 from site_signals import (
     Signal,
     asker_signal,
@@ -282,18 +279,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     results = {
-        "date": datetime.now(timezone.utc).date().isoformat(),
-        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, Python "
-        f"{platform.python_version()}",
-        "command": COMMAND.format(
-            sites=" ".join(args.sites), signals=" ".join(args.signals), out=args.out
+        **run_record(
+            COMMAND.format(
+                sites=" ".join(args.sites), signals=" ".join(args.signals), out=args.out
+            )
         ),
         "sites": {site: site_result(site, tuple(args.signals)) for site in args.sites},
     }
-    args.out.with_suffix(".json").write_text(
-        json.dumps(results, indent=2), encoding="utf-8"
-    )
-    args.out.write_text(report(results), encoding="utf-8")
+    write_results(args.out, results, report(results))
 
 
 if __name__ == "__main__":

@@ -25,12 +25,8 @@ stage's; the tail follows the fused candidates (``fusion.order_with_tail``). Inp
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from project_data import load_saved
+from run_record import run_record, write_results
 from scipy.stats import rankdata
 
 from expert_kedro.evaluation.metrics import bootstrap_summary, per_project_metrics
@@ -283,17 +280,14 @@ def main() -> None:
         systems.append(str(cross["system"].iloc[0]))
     projects = reconstruct(llm, load_acceptable(args.site))
     results = {
-        "date": datetime.now(timezone.utc).date().isoformat(),
-        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, Python "
-        f"{platform.python_version()}",
-        "command": COMMAND.format(args.site, args.rankings, args.out),
-        **{"site": args.site, "systems": systems},
+        **run_record(COMMAND.format(args.site, args.rankings, args.out)),
+        "site": args.site,
+        "systems": systems,
         "n": {split: len(projects[split]) for split in SPLITS},
         "reproduction": reproduction(projects),
         "rows": study(projects),
     }
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2), "utf-8")
-    args.out.write_text(report(results), encoding="utf-8")
+    write_results(args.out, results, report(results))
 
 
 if __name__ == "__main__":

@@ -23,15 +23,12 @@ synthetic export in ``base``, a site in ``--env stackexchange``)::
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from project_data import load_saved
+from run_record import run_record, write_results
 
 N_BOOT, SEED = 2000, 2026
 COMMAND = "python benchmarks/recency_ablation.py --datasets {datasets} --out {out}"
@@ -147,16 +144,10 @@ def main() -> None:
         data = _load(dataset)
         datasets[dataset] = compare(data["retrieval_index"], data["test_projects"])
     results = {
-        "date": datetime.now(timezone.utc).date().isoformat(),
-        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, Python "
-        f"{platform.python_version()}",
-        "command": COMMAND.format(datasets=" ".join(args.datasets), out=args.out),
+        **run_record(COMMAND.format(datasets=" ".join(args.datasets), out=args.out)),
         "datasets": datasets,
     }
-    args.out.with_suffix(".json").write_text(
-        json.dumps(results, indent=2), encoding="utf-8"
-    )
-    args.out.write_text(report(results), encoding="utf-8")
+    write_results(args.out, results, report(results))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ def test_the_two_runs_share_pairs_and_seed_and_differ_by_the_line(benchmark):
     data = {
         "retrieval_index": index,
         "expert_roster": ROSTER,
+        "clean_matches": pairs,  # the project id is the time here
         "train_pairs": pairs,
         "augmented_train_pairs": pairs.iloc[:0],
         "validation_pairs": validation_pairs,
