@@ -46,11 +46,13 @@ def build_documents(
         settings: The retrieval settings.
     """
     time_from = settings.recency.time_from
-    if clean_matches is None and (settings.index.include_answers or time_from):
+    # A project-id time is read from the pairs themselves (Timeline.from_pairs).
+    dated = time_from is not None and time_from != "project_id"
+    if clean_matches is None and (settings.index.include_answers or dated):
         raise ValueError(
             "clean_matches is needed: the retrieval settings index answers or "
-            "read project times (retrieval.index.include_answers, "
-            "retrieval.recency.time_from)."
+            "read project dates (retrieval.index.include_answers, "
+            f"retrieval.recency.time_from: {time_from})."
         )
     timeline = (
         None
