@@ -25,6 +25,8 @@ from typing import Any
 
 import torch
 
+from expert_kedro.scoring.output_head import head_logits
+
 logger = logging.getLogger(__name__)
 
 
@@ -93,7 +95,9 @@ def answer_scores(
 
     Args:
         hidden: ``[rows, length, width]`` last hidden states of the backbone.
-        head: The model's output embedding (LM head), as its forward applies it.
+        head: The model's output embedding (LM head); its two rows are applied in
+            float32, as inference scores
+            (:func:`~expert_kedro.scoring.output_head.head_logits`).
         positions: ``[n]`` flat indices into ``rows * length``: the positions whose
             output predicts each example's answer token.
         yes_no: The ``(yes, no)`` token ids of
@@ -103,9 +107,5 @@ def answer_scores(
         ``[n]`` scores, float32.
     """
     states = hidden.reshape(-1, hidden.shape[-1])[positions]
-    weight = getattr(head, "weight", None)
-    if weight is not None and weight.is_floating_point():
-        states = states.to(weight.dtype)
-    logits = head(states)
-    yes, no = yes_no
-    return (logits[:, yes] - logits[:, no]).float()
+    logits = head_logits(states, head, yes_no)
+    return logits[:, 0] - logits[:, 1]

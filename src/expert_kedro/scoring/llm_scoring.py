@@ -128,12 +128,13 @@ def next_token_logits(
     """
     prefix_length = common_prefix_length(sequences) if share_prefix else 0
     cache, _ = run_prefix(model, sequences[0][:prefix_length])
-    wanted = torch.tensor(list(token_ids), dtype=torch.long)
     rows: list[torch.Tensor] = []
     for start in range(0, len(sequences), batch_size):
         suffixes = [s[prefix_length:] for s in sequences[start : start + batch_size]]
-        logits = last_token_logits(model, cache, prefix_length, suffixes, pad_id=pad_id)
-        rows.append(logits[:, wanted.to(logits.device)].cpu())
+        logits = last_token_logits(
+            model, cache, prefix_length, suffixes, pad_id=pad_id, token_ids=token_ids
+        )
+        rows.append(logits.cpu())
     return torch.cat(rows).numpy()
 
 

@@ -31,6 +31,7 @@ from expert_kedro.modeling.shared_prefix_attention import (
 )
 from expert_kedro.modeling.varlen_attention import VARLEN, register_varlen_attention
 from expert_kedro.scoring.llm_scoring import common_prefix_length, next_token_logits
+from expert_kedro.scoring.output_head import body_and_head, head_logits
 
 logger = logging.getLogger(__name__)
 
@@ -103,18 +104,25 @@ def _pass_logits(
             count=layout.row_length,
         )
     ).to(device)
-    logits = model(
-        input_ids=ids[None],
-        position_ids=layout.positions[None],
-        use_cache=False,
-        logits_to_keep=layout.last_tokens,
-        **{LAYOUT_KWARG: layout},
-    ).logits[0]
+    inputs = {
+        "input_ids": ids[None],
+        "position_ids": layout.positions[None],
+        "use_cache": False,
+        LAYOUT_KWARG: layout,
+    }
+    parts = body_and_head(model)
+    if parts is None:
+        logits = model(**inputs, logits_to_keep=layout.last_tokens).logits[0]
+        if wanted is not None:
+            logits = logits[:, wanted.to(device)]
+        logits = logits.float()
+    else:
+        body, head = parts
+        hidden = body(**inputs).last_hidden_state[0, layout.last_tokens]
+        logits = head_logits(hidden, head, None if wanted is None else wanted.tolist())
     if layout.attention_calls == 0:
         raise LayoutIgnoredError(type(model).__name__)
-    if wanted is not None:
-        logits = logits[:, wanted.to(device)]
-    return logits.float().cpu()
+    return logits.cpu()
 
 
 # Largest packed-vs-padded difference accepted: root-mean-square over the

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from expert_kedro.scoring.output_head import body_and_head, head_logits
+
 
 def _device(model: Any) -> torch.device:
     return next(model.parameters()).device
@@ -98,21 +100,6 @@ def batch_forward(
     return model(**kwargs, logits_to_keep=logits_to_keep).logits.float()
 
 
-def _body_and_head(model: Any) -> tuple[Any, Any] | None:
-    """The decoder and output layer of a (peft-wrapped) causal LM whose logits are
-    plainly ``head(decoder(...))``; None for heads that scale or cap logits."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    config = getattr(base, "config", None)
-    if getattr(config, "final_logit_softcapping", None) or getattr(
-        config, "logit_scale", None
-    ):
-        return None
-    try:
-        return base.get_decoder(), base.get_output_embeddings()
-    except (AttributeError, NotImplementedError):
-        return None
-
-
 def last_token_logits(
     model: Any,
     cache: Any,
@@ -120,24 +107,28 @@ def last_token_logits(
     suffixes: Sequence[Sequence[int]],
     *,
     pad_id: int,
+    token_ids: Sequence[int] | None = None,
 ) -> torch.Tensor:
-    """``[len(suffixes), vocab]`` logits after each suffix's last real token.
+    """``[len(suffixes), len(token_ids)]`` float32 logits (None: the vocabulary)
+    after each suffix's last real token.
 
     The output layer runs on those positions only. Asking the model for the
     positions through ``logits_to_keep`` would compute them for every row: with
     hundreds of candidates of different lengths that is a
     ``[rows, positions, vocab]`` tensor (gigabytes for a few hundred candidates,
-    and most of the time of a batched rerank pass).
+    and most of the time of a batched rerank pass); it runs in float32
+    (:func:`~expert_kedro.scoring.output_head.head_logits`).
     """
     kwargs = batch_inputs(model, cache, prefix_length, suffixes, pad_id=pad_id)
     last = torch.tensor([len(s) - 1 for s in suffixes])
-    parts = _body_and_head(model)
+    parts = body_and_head(model)
     if parts is None:
         keep = torch.unique(last)
         logits = model(**kwargs, logits_to_keep=keep).logits
         column = torch.searchsorted(keep, last).to(logits.device)
-        return logits[torch.arange(len(suffixes), device=logits.device), column].float()
+        logits = logits[torch.arange(len(suffixes), device=logits.device), column]
+        return (logits if token_ids is None else logits[:, list(token_ids)]).float()
     body, head = parts
     hidden = body(**kwargs).last_hidden_state
     rows = torch.arange(len(suffixes), device=hidden.device)
-    return head(hidden[rows, last.to(hidden.device)]).float()
+    return head_logits(hidden[rows, last.to(hidden.device)], head, token_ids)
