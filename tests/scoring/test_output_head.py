@@ -8,7 +8,7 @@ import torch
 from transformers import LlamaForCausalLM
 
 from expert_kedro.scoring import output_head
-from expert_kedro.scoring.llm_scoring import next_token_logits
+from expert_kedro.scoring.llm_scoring import continuation_logprobs, next_token_logits
 from expert_kedro.scoring.output_head import head_logits
 from expert_kedro.scoring.packed_scoring import packed_next_token_logits
 from tests.tiny_llama import tiny_llama_config
@@ -59,14 +59,15 @@ def test_a_head_that_is_not_a_plain_linear_runs_as_the_model_runs_it():
     )
 
 
-def _bf16_model() -> LlamaForCausalLM:
-    """A small model's yes / no logits: both near 40, their difference within ~1."""
+def _bf16_model(spread: float = 0.1) -> LlamaForCausalLM:
+    """A small model's yes / no logits: both near 40, apart by ``spread`` times
+    the tiny model's own logits."""
     torch.manual_seed(0)
     model = LlamaForCausalLM(tiny_llama_config(vocab_size=97))
     head = torch.nn.Linear(32, 97, bias=True)
     with torch.no_grad():
         head.weight.copy_(model.lm_head.weight)
-        head.weight[YES_NO] *= 0.1
+        head.weight[YES_NO] *= spread
         head.bias.zero_()
         head.bias[YES_NO] = 40.0
     model.lm_head = head
@@ -99,3 +100,23 @@ def test_bf16_rerank_scores_tell_every_candidate_apart(packed):
     weight = model.lm_head.weight[YES_NO].detach().double()
     exact = np.array([(weight @ h.double()).numpy() for h in hidden])
     np.testing.assert_allclose(scores, exact[:, 0] - exact[:, 1], atol=0.02)
+
+
+def test_bf16_continuation_logprobs_are_read_in_float32():
+    """Generative grounding: log-probabilities of two-token continuations from a
+    bf16 model equal float64 log-softmaxes of its own hidden states."""
+    model = _bf16_model(spread=20.0)
+    prompt = list(range(10, 30))
+    continuations = [[3, 40 + i] for i in range(8)] + [[7, 50 + i] for i in range(8)]
+    got = continuation_logprobs(model, prompt, continuations, pad_id=0)
+    weight = model.lm_head.weight.detach().double()
+    bias = model.lm_head.bias.detach().double()
+    exact = []
+    with torch.inference_mode():
+        for c in continuations:
+            states = model.model(input_ids=torch.tensor([prompt + c])).last_hidden_state
+            logprobs = torch.log_softmax(
+                states[0, -3:-1].double() @ weight.T + bias, -1
+            )
+            exact.append((logprobs[0, c[0]] + logprobs[1, c[1]]).item())
+    np.testing.assert_allclose(got, exact, atol=0.02)

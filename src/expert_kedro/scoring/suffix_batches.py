@@ -30,8 +30,22 @@ def run_prefix(model: Any, prefix: Sequence[int]) -> tuple[Any, torch.Tensor | N
     if not prefix:
         return None, None
     ids = torch.tensor([list(prefix)], dtype=torch.long, device=_device(model))
-    out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
-    return out.past_key_values, out.logits[0, -1].float()
+    out, logits = _last_logits(model, {"input_ids": ids, "use_cache": True}, 1)
+    return out.past_key_values, logits[0, -1]
+
+
+def _last_logits(
+    model: Any, kwargs: dict[str, Any], keep: int
+) -> tuple[Any, torch.Tensor]:
+    """The forward pass's output and float32 logits of its last ``keep`` positions
+    (the head in float32 where the model's logits are plainly the head's output)."""
+    parts = body_and_head(model)
+    if parts is None:
+        out = model(**kwargs, logits_to_keep=keep)
+        return out, out.logits.float()
+    body, head = parts
+    out = body(**kwargs)
+    return out, head_logits(out.last_hidden_state[:, -keep:], head)
 
 
 def _right_padded(
@@ -97,7 +111,7 @@ def batch_forward(
 ) -> torch.Tensor:
     """Logits of the last ``logits_to_keep`` positions of right-padded suffixes."""
     kwargs = batch_inputs(model, cache, prefix_length, suffixes, pad_id=pad_id)
-    return model(**kwargs, logits_to_keep=logits_to_keep).logits.float()
+    return _last_logits(model, kwargs, logits_to_keep)[1]
 
 
 def last_token_logits(
