@@ -124,3 +124,18 @@ def test_as_of_without_a_recent_activity_term_is_said_once(ranker, caplog):
     assert len(table) == 1
     said = [r for r in caplog.records if "as_of" in r.getMessage()]
     assert len(said) == 1 and "generative mode" in said[0].getMessage()
+
+
+def test_the_inference_pipeline_reads_as_of_before_it_loads_the_model(ranker):
+    """``parse_new_agendas`` checks ``as_of`` against the saved index's timeline,
+    and ``load_recommender`` waits for it: a bad cell costs no model load."""
+    from expert_kedro.pipeline_registry import register_pipelines  # noqa: PLC0415
+    from expert_kedro.pipelines.inference.nodes import (  # noqa: PLC0415
+        parse_new_agendas,
+    )
+
+    with pytest.raises(ValueError, match=r"\['c1'\] is not a project id"):
+        parse_new_agendas(_table(["1003", "last spring"]), ranker.retriever)
+    assert len(parse_new_agendas(_table(["1003", ""]), ranker.retriever)) == 2
+    order = [n.name for n in register_pipelines()["inference"].nodes]
+    assert order.index("parse_new_agendas_node") < order.index("load_recommender_node")

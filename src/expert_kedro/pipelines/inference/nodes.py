@@ -1,9 +1,11 @@
 """Nodes of the inference pipeline: new agendas in, ranked roster experts out.
 
-The recommender is loaded once per run (``load_recommender``): the fine-tuned model,
-the saved retrieval index (nothing is fit) and the fusion weight chosen from the
-parameters, the weight ``evaluation_llm`` tuned for this adapter, or the fallback.
-``recommend_experts`` then ranks every agenda. ``expert-recommend`` calls the same
+The agendas are checked first (``parse_new_agendas``: an unreadable agenda or
+``as_of`` fails in seconds); the recommender is then loaded once per run
+(``load_recommender``): the fine-tuned model, the saved retrieval index (nothing is
+fit) and the fusion weight chosen from the parameters, the weight ``evaluation_llm``
+tuned for this adapter, or the fallback. ``recommend_experts`` then ranks every
+agenda. ``expert-recommend`` calls the same
 ``recommender.loader.load_recommender``.
 """
 
@@ -20,25 +22,38 @@ from expert_kedro.recommender.agenda_table import parse_agenda_table
 from expert_kedro.recommender.loader import LoadedRecommender
 from expert_kedro.recommender.loader import load_recommender as load_from_datasets
 from expert_kedro.recommender.settings import RecommenderSettings
-from expert_kedro.retrieval import RetrievalIndex
+from expert_kedro.retrieval import RetrievalIndex, as_of_times
 from expert_kedro.training_data.settings import PairsSettings
 
 logger = logging.getLogger(__name__)
 
 
-def parse_new_agendas(new_agendas: pd.DataFrame) -> pd.DataFrame:
+def parse_new_agendas(
+    new_agendas: pd.DataFrame, retrieval_index: RetrievalIndex | None = None
+) -> pd.DataFrame:
     """Validate the client agendas (``case_id``, ``agenda`` JSON list, and an
     optional ``as_of`` for back-tests: when each agenda is to be scored).
 
+    Args:
+        new_agendas: The raw agenda table.
+        retrieval_index: The saved index: its timeline says how an ``as_of`` cell
+            reads (a date or a project id), so an unreadable one fails here, before
+            the model is loaded.
+
     Raises:
-        ValueError: For an empty / non-list / unreadable agenda, naming the case.
+        ValueError: For an empty / non-list / unreadable agenda or ``as_of``,
+            naming the case.
     """
     parsed = parse_agenda_table(new_agendas, "new_agendas")
+    timeline = getattr(retrieval_index, "timeline", None)
+    if timeline is not None and "as_of" in parsed.columns:
+        as_of_times(timeline, parsed["as_of"], parsed["case_id"])
     logger.info("Parsed %d new agenda(s).", len(parsed))
     return parsed
 
 
 def load_recommender(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
+    parsed_agendas: pd.DataFrame,
     base_model: BaseModelHandle,
     lora_adapter: LoRAAdapterHandle,
     retrieval_index: RetrievalIndex,
@@ -51,6 +66,8 @@ def load_recommender(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
     """Base model + fine-tuned adapter + saved retrieval index, loaded once.
 
     Args:
+        parsed_agendas: The validated agendas: the model (the slow part of a run)
+            is loaded only once they parse.
         base_model: The prepared base model.
         lora_adapter: The adapter version to serve (latest by default).
         retrieval_index: The candidate retriever built by the retrieval pipeline.
@@ -67,6 +84,7 @@ def load_recommender(  # noqa: PLR0913, PLR0917 - one input per catalog dataset
             prompt layout.
     """
     pairs = PairsSettings.from_params(pairs_params)
+    logger.info("Loading the recommender for %d agenda(s).", len(parsed_agendas))
     return load_from_datasets(
         base_model,
         lora_adapter,

@@ -18,13 +18,14 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 parse_new_agendas,
-                inputs="new_agendas",
+                inputs=["new_agendas", "retrieval_index"],
                 outputs="parsed_agendas",
                 name="parse_new_agendas_node",
             ),
             node(
                 load_recommender,
                 inputs=[
+                    "parsed_agendas",
                     "base_model",
                     "lora_adapter",
                     "retrieval_index",
