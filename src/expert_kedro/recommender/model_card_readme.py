@@ -39,12 +39,14 @@ def rerank_scores(system, user_turns):
         return_tensors="pt",
     )
     with torch.no_grad():
-        logits = (
-            model(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
-            .logits[:, -1]
-            .float()
-        )
-    return (logits[:, YES] - logits[:, NO]).tolist()
+        hidden = model.get_decoder()(
+            input_ids=batch.input_ids, attention_mask=batch.attention_mask
+        ).last_hidden_state[:, -1]
+        # The output layer's yes/no rows in float32: a bf16 model's logits come out
+        # rounded to bf16, which ties candidates whose scores differ.
+        rows = model.get_output_embeddings().weight[[YES, NO]].float()
+        logits = hidden.float() @ rows.T
+    return (logits[:, 0] - logits[:, 1]).tolist()
 """
 _README_PROMPT_KEYS = (
     "mode",

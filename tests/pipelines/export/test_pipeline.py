@@ -43,16 +43,19 @@ class NoProject(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, NoProject())
 """
-# Appended: score the request; a forward hook keeps the snippet's own logits, whose
-# largest yes/no value sets the bf16 tolerance.
+# Appended: score the request; a forward hook keeps the snippet's last hidden
+# states, whose largest yes/no logit sets the bf16 tolerance.
 SCORE_REQUEST = """
 import json
 
 read = []
-model.register_forward_hook(lambda module, args, out: read.append(out.logits[:, -1]))
+model.get_decoder().register_forward_hook(
+    lambda module, args, out: read.append(out.last_hidden_state[:, -1])
+)
 request = json.load(open(sys.argv[1]))
 scores = rerank_scores(request["system"], request["users"])
-largest = float(read[-1][:, [YES, NO]].float().abs().max())
+rows = model.get_output_embeddings().weight[[YES, NO]].float()
+largest = float((read[-1].float() @ rows.T).abs().max())
 project = sorted(m for m in sys.modules if m.split(".")[0] == "expert_kedro")
 json.dump({"scores": scores, "largest": largest, "project": project},
           open(sys.argv[2], "w"))
