@@ -28,7 +28,8 @@ Liger's RoPE kernel replaces a module-level function for the whole process, so t
 variants loaded after ``evaluation`` keep it when the fused kernels are on: pass
 ``recommender.fused_kernels=false`` to compare without any fused kernel.
 
-Run from the project root after ``kedro run --pipelines=training``::
+``--variants`` runs only the named ones. Run from the project root after
+``kedro run --pipelines=training``::
 
     python benchmarks/rerank_consistency.py --env stackexchange+gpu \
         --params stackexchange.site=dba --out /tmp/rerank_consistency.json
@@ -66,7 +67,11 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--project", type=Path, default=ROOT)
     parser.add_argument("--max-agendas", type=int, default=None, help="smoke tests")
+    parser.add_argument(
+        "--variants", nargs="+", default=None, help="names to run (default: all)"
+    )
     args = parser.parse_args(argv)
+    chosen = set(args.variants) if args.variants else None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 
     from kedro.framework.session import KedroSession  # noqa: PLC0415
@@ -141,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
         return {k.removeprefix("eval_rank_"): round(v, 6) for k, v in metrics.items()}
 
     def timed(name: str, fn: Any) -> None:
+        if chosen is not None and name not in chosen:
+            return
         started = time.perf_counter()
         try:
             results[name] = {**fn(), "seconds": round(time.perf_counter() - started, 1)}
@@ -161,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
             replace(settings, fused_kernels=False, packing=False, share_prefix=True),
         ),
     ):
+        if chosen is not None and not {name, f"callback_{name}_model"} & chosen:
+            continue
         scorer = load_scorer(base, adapter, variant)
         ranker = build_ranker(
             variant, scorer, Roster(roster), retriever=index, train_pairs=train_pairs
@@ -196,7 +205,9 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0914, PLR0915
     timed("callback_inference_load", inference_load)
     timed("callback_training_load", lambda: training_load(str(adapter.path)))
     best = (history.get("selection") or {}).get("best_checkpoint")
-    if best and (root / best).is_dir():
+    if chosen is not None and "callback_checkpoint" not in chosen:
+        pass
+    elif best and (root / best).is_dir():
         timed("callback_checkpoint", lambda: training_load(str(root / best)))
     else:
         results["callback_checkpoint"] = {"error": f"no checkpoint folder {best}"}
