@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
+from tests.benchmarks.modules import benchmark_module
 from tests.training_data.activity_toys import (
     AGENDA,
     ROSTER,
@@ -16,15 +14,10 @@ from tests.training_data.activity_toys import (
     toy_validation,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def benchmark():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import activity_line  # noqa: PLC0415
-
-    return activity_line
+    return benchmark_module("activity_line")
 
 
 def test_the_two_runs_share_pairs_and_seed_and_differ_by_the_line(benchmark):

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.modules import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def leak():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import candidate_leak  # noqa: PLC0415
-
-    return candidate_leak
+    return benchmark_module("candidate_leak")
 
 
 def test_first_hit_rank_is_the_best_ranked_acceptable_expert(leak):

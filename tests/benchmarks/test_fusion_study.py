@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.modules import benchmark_module
+
 CANDIDATES = ["e1", "e2", "e3", "e4"]  # retrieval order
 TAIL = ["e5", "e6"]
 RETRIEVAL = [4.0, 3.0, 2.0, 1.0]
@@ -21,10 +20,7 @@ LLM_ORDER = ["e4", "e3", "e2", "e1"]
 
 @pytest.fixture(scope="module")
 def study():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import fusion_study  # noqa: PLC0415
-
-    return fusion_study
+    return benchmark_module("fusion_study")
 
 
 def rows(split: str, project: str, llm=LLM, system: str = "llm_rerank"):

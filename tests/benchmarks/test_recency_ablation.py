@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
+from tests.benchmarks.modules import benchmark_module
 from tests.retrieval.test_recency import VAGUE, _index
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def ablation():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import recency_ablation  # noqa: PLC0415
-
-    return recency_ablation
+    return benchmark_module("recency_ablation")
 
 
 def test_recency_gain_is_paired_against_the_same_index_without_it(ablation):

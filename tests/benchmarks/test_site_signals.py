@@ -4,25 +4,20 @@ evaluated question and no later one."""
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from expert_kedro.importers.stackexchange import read_records
+from tests.benchmarks.modules import benchmark_module
 from tests.importers import tiny_site
 
-ROOT = Path(__file__).resolve().parents[2]
 ROSTER = ["1", "2", "3"]
 
 
 @pytest.fixture(scope="module")
 def signals():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import site_signals  # noqa: PLC0415
-
-    return site_signals
+    return benchmark_module("site_signals")
 
 
 @pytest.fixture(scope="module")
