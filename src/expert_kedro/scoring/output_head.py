@@ -53,11 +53,9 @@ def head_logits(
         ``[..., len(token_ids)]`` float32 logits (gradients flow to ``hidden``).
     """
     weight = getattr(head, "weight", None)
-    plain = type(head) is torch.nn.Linear and weight is not None
-    if not plain or not weight.is_floating_point():
-        if weight is not None and weight.is_floating_point():
-            hidden = hidden.to(weight.dtype)
-        logits = head(hidden)
+    floating = weight is not None and weight.is_floating_point()
+    if type(head) is not torch.nn.Linear or not floating:
+        logits = head(hidden.to(weight.dtype) if floating else hidden)
         return (logits if token_ids is None else logits[..., list(token_ids)]).float()
     states = hidden.float()
     if token_ids is None:
