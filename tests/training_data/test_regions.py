@@ -15,6 +15,7 @@ from expert_kedro.training_data.regions import (
     agenda_regions,
     expert_region,
     log_missing_regions,
+    place_mentions,
     region_lines,
 )
 from tests.conftest import PROJECT_ROOT
@@ -150,6 +151,24 @@ def test_places_outside_the_five_regions_name_none():
 def test_agenda_regions_come_in_table_order_without_repeats():
     agenda = ["Brazil?", "Japan and Korea?", "Germany?", "France?"]
     assert agenda_regions(agenda) == ("Europe", "APAC", "Latin America")
+
+
+def test_place_mentions_give_each_name_its_span_and_region():
+    question = "Suppliers near New Mexico, Boston Scientific and Osaka in the GCC?"
+    mentions = place_mentions(question)
+    assert [question[m.start : m.end] for m in mentions] == [
+        "New Mexico",  # the longest name, not "Mexico"
+        "Boston",  # a company's name: no region
+        "Osaka",
+        "GCC",
+    ]
+    assert [m.region for m in mentions] == [
+        "North America",
+        None,
+        "APAC",
+        "Middle East",
+    ]
+    assert place_mentions("What are the main risks over the next 12 months?") == []
 
 
 def test_region_lines_switch_off_for_a_roster_without_locations(caplog):

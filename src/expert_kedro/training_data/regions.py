@@ -32,7 +32,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from expert_kedro.training_data.region_countries import REGIONS
 
@@ -44,7 +44,9 @@ __all__ = [
     "REGIONS",
     "agenda_regions",
     "expert_region",
+    "PlaceMention",
     "log_missing_regions",
+    "place_mentions",
     "region_lines",
 ]
 
@@ -186,18 +188,56 @@ def _agenda_regions(agenda: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(region for region in REGIONS if region in found)
 
 
+class PlaceMention(NamedTuple):
+    """One place name read in a question.
+
+    Attributes:
+        start: Offset of its first character in the question.
+        end: Offset just past its last character.
+        region: Its business region; None for a place in none of :data:`REGIONS`
+            (or in several), or a city or subdivision that goes on as a
+            company's name ("Boston Scientific").
+    """
+
+    start: int
+    end: int
+    region: str | None
+
+
+def place_mentions(question: str) -> list[PlaceMention]:
+    """The place and region names of one question, left to right.
+
+    What :func:`agenda_regions` reads, with where each name stands: benchmarks
+    that reword agendas (``benchmarks/reworded_agendas.py``) replace the names.
+
+    Args:
+        question: One client question.
+
+    Returns:
+        The names found, in order (empty when the question names none).
+    """
+    return _place_mentions(question, _gazetteers().agenda_gazetteer())
+
+
 def _question_regions(question: str, gazetteer: Gazetteer) -> set[str | None]:
-    """Regions of the names in one question, scanned left to right."""
+    """Regions of the names in one question."""
+    return {mention.region for mention in _place_mentions(question, gazetteer)}
+
+
+def _place_mentions(question: str, gazetteer: Gazetteer) -> list[PlaceMention]:
+    """Names in one question, scanned left to right (longest name first)."""
     words = list(_WORD.finditer(question))
     keys = [_word_key(w.group()) for w in words]
-    found: set[str | None] = set()
+    found: list[PlaceMention] = []
     start = 0
     while start < len(words):
         size = _name_at(words, keys, start, gazetteer)
         if size:
             key = tuple(keys[start : start + size])
             company = key in gazetteer.local and _company(words, start + size)
-            found.add(None if company else gazetteer.names[key])
+            region = None if company else gazetteer.names[key]
+            span = (words[start].start(), words[start + size - 1].end())
+            found.append(PlaceMention(*span, region))
         start += size or 1
     return found
 
