@@ -227,6 +227,18 @@ def first_by_id(projects: pd.DataFrame, limit: int | None) -> pd.DataFrame:
     return ordered if limit is None else ordered.head(limit)
 
 
+def examples(changed: list[tuple[str, str]]) -> list[list[str]]:
+    """A few reworded questions, spread over the list: 5 naming a place, 3 not."""
+    named = [pair for pair in changed if place_mentions(pair[0])]
+    plain = [pair for pair in changed if not place_mentions(pair[0])]
+    picked = [*_spread(named, 5), *_spread(plain, 3)]
+    return [list(pair) for pair in picked]
+
+
+def _spread(items: list, count: int) -> list:
+    return items[:: max(1, len(items) // count)][:count]
+
+
 def run(limit: int | None, command: str) -> dict[str, Any]:
     """Reword the test split, rank both with the latest adapter, sum up the lifts."""
     data, params = load_saved("synthetic", DATASETS)
@@ -262,7 +274,7 @@ def run(limit: int | None, command: str) -> dict[str, Any]:
         "questions": int(sum(len(a) for a in test["agenda"])),
         "questions_reworded": len(changed),
         "cities_per_region": {r: len(c) for r, c in cities.items()},
-        "examples": [list(pair) for pair in changed[:: max(1, len(changed) // 8)][:8]],
+        "examples": examples(changed),
         "lifts": lift_summary(per_project(rankings, acceptable), places, seed),
     }
 
