@@ -194,7 +194,9 @@ def lift_summary(table: dict, names_a_place: set[str], seed: int) -> dict[str, A
     return summary
 
 
-def rank_both(data: dict[str, Any], params: dict[str, Any], test: pd.DataFrame):
+def rank_both(
+    data: dict[str, Any], params: dict[str, Any], test: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``llm_rankings`` of validation and the given test projects (the pipeline's
     node, after the pipeline's leakage check of the index)."""
     from expert_kedro.pipelines.evaluation_llm.nodes import (  # noqa: PLC0415
@@ -223,6 +225,7 @@ def rank_both(data: dict[str, Any], params: dict[str, Any], test: pd.DataFrame):
 
 
 def first_by_id(projects: pd.DataFrame, limit: int | None) -> pd.DataFrame:
+    """The first ``limit`` projects by id (all of them, sorted, when None)."""
     ordered = projects.sort_values("project_id", key=lambda c: c.map(as_id))
     return ordered if limit is None else ordered.head(limit)
 
