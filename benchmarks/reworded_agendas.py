@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from fusion_study import full_rankings, project_of
 from project_data import load_saved
 from run_record import provenance, run_record, write_results
 
@@ -133,18 +134,21 @@ def reword_projects(
 
 
 def per_project(rankings: pd.DataFrame, acceptable: dict[str, list[str]]) -> dict:
-    """Per-project metrics of the fused ranking and of the stage's, by test set."""
-    test = rankings[(rankings["split"] == "test") & (rankings["variant"] == "full")]
+    """Per-project metrics of the fused ranking and of the stage's, by test set.
+
+    The stage's ranking is the candidates in retrieval order, then the tail, as
+    ``fusion_study.project_of`` reads saved rankings.
+    """
+    test = full_rankings(rankings[rankings["split"] == "test"], "llm_rankings")
     rows: dict[str, dict[str, list]] = {}
-    for project_id, group in test.groupby(test["project_id"].map(as_id), sort=True):
-        scored = group[group["llm_score"].notna()]
-        stage = scored.sort_values("retrieval_score", ascending=False, kind="stable")
-        fused = group.sort_values("rank", kind="stable")
+    for project_id, group in test.groupby("project_id", sort=True):
         key = "reworded" if project_id.endswith(SUFFIX) else "original"
         entry = rows.setdefault(key, {"ids": [], "fused": [], "stage": []})
-        entry["ids"].append(project_id.removesuffix(SUFFIX))
-        entry["fused"].append(fused["expert_id"].map(as_id).tolist())
-        entry["stage"].append(stage["expert_id"].map(as_id).tolist())
+        original_id = project_id.removesuffix(SUFFIX)
+        project = project_of(group, acceptable[original_id])
+        entry["ids"].append(original_id)
+        entry["fused"].append(project.saved)
+        entry["stage"].append([*project.candidates, *project.tail])
     table = {}
     for key, entry in rows.items():
         sets = [acceptable[p] for p in entry["ids"]]

@@ -74,6 +74,7 @@ def rankings_rows(project: str, fused: list[str], retrieval: list[float]):
     """One project's test rows: fused order = list order; candidates scored."""
     return [
         {
+            "system": "llm_rerank",
             "split": "test",
             "variant": "full",
             "project_id": project,
