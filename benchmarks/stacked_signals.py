@@ -129,25 +129,31 @@ class ListwiseModel:
         self.c = c
         self.weights: np.ndarray | None = None
 
-    def fit(self, matrices: list[np.ndarray], labels: list[np.ndarray]):
-        from scipy.optimize import minimize  # noqa: PLC0415
+    def objective(
+        self, weights: np.ndarray, matrices: list[np.ndarray], labels: list[np.ndarray]
+    ) -> tuple[float, np.ndarray]:
+        """The penalised mean loss over projects with an answerer, and its gradient."""
         from scipy.special import logsumexp  # noqa: PLC0415
 
         pairs = [(m, y.astype(bool)) for m, y in zip(matrices, labels) if y.any()]
         penalty = 1.0 / (2.0 * self.c * len(pairs))
+        total, grad = penalty * weights @ weights, 2 * penalty * weights
+        for m, y in pairs:
+            s = m @ weights
+            every, right = logsumexp(s), logsumexp(s[y])
+            total += (every - right) / len(pairs)
+            grad = grad + (np.exp(s - every) @ m - np.exp(s[y] - right) @ m[y]) / len(
+                pairs
+            )
+        return float(total), grad
 
-        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-            total, grad = penalty * w @ w, 2 * penalty * w
-            for m, y in pairs:
-                s = m @ w
-                p_all = np.exp(s - logsumexp(s))
-                p_pos = np.exp(s[y] - logsumexp(s[y]))
-                total += (logsumexp(s) - logsumexp(s[y])) / len(pairs)
-                grad += (p_all @ m - p_pos @ m[y]) / len(pairs)
-            return total, grad
+    def fit(self, matrices: list[np.ndarray], labels: list[np.ndarray]):
+        from scipy.optimize import minimize  # noqa: PLC0415
 
         start = np.zeros(matrices[0].shape[1])
-        self.weights = minimize(loss, start, jac=True, method="L-BFGS-B").x
+        self.weights = minimize(
+            self.objective, start, args=(matrices, labels), jac=True, method="L-BFGS-B"
+        ).x
         return self
 
     def decision_function(self, matrix: np.ndarray) -> np.ndarray:

@@ -165,6 +165,22 @@ def test_chunk_agenda_drops_a_body_equal_to_the_title():
     assert chunk_agenda("same words", "same words", SETTINGS) == (["same words"], False)
 
 
+def test_topics_line_follows_the_title_and_takes_an_item():
+    with_topics = StackExchangeSettings.from_params(
+        {**tiny_site.PARAMS, "topics_line": True}
+    )
+    body = " ".join(f"w{i}" for i in range(200))
+    agenda, cut = chunk_agenda("title", body, with_topics, ("mysql", "innodb"))
+    plain, _ = chunk_agenda("title", body, SETTINGS, ("mysql", "innodb"))
+    assert agenda[:2] == ["title", "Topics: mysql, innodb"]
+    assert agenda[2:] == plain[1:-1]
+    assert len(agenda) == len(plain) == SETTINGS.max_questions
+    assert cut
+    # No tags, no line; off by default.
+    assert chunk_agenda("title", "", with_topics, ()) == (["title"], False)
+    assert "Topics" not in " ".join(plain)
+
+
 def test_malformed_lines_name_file_and_line():
     texts = tiny_site.site_texts()
     lines = texts["Q_title.txt"].splitlines(keepends=True)

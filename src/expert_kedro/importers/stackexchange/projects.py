@@ -37,20 +37,29 @@ MATCH_COLUMNS = (
 EMPTY_PROJECT_FIELDS = ("client_type", "created_at", "project_agenda_responses")
 
 
+TOPICS_PREFIX = "Topics: "
+
+
 def chunk_agenda(
-    title: str, body: str, settings: StackExchangeSettings
+    title: str,
+    body: str,
+    settings: StackExchangeSettings,
+    tags: Sequence[str] = (),
 ) -> tuple[list[str], bool]:
     """An agenda: the title, then the body as word windows standing for questions.
 
     Bodies lost their punctuation upstream, so there are no sentence ends to cut
     at; fixed windows of ``chunk_words`` keep every item question-sized. A last
     window shorter than ``min_chunk_words`` joins the one before, and a chunk equal
-    to an earlier item (bodies often repeat the title) is left out.
+    to an earlier item (bodies often repeat the title) is left out. With
+    ``topics_line`` the tags follow the title as one item (none without tags).
 
     Args:
         title: The question's title.
         body: The question's body (may be empty).
-        settings: ``chunk_words``, ``min_chunk_words``, ``max_questions``.
+        settings: ``chunk_words``, ``min_chunk_words``, ``max_questions``,
+            ``topics_line``.
+        tags: The question's tags, in the site's order.
 
     Returns:
         The agenda (at most ``max_questions`` items) and whether the body was cut.
@@ -61,7 +70,8 @@ def chunk_agenda(
     if len(windows) > 1 and len(windows[-1]) < settings.min_chunk_words:
         tail = windows.pop()
         windows[-1] = windows[-1] + tail
-    items = [" ".join(title.split())] + [" ".join(w) for w in windows]
+    topics = [TOPICS_PREFIX + ", ".join(tags)] if settings.topics_line and tags else []
+    items = [" ".join(title.split()), *topics] + [" ".join(w) for w in windows]
     agenda = list(dict.fromkeys(item for item in items if item))
     return agenda[: settings.max_questions], len(agenda) > settings.max_questions
 
@@ -93,7 +103,9 @@ def build_match_rows(
         if not experts:
             counts["dropped_no_roster_answerer"] += 1
             continue
-        agenda, cut = chunk_agenda(question.title, question.body, settings)
+        agenda, cut = chunk_agenda(
+            question.title, question.body, settings, question.tags
+        )
         counts["agendas_with_body_cut"] += cut
         experts_per_project[len(experts)] += 1
         project = {

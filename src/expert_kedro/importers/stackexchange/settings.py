@@ -23,6 +23,7 @@ _CASTS = {
     "site": (str, "site name"),
     "profile_share": (float, "number"),
     "self_answers": (_as_bool, "boolean (true/false)"),
+    "topics_line": (_as_bool, "boolean (true/false)"),
     "bad_lines": (str, "policy name"),
 }
 
@@ -51,6 +52,12 @@ class StackExchangeSettings:
         chunk_words: Words per body chunk. Bodies lost their punctuation upstream,
             so a chunk is a word window standing in for one question.
         min_chunk_words: A shorter last chunk is merged into the one before.
+        topics_line: Whether the agenda's second item names the question's tags
+            (``Topics: mysql, replication``). The asker chose them when asking,
+            so they are known whenever the question is; the roster's skills come
+            from the same tags, so the line gives the retriever and the reranker
+            the vocabulary the profiles are written in. It takes one of the
+            ``max_questions`` items.
         bad_lines: ``error`` (a malformed source line stops the import, naming the
             file and line) or ``skip`` (it is dropped, counted and logged).
     """
@@ -66,6 +73,7 @@ class StackExchangeSettings:
     max_questions: int = 6
     chunk_words: int = 25
     min_chunk_words: int = 6
+    topics_line: bool = False
     bad_lines: str = "error"
 
     def __post_init__(self) -> None:
