@@ -39,6 +39,7 @@ It reads the outputs of a site's ``stackexchange_import``, ``data_processing``,
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -164,10 +165,21 @@ def _fit(matrices: list[np.ndarray], labels: list[np.ndarray], c: float):
     return ListwiseModel(c).fit(matrices, labels)
 
 
-def _rank(model, matrices: list[np.ndarray], roster: list[str]) -> list[list[str]]:
+# Per project: the experts a model orders (its matrix's rows) and the tail that
+# follows them in the candidate stage's order (empty when the whole roster is
+# ordered).
+Lists = list[tuple[list[str], list[str]]]
+
+
+def whole_roster(roster: list[str], projects: int) -> Lists:
+    """Every project orders the whole roster; no tail."""
+    return [(roster, [])] * projects
+
+
+def _rank(model, matrices: list[np.ndarray], lists: Lists) -> list[list[str]]:
     return [
-        [roster[i] for i in np.argsort(-model.decision_function(m), kind="stable")]
-        for m in matrices
+        [ids[i] for i in np.argsort(-model.decision_function(m), kind="stable")] + tail
+        for m, (ids, tail) in zip(matrices, lists, strict=True)
     ]
 
 
@@ -181,7 +193,7 @@ def choose_c(
     matrices: list[np.ndarray],
     labels: list[np.ndarray],
     acceptable: list[list[str]],
-    roster: list[str],
+    lists: Lists,
 ) -> tuple[float, dict[float, float]]:
     """``C`` of the best mean MRR over seeded folds of projects (ties: smaller)."""
     folds = np.random.default_rng(SEED).permutation(len(matrices)) % FOLDS
@@ -192,7 +204,7 @@ def choose_c(
             train = [i for i in range(len(matrices)) if folds[i] != fold]
             held = [i for i in range(len(matrices)) if folds[i] == fold]
             model = _fit([matrices[i] for i in train], [labels[i] for i in train], c)
-            ranked = _rank(model, [matrices[i] for i in held], roster)
+            ranked = _rank(model, [matrices[i] for i in held], [lists[i] for i in held])
             mrr.extend(_mrr(ranked, [acceptable[i] for i in held]))
         scores[c] = float(np.mean(mrr))
     best = max(C_GRID, key=lambda c: (round(scores[c], 6), -c))
@@ -227,79 +239,104 @@ def _site_signals(data: dict[str, Any], site_name: str, roster: list[str]):
     }
 
 
+@dataclass
+class Split:
+    """One split's projects as the listwise model reads them."""
+
+    matrices: list[np.ndarray]  # per project, [experts ordered, signal]
+    names: list[str]  # the signals, in column order
+    labels: list[np.ndarray]  # per project, 1 for an acceptable expert
+    acceptable: list[list[str]]
+    lists: Lists
+
+    def columns(self, wanted: list[str]) -> list[np.ndarray]:
+        index = [self.names.index(c) for c in wanted]
+        return [m[:, index] for m in self.matrices]
+
+
 def group_result(
-    site: SiteSignals,
-    split_features: dict[str, tuple[list[np.ndarray], list[str]]],
-    columns: list[str],
+    splits: dict[str, Split], columns: list[str], reference: pd.Series
 ) -> dict[str, Any]:
-    """Fit on validation over ``columns``; test MRR, paired gain, in-sample fit."""
-    picked = {}
-    for split, (matrices, names) in split_features.items():
-        index = [names.index(c) for c in columns]
-        picked[split] = [m[:, index] for m in matrices]
-    val_ok, test_ok = site.stage["validation"][1], site.stage["test"][1]
-    c, cv = choose_c(
-        picked["validation"], _labels(site, "validation"), val_ok, site.roster
-    )
-    model = _fit(picked["validation"], _labels(site, "validation"), c)
-    stage = _mrr(site.ranked("test", site.stage["test"][0], 0.0), test_ok)
-    stacked = _mrr(_rank(model, picked["test"], site.roster), test_ok)
-    in_sample = _fit(picked["test"], _labels(site, "test"), max(C_GRID))
+    """Fit on validation over ``columns``; test MRR, paired gain over
+    ``reference`` (per test project MRR), and the fit on test itself."""
+    val, test = splits["validation"], splits["test"]
+    c, cv = choose_c(val.columns(columns), val.labels, val.acceptable, val.lists)
+    model = _fit(val.columns(columns), val.labels, c)
+    stacked = _mrr(_rank(model, test.columns(columns), test.lists), test.acceptable)
+    in_sample = _fit(test.columns(columns), test.labels, max(C_GRID))
+    gain = (stacked - reference.to_numpy()).to_numpy()
     return {
         "columns": columns,
         "chosen_c": c,
         "cv_mrr_by_c": {str(k): v for k, v in cv.items()},
         "coefficients": dict(zip(columns, map(float, model.weights), strict=True)),
         "test_mrr": float(stacked.mean()),
-        "minus_stage": float((stacked - stage).mean()),
-        "minus_stage_ci": _paired((stacked - stage).to_numpy()),
+        "minus_reference": float(gain.mean()),
+        "minus_reference_ci": _paired(gain),
         "in_sample_mrr": float(
-            _mrr(_rank(in_sample, picked["test"], site.roster), test_ok).mean()
+            _mrr(
+                _rank(in_sample, test.columns(columns), test.lists), test.acceptable
+            ).mean()
         ),
     }
 
 
-def site_result(site_name: str) -> dict[str, Any]:
-    """Each nested group of signals against the candidate stage on one site."""
+def roster_split(
+    site: SiteSignals, table: tuple[list[np.ndarray], list[str]], split: str
+) -> Split:
+    """A split whose projects order the whole roster (``table``: :func:`features`)."""
+    matrices, names = table
+    return Split(
+        matrices,
+        names,
+        _labels(site, split),
+        site.stage[split][1],
+        whole_roster(site.roster, len(matrices)),
+    )
+
+
+def site_inputs(site_name: str) -> tuple[SiteSignals, dict[str, Split], dict]:
+    """A site's stage, every signal's roster z-scores per split, and its data."""
     data = _load(site_name)
     roster = [str(e) for e in data["expert_roster"]["expert_id"]]
     signals = _site_signals(data, site_name, roster)
     site = SiteSignals(data, roster)
-    split_features = {
-        split: features(site, data, signals, split) for split in ("validation", "test")
+    splits = {
+        split: roster_split(site, features(site, data, signals, split), split)
+        for split in ("validation", "test")
     }
-    test_matrices, names = split_features["test"]
-    test_ok = site.stage["test"][1]
-    baselines = {
-        name: float(
-            _mrr(
-                [
-                    [
-                        roster[i]
-                        for i in np.argsort(-m[:, names.index(name)], kind="stable")
-                    ]
-                    for m in test_matrices
-                ],
-                test_ok,
-            ).mean()
-        )
-        for name in ("stage", *PARTS)
-    }
+    return site, splits, data
+
+
+def _alone(split: Split, name: str) -> pd.Series:
+    column = split.names.index(name)
+    ranked = [
+        [ids[i] for i in np.argsort(-m[:, column], kind="stable")] + tail
+        for m, (ids, tail) in zip(split.matrices, split.lists, strict=True)
+    ]
+    return _mrr(ranked, split.acceptable)
+
+
+def site_result(site_name: str) -> dict[str, Any]:
+    """Each nested group of signals against the candidate stage on one site."""
+    site, splits, _ = site_inputs(site_name)
+    test = splits["test"]
+    stage = _alone(test, "stage")
+    baselines = {name: float(_alone(test, name).mean()) for name in ("stage", *PARTS)}
     top20 = [r[:20] for r in site.ranked("test", site.stage["test"][0], 0.0)]
     columns: list[str] = []
     groups = {}
     for group, members in GROUPS.items():
         columns = columns + list(members)
-        groups[group] = group_result(site, split_features, columns)
+        groups[group] = group_result(splits, columns, stage)
+    held = [
+        bool(set(r) & set(ok)) for r, ok in zip(top20, test.acceptable, strict=True)
+    ]
     return {
         "n_validation": len(site.ids["validation"]),
         "n_test": len(site.ids["test"]),
         "test_mrr_baselines": baselines,
-        "stage_top20_holds_an_answerer": float(
-            np.mean(
-                [bool(set(r) & set(ok)) for r, ok in zip(top20, test_ok, strict=True)]
-            )
-        ),
+        "stage_top20_holds_an_answerer": float(np.mean(held)),
         "groups": groups,
     }
 
@@ -324,10 +361,11 @@ def report(results: dict[str, Any]) -> str:
     for site, r in results["sites"].items():
         best = max(r["test_mrr_baselines"].values())
         for group, g in r["groups"].items():
-            low, high = g["minus_stage_ci"]
+            low, high = g["minus_reference_ci"]
             lines.append(
-                f"| {site} | {group} | {g['test_mrr']:.3f} | {g['minus_stage']:+.3f} "
-                f"[{low:+.3f}, {high:+.3f}] | {g['in_sample_mrr']:.3f} "
+                f"| {site} | {group} | {g['test_mrr']:.3f} | "
+                f"{g['minus_reference']:+.3f} [{low:+.3f}, {high:+.3f}] | "
+                f"{g['in_sample_mrr']:.3f} "
                 f"({g['in_sample_mrr'] / best:.2f}x) |"
             )
     lines += ["", "Test MRR of the stage and its parts, and the stage's top 20:", ""]

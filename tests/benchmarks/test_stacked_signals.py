@@ -34,7 +34,7 @@ def test_listwise_fit_weighs_the_informative_signal(stacked):
     assert model.weights[0] > 1.0
     assert abs(model.weights[1]) < 0.5 * model.weights[0]
     held, held_labels = _projects(1, 40)
-    ranked = stacked._rank(model, held, ROSTER)
+    ranked = stacked._rank(model, held, stacked.whole_roster(ROSTER, len(held)))
     acceptable = [[ROSTER[int(np.argmax(y))]] for y in held_labels]
     assert stacked._mrr(ranked, acceptable).mean() > 0.8
 
@@ -62,7 +62,8 @@ def test_a_stronger_penalty_shrinks_the_weights(stacked):
 def test_choose_c_prefers_the_smaller_on_ties(stacked):
     matrices, labels = _projects(3, 25)
     acceptable = [[ROSTER[int(np.argmax(y))]] for y in labels]
-    best, scores = stacked.choose_c(matrices, labels, acceptable, ROSTER)
+    lists = stacked.whole_roster(ROSTER, len(matrices))
+    best, scores = stacked.choose_c(matrices, labels, acceptable, lists)
     assert set(scores) == set(stacked.C_GRID)
     top = max(round(v, 6) for v in scores.values())
     assert best == min(c for c, v in scores.items() if round(v, 6) == top)
