@@ -158,3 +158,20 @@ def test_group_projects_handles_chains():
 def test_bad_fractions_are_rejected(fractions):
     with pytest.raises(ValueError, match=r"split\.fractions"):
         _split(_matches(10), fractions=fractions)
+
+
+def test_an_export_too_small_for_a_split_fails_naming_counts_and_remedies():
+    with pytest.raises(ValueError) as error:
+        _split(_matches(n_projects=3))
+    message = str(error.value)
+    assert "left no validation" in message
+    assert "3 project(s) (train 2, validation 0, test 1)" in message
+    assert "stackexchange.profile_share" in message
+    assert "split.fractions" in message
+
+
+def test_a_split_asked_to_stay_empty_may_stay_empty():
+    fractions = {"train": 0.8, "validation": 0.0, "test": 0.2}
+    splits, report = _split(_matches(n_projects=10), fractions=fractions)
+    assert report["projects_per_split"]["validation"] == 0
+    assert set(splits["split"]) == {"train", "test"}

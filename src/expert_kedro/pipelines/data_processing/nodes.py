@@ -90,6 +90,31 @@ def build_expert_roster(
     )
 
 
+def _require_every_split(
+    counts: pd.Series, projects: int, fractions: Mapping[str, float]
+) -> None:
+    """Stop before any model work when a split asked for is left without projects.
+
+    Tuning reads validation projects and evaluation test projects; an export too
+    small for the requested fractions would otherwise fail later, in a node that
+    cannot say why. A split whose fraction is 0 is meant to stay empty.
+
+    Raises:
+        ValueError: Naming the empty split(s), the counts and the remedies.
+    """
+    empty = [s for s in SPLITS if fractions[s] > 0 and not counts.get(s, 0)]
+    if empty:
+        per_split = ", ".join(f"{s} {int(counts.get(s, 0))}" for s in SPLITS)
+        raise ValueError(
+            f"The project split left no {' and no '.join(empty)} project: the export "
+            f"has {projects} project(s) ({per_split}) for the fractions {fractions}. "
+            "Tuning needs validation projects and evaluation test projects: add "
+            "projects to the export (for a Stack Exchange import: a smaller "
+            "stackexchange.profile_share or a larger stackexchange.roster_size) or "
+            "change split.fractions."
+        )
+
+
 def split_projects(
     clean_matches: pd.DataFrame, split_params: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -125,6 +150,7 @@ def split_projects(
         columns=["project_id", "split"],
     ).astype({"project_id": "str", "split": "str"})
     counts = splits["split"].value_counts()
+    _require_every_split(counts, len(splits), fractions)
     report = {
         "seed": settings.seed,
         "requested_fractions": fractions,
