@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_saved(
-    dataset: str, names: Sequence[str]
+    dataset: str, names: Sequence[str], root: Path = ROOT
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The named catalog datasets and the parameters of one dataset's environment.
 
@@ -25,6 +25,8 @@ def load_saved(
         dataset: ``synthetic`` (the base environment) or a Stack Exchange site
             (``--env stackexchange`` with ``stackexchange.site`` set to it).
         names: Catalog entries to load (their latest versions).
+        root: The project folder whose data is read (another copy of this project,
+            e.g. one whose runs used other parameters).
 
     Returns:
         ``({name: data}, parameters)``.
@@ -35,7 +37,7 @@ def load_saved(
     bootstrap_project(ROOT)
     site = dataset != "synthetic"
     with KedroSession.create(
-        project_path=ROOT,
+        project_path=root,
         env="stackexchange" if site else None,
         runtime_params={"stackexchange": {"site": dataset}} if site else None,
     ) as session:
