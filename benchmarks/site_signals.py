@@ -38,7 +38,7 @@ def known_answerers(
 
 
 def tag_signal(records: dict[int, Any], known: dict[int, set[str]]) -> Signal:
-    """Tag overlap of a question with each expert's known questions."""
+    """Tag overlap of a question with each expert's other known questions."""
     counts: dict[str, Counter] = defaultdict(Counter)
     for question_id, experts in known.items():
         for expert in experts:
@@ -46,7 +46,9 @@ def tag_signal(records: dict[int, Any], known: dict[int, set[str]]) -> Signal:
 
     def score(question_id: int, expert: str) -> float:
         tags = records[question_id].tags
-        return sum(math.log1p(counts[expert][t]) for t in tags)
+        # A known (training) question never counts for itself.
+        own = Counter(tags) if expert in known.get(question_id, ()) else Counter()
+        return sum(math.log1p(counts[expert][t] - own[t]) for t in tags)
 
     return score
 
@@ -115,7 +117,7 @@ def gap_signal(known: dict[int, set[str]]) -> Signal:
 def question_signal(
     texts: dict[int, str], known: dict[int, set[str]], top: int
 ) -> Signal:
-    """Sum of the ``top`` best BM25 scores of an expert's known questions."""
+    """Sum of the ``top`` best BM25 scores of an expert's other known questions."""
     import bm25s  # noqa: PLC0415
 
     order = [q for q in sorted(known) if known[q]]
@@ -126,6 +128,7 @@ def question_signal(
     index = bm25s.BM25()
     index.index(corpus, show_progress=False)
     answered: dict[str, list[int]] = defaultdict(list)
+    position_of = {question_id: p for p, question_id in enumerate(order)}
     for position, question_id in enumerate(order):
         for expert in known[question_id]:
             answered[expert].append(position)
@@ -144,7 +147,8 @@ def question_signal(
             cache[question_id] = (
                 index.get_scores(words) if words else np.zeros(len(order))
             )
-        mine = cache[question_id][answered.get(expert, [])]
+        own = position_of.get(question_id)  # a known question never counts itself
+        mine = cache[question_id][[p for p in answered.get(expert, []) if p != own]]
         return float(np.sort(mine)[-top:].sum()) if len(mine) else 0.0
 
     return score

@@ -48,9 +48,13 @@ def test_known_questions_are_the_profile_period_and_training(known):
 
 def test_tag_counts_come_from_known_questions_only(signals, records, known):
     score = signals.tag_signal(records, known)
-    # Question 90 (tag "partitioning", a train project) counts for 2 and 3.
-    assert score(90, "2") == pytest.approx(0.6931, abs=1e-4)
-    assert score(90, "1") == 0.0
+    # Question 110 ("mysql"): expert 1 answered the known 10 and 20 (both mysql),
+    # expert 2 only 10, expert 3 only 20.
+    assert score(110, "1") == pytest.approx(1.0986, abs=1e-4)
+    assert score(110, "2") == score(110, "3") == pytest.approx(0.6931, abs=1e-4)
+    # Question 90 (a train project, "partitioning") never counts for itself: no
+    # other known question carries its tag.
+    assert [score(90, e) for e in ROSTER] == [0.0, 0.0, 0.0]
     # Held-out questions' tags ("replication", "tuning") reach no expert.
     assert score(70, "1") == score(120, "1") == 0.0
 
@@ -121,3 +125,8 @@ def test_question_text_scores_an_expert_by_their_best_known_questions(signals, k
     assert signals.question_signal(texts, known, top=3)(120, "3") >= score(120, "3")
     texts[121] = "replication lag"
     assert [score(121, e) for e in ROSTER] == [0.0, 0.0, 0.0]
+    # A known (train) question is never scored against itself: 90's own words
+    # reach its answerers 2 and 3 only through their other known questions.
+    texts[90] = "zebra unique words"
+    alone = signals.question_signal(texts, known, top=1)
+    assert [alone(90, e) for e in ROSTER] == [0.0, 0.0, 0.0]
