@@ -40,8 +40,10 @@ from stacked_signals import (
     ListwiseModel,
     _mrr,
     _paired,
+    _rank,
     _site_signals,
     site_inputs,
+    whole_roster,
 )
 
 FOLDS = 5
@@ -52,6 +54,16 @@ TREES = (
     {"max_depth": 3, "learning_rate": 0.05},
     {"max_depth": 5, "learning_rate": 0.1},
 )
+# What the site signals are built from.
+SITE_NAMES = (
+    "stackexchange_question_records",
+    "stackexchange_question_titles",
+    "stackexchange_question_bodies",
+    "stackexchange_import_report",
+    "train_pairs",
+)
+
+
 COMMAND = "python benchmarks/stacked_train.py --sites {sites} --out {out}"
 
 
@@ -94,15 +106,6 @@ def training_matrices(site_name: str, roster: list[str]) -> tuple[list, list]:
     return matrices, labels
 
 
-SITE_NAMES = (
-    "stackexchange_question_records",
-    "stackexchange_question_titles",
-    "stackexchange_question_bodies",
-    "stackexchange_import_report",
-    "train_pairs",
-)
-
-
 class TreeModel:
     """Gradient-boosted trees on the rows; every project weighs the same."""
 
@@ -128,10 +131,7 @@ class TreeModel:
 
 
 def _ranked(model, matrices: list[np.ndarray], roster: list[str]) -> list[list[str]]:
-    return [
-        [roster[i] for i in np.argsort(-model.decision_function(m), kind="stable")]
-        for m in matrices
-    ]
+    return _rank(model, matrices, whole_roster(roster, len(matrices)))
 
 
 def site_result(site_name: str) -> dict[str, Any]:
