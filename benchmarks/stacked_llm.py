@@ -34,7 +34,14 @@ import pandas as pd
 from candidate_signals import _z
 from fusion_study import full_rankings, project_of, with_cross_encoder
 from run_record import provenance, run_record, write_results
-from stacked_signals import GROUPS, Split, _paired, group_result, site_inputs
+from stacked_signals import (
+    GROUPS,
+    Split,
+    _paired,
+    group_result,
+    site_inputs,
+    weighted_mrr,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # The GPU recipe run of each site whose LLM scores are read: float32 scores where
@@ -96,18 +103,6 @@ def candidate_split(
     )
 
 
-def _series(split: Split, columns: list[str], weights: dict[str, float]) -> pd.Series:
-    from stacked_signals import _mrr  # noqa: PLC0415
-
-    vector = np.array([weights[c] for c in columns])
-    index = [split.names.index(c) for c in columns]
-    ranked = [
-        [ids[i] for i in np.argsort(-(m[:, index] @ vector), kind="stable")] + tail
-        for m, (ids, tail) in zip(split.matrices, split.lists, strict=True)
-    ]
-    return _mrr(ranked, split.acceptable)
-
-
 def site_result(site_name: str, folder: Path) -> dict[str, Any]:
     """Every row of :data:`ROWS` on one site's top-K candidates."""
     site, roster_splits, _ = site_inputs(site_name)
@@ -122,10 +117,10 @@ def site_result(site_name: str, folder: Path) -> dict[str, Any]:
         for split in ("validation", "test")
     }
     test = splits["test"]
-    stage = _series(test, ["stage"], {"stage": 1.0})
+    stage = weighted_mrr(test, ["stage"], {"stage": 1.0})
     rows = {name: group_result(splits, cols, stage) for name, cols in ROWS.items()}
-    every = _series(test, EVERY, rows["every signal"]["coefficients"])
-    with_llm = _series(
+    every = weighted_mrr(test, EVERY, rows["every signal"]["coefficients"])
+    with_llm = weighted_mrr(
         test, [*EVERY, "llm"], rows["every signal + LLM"]["coefficients"]
     )
     gain = (with_llm - every).to_numpy()

@@ -296,7 +296,8 @@ def roster_split(
 
 
 def site_inputs(site_name: str) -> tuple[SiteSignals, dict[str, Split], dict]:
-    """A site's stage, every signal's roster z-scores per split, and its data."""
+    """A site's stage, every signal's roster z-scores per split, and the signals
+    (by name) they were computed from."""
     data = _load(site_name)
     roster = [str(e) for e in data["expert_roster"]["expert_id"]]
     signals = _site_signals(data, site_name, roster)
@@ -305,16 +306,24 @@ def site_inputs(site_name: str) -> tuple[SiteSignals, dict[str, Split], dict]:
         split: roster_split(site, features(site, data, signals, split), split)
         for split in ("validation", "test")
     }
-    return site, splits, data
+    return site, splits, signals
 
 
-def _alone(split: Split, name: str) -> pd.Series:
-    column = split.names.index(name)
+def weighted_mrr(
+    split: Split, columns: list[str], weights: dict[str, float]
+) -> pd.Series:
+    """Per project MRR when ``split`` is ranked by a weighted sum of ``columns``."""
+    vector = np.array([weights[c] for c in columns])
+    index = [split.names.index(c) for c in columns]
     ranked = [
-        [ids[i] for i in np.argsort(-m[:, column], kind="stable")] + tail
+        [ids[i] for i in np.argsort(-(m[:, index] @ vector), kind="stable")] + tail
         for m, (ids, tail) in zip(split.matrices, split.lists, strict=True)
     ]
     return _mrr(ranked, split.acceptable)
+
+
+def _alone(split: Split, name: str) -> pd.Series:
+    return weighted_mrr(split, [name], {name: 1.0})
 
 
 def site_result(site_name: str) -> dict[str, Any]:
@@ -350,8 +359,9 @@ def report(results: dict[str, Any]) -> str:
         "Each row adds a group of signals to the one above; `fit on validation`: "
         "the listwise linear model fit on validation (C by 5-fold CV), tested on "
         "test; `fit on test`: the same model fit on the test projects themselves "
-        "(it sees the answers: what a linear combination of these signals can "
-        "reach at best on this split, not a result). `x best`: over the best "
+        "(it sees the answers, so it is no result: roughly how far a linear "
+        "combination of these signals goes on this split; not a strict bound, "
+        "the loss is not MRR). `x best`: over the best "
         "baseline of the site among the stage and its parts.",
         "",
         "| Site | Signals | Fit on validation: test MRR | minus the stage [95% CI] "

@@ -41,7 +41,6 @@ from stacked_signals import (
     _mrr,
     _paired,
     _rank,
-    _site_signals,
     site_inputs,
     whole_roster,
 )
@@ -54,21 +53,17 @@ TREES = (
     {"max_depth": 3, "learning_rate": 0.05},
     {"max_depth": 5, "learning_rate": 0.1},
 )
-# What the site signals are built from.
-SITE_NAMES = (
-    "stackexchange_question_records",
-    "stackexchange_question_titles",
-    "stackexchange_question_bodies",
-    "stackexchange_import_report",
-    "train_pairs",
-)
-
-
 COMMAND = "python benchmarks/stacked_train.py --sites {sites} --out {out}"
 
 
-def training_matrices(site_name: str, roster: list[str]) -> tuple[list, list]:
-    """Per training project: ``[roster, 1 + signals]`` z-scores, and labels."""
+def training_matrices(
+    site_name: str, roster: list[str], signals: dict[str, Any]
+) -> tuple[list, list]:
+    """Per training project: ``[roster, 1 + signals]`` z-scores, and labels.
+
+    ``signals``: the site's signals by name, as :func:`stacked_signals.site_inputs`
+    built them.
+    """
     from expert_kedro.identifiers import as_id, as_id_list  # noqa: PLC0415
     from expert_kedro.retrieval import (  # noqa: PLC0415
         cross_fitted_scorer,
@@ -96,7 +91,6 @@ def training_matrices(site_name: str, roster: list[str]) -> tuple[list, list]:
         retriever_times(index, train.reset_index()[["project_id"]]),
     )
     column = [list(map(as_id, index.expert_ids)).index(e) for e in roster]
-    signals = _site_signals(load_saved(site_name, SITE_NAMES)[0], site_name, roster)
     matrices, labels = [], []
     for row, pid, experts in zip(stage, ids, train["expert_id"], strict=True):
         features = [_z(list(row[column]))]
@@ -136,11 +130,11 @@ def _ranked(model, matrices: list[np.ndarray], roster: list[str]) -> list[list[s
 
 def site_result(site_name: str) -> dict[str, Any]:
     """Both models, trained on the training projects, against the stage."""
-    site, splits, _ = site_inputs(site_name)
+    site, splits, signals = site_inputs(site_name)
     roster = site.roster
     wanted = [splits["test"].names.index(n) for n in ["stage", *SIGNALS]]
     held = {k: [m[:, wanted] for m in s.matrices] for k, s in splits.items()}
-    matrices, labels = training_matrices(site_name, roster)
+    matrices, labels = training_matrices(site_name, roster, signals)
     candidates = {
         **{f"linear, C {c}": ListwiseModel(c) for c in C_GRID},
         **{

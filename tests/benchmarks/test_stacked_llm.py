@@ -68,7 +68,7 @@ def test_llm_only_ranking_puts_its_best_first(stacked_llm):
     split = stacked_llm.candidate_split(
         _roster_split(stacked_llm), [7], ROSTER, _scores()
     )
-    mrr = stacked_llm._series(split, ["llm"], {"llm": 1.0})
+    mrr = stacked_llm.weighted_mrr(split, ["llm"], {"llm": 1.0})
     assert mrr.tolist() == [1.0]  # c has the highest LLM score and is acceptable
-    stage = stacked_llm._series(split, ["stage"], {"stage": 1.0})
+    stage = stacked_llm.weighted_mrr(split, ["stage"], {"stage": 1.0})
     assert stage.tolist() == [0.5]  # the stage puts b first, c second
